@@ -1,0 +1,113 @@
+import type { z } from 'zod';
+import { documentTypeOf, documentTypes, type DocumentType } from './document-types.js';
+import type { ColumnKind } from './fields.js';
+
+/**
+ * Cosmos document <-> PostgreSQL row. Lossless for everything a document says:
+ * - modeled fields become columns of the same name;
+ * - fields the model does not name go to the `extra` JSONB column and come back unchanged;
+ * - `_ts` and `_etag` are kept as `cosmosTs`/`cosmosEtag` (the version the row was copied from);
+ *   the other system properties are Cosmos's own and are not carried.
+ * The one normalisation: a modeled optional field that is `null` and one that is absent both
+ * become SQL NULL and come back absent. `normalizeDocument` states that rule for verification.
+ */
+
+export const systemProperties = ['_rid', '_self', '_etag', '_attachments', '_ts', '_lsn'] as const;
+const systemPropertySet = new Set<string>(systemProperties);
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type CosmosDocument = { id: string; pubkey: string; type: string } & Record<string, unknown>;
+
+/** A table row as the mapping produces it: column name -> value. Timestamps are numbers here. */
+export type Row = Record<string, unknown> & {
+  id: string;
+  pubkey: string;
+  extra: Record<string, JsonValue>;
+  cosmosTs: number;
+  cosmosEtag: string | null;
+};
+
+export type MapResult =
+  | { ok: true; type: DocumentType; row: Row }
+  | { ok: false; type?: DocumentType; reason: string };
+
+/** Maps one source document to its row, or says exactly why it cannot be mapped. */
+export function documentToRow(document: unknown): MapResult {
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) {
+    return { ok: false, reason: 'not a JSON object' };
+  }
+  const source = document as Record<string, unknown>;
+  const type = documentTypeOf(source.type);
+  if (!type) {
+    const shown = typeof source.type === 'string' ? `"${source.type.slice(0, 40)}"` : 'missing';
+    return { ok: false, reason: `unknown document type ${shown}` };
+  }
+  const descriptor = documentTypes[type];
+  const parsed = (descriptor.schema as z.ZodObject).safeParse(source);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`);
+    return { ok: false, type, reason: `${type}: ${problems.join('; ')}` };
+  }
+  const value = parsed.data as Record<string, unknown>;
+  const row: Row = {
+    id: value.id as string,
+    pubkey: value.pubkey as string,
+    extra: {},
+    cosmosTs: typeof source._ts === 'number' && Number.isInteger(source._ts) ? source._ts : 0,
+    cosmosEtag: typeof source._etag === 'string' ? source._etag : null,
+  };
+  if (descriptor.storesType) row.type = value.type;
+  for (const column of Object.keys(descriptor.columns)) {
+    row[column] = value[column] ?? null;
+  }
+  const modeled = descriptor.schema.shape;
+  for (const [key, fieldValue] of Object.entries(source)) {
+    if (key in modeled || systemPropertySet.has(key) || fieldValue === undefined) continue;
+    row.extra[key] = fieldValue as JsonValue;
+  }
+  return { ok: true, type, row };
+}
+
+/** Rebuilds the Cosmos-shaped document from a row, whatever driver produced it (bigint, string or number). */
+export function rowToDocument(type: DocumentType, row: Record<string, unknown>): CosmosDocument {
+  const descriptor = documentTypes[type];
+  const document: CosmosDocument = {
+    ...(row.extra as Record<string, unknown> | null | undefined),
+    id: String(row.id),
+    pubkey: String(row.pubkey),
+    type: descriptor.storesType && typeof row.type === 'string' ? row.type : descriptor.type,
+  };
+  for (const [column, kind] of Object.entries(descriptor.columns)) {
+    const value = row[column];
+    if (value === null || value === undefined) continue;
+    document[column] = fromColumn(kind, value);
+  }
+  return document;
+}
+
+function fromColumn(kind: ColumnKind, value: unknown): unknown {
+  switch (kind) {
+    case 'timestamp':
+    case 'bigint':
+    case 'int':
+      return typeof value === 'number' ? value : Number(value);
+    default:
+      return value;
+  }
+}
+
+/**
+ * The document as the mapping keeps it: system properties removed, modeled optional fields that
+ * are null removed. `rowToDocument(documentToRow(d))` equals `normalizeDocument(d)` for every valid d.
+ */
+export function normalizeDocument(document: Record<string, unknown>): Record<string, unknown> {
+  const type = documentTypeOf(document.type);
+  const modeled = type ? documentTypes[type].columns : {};
+  const normalized: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(document)) {
+    if (systemPropertySet.has(key) || value === undefined) continue;
+    if (value === null && key in modeled) continue;
+    normalized[key] = value;
+  }
+  return normalized;
+}
