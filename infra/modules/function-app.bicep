@@ -1,0 +1,219 @@
+// The Nostria Migrate function app on the Flex Consumption plan (Node 22). Every connection is
+// identity-based with the one user-assigned identity; the only secret, DATABASE_URL, is a Key
+// Vault reference resolved with that identity. The app settings below are the whole contract with
+// the code: test/integration/infra.test.ts checks the names against what the app reads.
+
+param name string
+param planName string
+param location string
+param tags object
+
+@description('azd finds the app to deploy to by this tag; it must match the service name in azure.yaml.')
+param serviceName string = 'api'
+
+param identityId string
+param identityClientId string
+
+param storageAccountName string
+param deploymentContainerName string
+param migrationQueueName string
+
+param applicationInsightsName string
+
+param cosmosEndpoint string
+param cosmosDatabaseName string
+param cosmosContainerName string
+param cosmosLeaseContainerName string
+param cosmosLeasePrefix string
+
+@description('Versionless URI of the Key Vault secret holding the PostgreSQL connection string.')
+param databaseUrlSecretUri string
+param databasePoolSize int
+
+@allowed([
+  'true'
+  'false'
+])
+param usePostgresql string
+
+@allowed([
+  'true'
+  'false'
+])
+param dualDatabaseMode string
+
+@allowed([
+  'true'
+  'false'
+])
+param migrationMode string
+
+@minValue(1)
+@maxValue(1000)
+param maximumInstanceCount int
+
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
+  name: applicationInsightsName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    name: 'FC1'
+    tier: 'FlexConsumption'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  tags: union(tags, {
+    'azd-service-name': serviceName
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'UserAssigned'
+    userAssignedIdentities: {
+      '${identityId}': {}
+    }
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    keyVaultReferenceIdentity: identityId
+    siteConfig: {
+      minTlsVersion: '1.2'
+      // The portal's "Code + Test" calls the function from the browser; nothing else is allowed cross-origin.
+      cors: {
+        allowedOrigins: [
+          'https://portal.azure.com'
+        ]
+      }
+      // Flex Consumption takes the runtime from functionAppConfig, so FUNCTIONS_WORKER_RUNTIME and
+      // FUNCTIONS_EXTENSION_VERSION are deliberately absent. A deployment replaces the whole list:
+      // a setting added by hand in the portal disappears on the next `azd provision`.
+      appSettings: [
+        {
+          name: 'AzureWebJobsStorage__accountName'
+          value: storage.name
+        }
+        {
+          name: 'AzureWebJobsStorage__credential'
+          value: 'managedidentity'
+        }
+        {
+          name: 'AzureWebJobsStorage__clientId'
+          value: identityClientId
+        }
+        {
+          name: 'MIGRATION_QUEUE_NAME'
+          value: migrationQueueName
+        }
+        {
+          name: 'NOSTRIA_COSMOSDB__accountEndpoint'
+          value: cosmosEndpoint
+        }
+        {
+          name: 'NOSTRIA_COSMOSDB__credential'
+          value: 'managedidentity'
+        }
+        {
+          name: 'NOSTRIA_COSMOSDB__clientId'
+          value: identityClientId
+        }
+        {
+          name: 'AZURE_COSMOSDB_ENDPOINT'
+          value: cosmosEndpoint
+        }
+        {
+          name: 'AZURE_CLIENT_ID'
+          value: identityClientId
+        }
+        {
+          name: 'AZURE_COSMOSDB_DATABASE_NAME'
+          value: cosmosDatabaseName
+        }
+        {
+          name: 'AZURE_COSMOSDB_CONTAINER_NAME'
+          value: cosmosContainerName
+        }
+        {
+          name: 'COSMOSDB_LEASE_CONTAINER_NAME'
+          value: cosmosLeaseContainerName
+        }
+        {
+          name: 'COSMOSDB_LEASE_PREFIX'
+          value: cosmosLeasePrefix
+        }
+        {
+          name: 'DATABASE_URL'
+          value: '@Microsoft.KeyVault(SecretUri=${databaseUrlSecretUri})'
+        }
+        {
+          name: 'DATABASE_POOL_SIZE'
+          value: string(databasePoolSize)
+        }
+        {
+          name: 'USE_POSTGRESQL'
+          value: usePostgresql
+        }
+        {
+          name: 'DUAL_DATABASE_MODE'
+          value: dualDatabaseMode
+        }
+        {
+          name: 'MIGRATION_MODE'
+          value: migrationMode
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_CONNECTION_STRING'
+          value: applicationInsights.properties.ConnectionString
+        }
+        {
+          name: 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'
+          value: 'Authorization=AAD;ClientId=${identityClientId}'
+        }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'UserAssignedIdentity'
+            userAssignedIdentityResourceId: identityId
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '22'
+      }
+    }
+  }
+}
+
+output name string = site.name
+output defaultHostName string = site.properties.defaultHostName
