@@ -9,7 +9,10 @@ import type { DocumentType, DocumentsByType } from '../domain/document-types.js'
 export interface DocumentRepository<T extends DocumentType = DocumentType> {
   readonly type: T;
   getById(id: string, pubkey: string): Promise<DocumentsByType[T] | null>;
-  /** All of one user's documents of this type (a user's payments, backup jobs, devices, logs). */
+  /**
+   * All of one user's documents of this type (a user's payments, backup jobs, devices, logs), oldest
+   * first by `created` (`requested` for backup jobs; see `creation-field.ts`).
+   */
   listByPubkey(pubkey: string): Promise<DocumentsByType[T][]>;
   /** Fails with `DocumentConflictError` if a document with this id already exists for this pubkey. */
   create(document: DocumentsByType[T]): Promise<DocumentsByType[T]>;
@@ -23,6 +26,7 @@ export interface DocumentRepository<T extends DocumentType = DocumentType> {
 
 /** Types with at most one document per user: accounts, account settings, notification settings. */
 export interface PerUserRepository<T extends DocumentType> extends DocumentRepository<T> {
+  /** The user's document, whether it has the usual id `{type}-{pubkey}` or an older one. */
   getByPubkey(pubkey: string): Promise<DocumentsByType[T] | null>;
 }
 

@@ -1,0 +1,156 @@
+import { documentTypes, type DocumentType, type DocumentsByType } from '../domain/document-types.js';
+import { rowToDocument } from '../domain/mapping.js';
+import {
+  DocumentConflictError,
+  DocumentNotFoundError,
+  type AccountRepository,
+  type DocumentRepository,
+  type PerUserRepository,
+  type Repositories,
+} from '../repositories/document-repository.js';
+import { creationField } from '../repositories/creation-field.js';
+import { validateDocument } from '../repositories/validate-document.js';
+import { Prisma } from './generated/prisma/client.js';
+import type { PrismaClient } from './prisma-client.js';
+import { toPrismaData } from './row-values.js';
+
+/**
+ * The repositories on PostgreSQL, through the Prisma model delegates. One generic implementation
+ * driven by the type descriptors; results are rebuilt with `rowToDocument`, so they have exactly the
+ * shape the Cosmos repositories return.
+ */
+export function createPrismaRepositories(prisma: PrismaClient): Repositories {
+  return {
+    account: accountRepository(prisma),
+    'account-settings': perUserRepository(prisma, 'account-settings'),
+    'backup-job': documentRepository(prisma, 'backup-job'),
+    payment: documentRepository(prisma, 'payment'),
+    'notification-subscription': documentRepository(prisma, 'notification-subscription'),
+    'notification-settings': perUserRepository(prisma, 'notification-settings'),
+    'notification-log': documentRepository(prisma, 'notification-log'),
+  };
+}
+
+type Doc<T extends DocumentType> = DocumentsByType[T];
+type Where = Record<string, unknown>;
+type Data = Record<string, unknown>;
+type OrderBy = Array<Record<string, 'asc' | 'desc'>>;
+
+/** The part of a Prisma model delegate the repositories use; the seven delegates all have it. */
+interface ModelDelegate {
+  findFirst(args: { where: Where; orderBy?: OrderBy }): Promise<Record<string, unknown> | null>;
+  findMany(args: { where: Where; orderBy?: OrderBy }): Promise<Record<string, unknown>[]>;
+  create(args: { data: Data }): Promise<unknown>;
+  updateMany(args: { where: Where; data: Data }): Promise<{ count: number }>;
+  upsert(args: { where: Where; create: Data; update: Data }): Promise<unknown>;
+  deleteMany(args: { where: Where }): Promise<{ count: number }>;
+  count(): Promise<number>;
+}
+
+function delegateFor(prisma: PrismaClient, type: DocumentType): ModelDelegate {
+  const { model } = documentTypes[type];
+  // Prisma types each delegate separately, so they cannot be indexed by a model name without a cast.
+  const delegate = (prisma as unknown as Record<string, ModelDelegate | undefined>)[model];
+  if (!delegate) throw new Error(`the Prisma client has no model "${model}"; regenerate it (npm run prisma:generate)`);
+  return delegate;
+}
+
+function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: T): DocumentRepository<T> {
+  const delegate = delegateFor(prisma, type);
+  const { key } = documentTypes[type];
+  const toDocument = (row: Record<string, unknown>) => rowToDocument(type, row) as Doc<T>;
+  const oldestFirst: OrderBy = [{ [creationField[type]]: 'asc' }, { id: 'asc' }];
+
+  /** Validates the input and stamps the row as written here, now. */
+  const prepare = (input: unknown) => {
+    const { row, document } = validateDocument(type, input);
+    // cosmosTs is the sync's version guard: a change-feed replay older than this write must not win.
+    const data = toPrismaData(type, { ...row, cosmosTs: Math.floor(Date.now() / 1000), cosmosEtag: null });
+    return { data, document: document as Doc<T> };
+  };
+
+  return {
+    type,
+
+    async getById(id, pubkey) {
+      const row = await delegate.findFirst({ where: { id, pubkey } });
+      return row ? toDocument(row) : null;
+    },
+
+    async listByPubkey(pubkey) {
+      const rows = await delegate.findMany({ where: { pubkey }, orderBy: oldestFirst });
+      return rows.map(toDocument);
+    },
+
+    async create(input) {
+      const { data, document } = prepare(input);
+      try {
+        await delegate.create({ data });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DocumentConflictError(type, document.id);
+        throw error;
+      }
+      return document;
+    },
+
+    async update(input) {
+      const { data, document } = prepare(input);
+      const { count } = await delegate.updateMany({ where: { id: document.id, pubkey: document.pubkey }, data });
+      if (count === 0) throw new DocumentNotFoundError(type, document.id);
+      return document;
+    },
+
+    async upsert(input) {
+      const { data, document } = prepare(input);
+      // Per-user tables hold one row per pubkey, whatever its id; elsewhere the id must stay with its
+      // owner, so an id another user holds is a conflict rather than a takeover.
+      const where = key === 'pubkey' ? { pubkey: document.pubkey } : { id: document.id, pubkey: document.pubkey };
+      try {
+        await delegate.upsert({ where, create: data, update: data });
+      } catch (error) {
+        if (isUniqueViolation(error)) throw new DocumentConflictError(type, document.id);
+        throw error;
+      }
+      return document;
+    },
+
+    async delete(id, pubkey) {
+      const { count } = await delegate.deleteMany({ where: { id, pubkey } });
+      return count > 0;
+    },
+
+    count: () => delegate.count(),
+  };
+}
+
+function perUserRepository<T extends DocumentType>(prisma: PrismaClient, type: T): PerUserRepository<T> {
+  const base = documentRepository(prisma, type);
+  const delegate = delegateFor(prisma, type);
+  return {
+    ...base,
+    async getByPubkey(pubkey) {
+      // Keyed by pubkey: legacy ids and `user-settings` rows are found the same way.
+      const row = await delegate.findFirst({ where: { pubkey } });
+      return row ? (rowToDocument(type, row) as Doc<T>) : null;
+    },
+  };
+}
+
+function accountRepository(prisma: PrismaClient): AccountRepository {
+  const base = perUserRepository(prisma, 'account');
+  return {
+    ...base,
+    async getByUsername(username) {
+      const row = await prisma.account.findFirst({
+        // Prisma compiles an insensitive `equals` to ILIKE, so pattern characters must be escaped to match literally.
+        where: { username: { equals: username.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' } },
+        orderBy: [{ created: 'asc' }, { pubkey: 'asc' }],
+      });
+      return row ? (rowToDocument('account', row) as Doc<'account'>) : null;
+    },
+  };
+}
+
+function isUniqueViolation(error: unknown): boolean {
+  return error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';
+}

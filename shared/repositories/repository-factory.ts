@@ -1,0 +1,53 @@
+import { createCosmosRepositories } from '../cosmos/cosmos-repository.js';
+import { createPrismaRepositories } from '../postgres/prisma-repository.js';
+import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
+import { getServices, type Services } from '../runtime/services.js';
+import type { Repositories } from './document-repository.js';
+import { checkCosmosHealth, checkPostgresHealth, type HealthCheckOptions } from './health-check.js';
+import { mirrorRepositories } from './mirror-writes.js';
+import { recordPendingSync } from './pending-sync.js';
+
+/**
+ * The repositories the flags select:
+ *
+ * | USE_POSTGRESQL | DUAL_DATABASE_MODE | reads      | writes                                                   |
+ * |----------------|--------------------|------------|----------------------------------------------------------|
+ * | false          | false              | Cosmos     | Cosmos                                                   |
+ * | false          | true               | Cosmos     | Cosmos; the change-feed sync function copies to PostgreSQL |
+ * | true           | false              | PostgreSQL | PostgreSQL                                               |
+ * | true           | true               | PostgreSQL | PostgreSQL, then mirrored to Cosmos (failures retried via pending_sync) |
+ *
+ * With Cosmos primary the writes are not mirrored here because the sync function already carries
+ * every Cosmos change to PostgreSQL; with PostgreSQL primary that function skips its batches, so the
+ * mirror is the only path back to Cosmos and there is no echo.
+ */
+export function createRepositories(services: Services): Repositories {
+  const { config } = services;
+  if (!config.usePostgres) return createCosmosRepositories(services.cosmos);
+  const primary = createPrismaRepositories(services.prisma);
+  if (!config.dualDatabaseMode) return primary;
+  return mirrorRepositories(primary, createCosmosRepositories(services.cosmos), (failure) =>
+    recordPendingSync(services.prisma, failure, safeErrorMessage(failure.error, secretsOf(config))),
+  );
+}
+
+function repositories(): Repositories {
+  return createRepositories(getServices());
+}
+
+/** The migration guide's entry point: repositories for the configured database, and health checks. */
+const RepositoryFactory = {
+  getRepositories: repositories,
+  getAccountRepository: () => repositories().account,
+  /** Account settings (documents typed `account-settings` or the older `user-settings`). */
+  getUserSettingsRepository: () => repositories()['account-settings'],
+  getBackupJobRepository: () => repositories()['backup-job'],
+  getPaymentRepository: () => repositories().payment,
+  getNotificationSubscriptionRepository: () => repositories()['notification-subscription'],
+  getNotificationSettingsRepository: () => repositories()['notification-settings'],
+  getNotificationLogRepository: () => repositories()['notification-log'],
+  checkCosmosHealth: (options?: HealthCheckOptions) => checkCosmosHealth(getServices(), options),
+  checkPostgresHealth: (options?: HealthCheckOptions) => checkPostgresHealth(getServices(), options),
+};
+
+export default RepositoryFactory;
