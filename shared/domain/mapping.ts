@@ -39,7 +39,8 @@ export function documentToRow(document: unknown): MapResult {
   const source = document as Record<string, unknown>;
   const type = documentTypeOf(source.type);
   if (!type) {
-    const shown = typeof source.type === 'string' ? `"${source.type.slice(0, 40)}"` : 'missing';
+    const shown =
+      typeof source.type === 'string' ? `"${source.type.slice(0, 40)}"` : source.type === undefined ? 'missing' : '(not a string)';
     return { ok: false, reason: `unknown document type ${shown}` };
   }
   const descriptor = documentTypes[type];
@@ -48,24 +49,57 @@ export function documentToRow(document: unknown): MapResult {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`);
     return { ok: false, type, reason: `${type}: ${problems.join('; ')}` };
   }
-  const value = parsed.data as Record<string, unknown>;
+  const nulPath = findNulCharacter(source);
+  if (nulPath !== undefined) {
+    return { ok: false, type, reason: `${type}: ${nulPath}: contains a NUL character (\\u0000), which PostgreSQL text and jsonb cannot store` };
+  }
+  // Values are read from the validated source, not `parsed.data`: zod rebuilds JSON objects and drops
+  // `__proto__` keys inside them.
+  const modeled = descriptor.schema.shape;
   const row: Row = {
-    id: value.id as string,
-    pubkey: value.pubkey as string,
-    extra: {},
+    id: source.id as string,
+    pubkey: source.pubkey as string,
+    // `Object.hasOwn`, not `in`: an unmodeled field named `constructor` or `toString` is still data.
+    // `fromEntries` defines keys, so even a `__proto__` field is kept rather than setting the prototype.
+    extra: Object.fromEntries(
+      Object.entries(source).filter(
+        ([key, fieldValue]) => !Object.hasOwn(modeled, key) && !systemPropertySet.has(key) && fieldValue !== undefined,
+      ),
+    ) as Record<string, JsonValue>,
     cosmosTs: typeof source._ts === 'number' && Number.isInteger(source._ts) ? source._ts : 0,
     cosmosEtag: typeof source._etag === 'string' ? source._etag : null,
   };
-  if (descriptor.storesType) row.type = value.type;
+  if (descriptor.storesType) row.type = source.type;
   for (const column of Object.keys(descriptor.columns)) {
-    row[column] = value[column] ?? null;
-  }
-  const modeled = descriptor.schema.shape;
-  for (const [key, fieldValue] of Object.entries(source)) {
-    if (key in modeled || systemPropertySet.has(key) || fieldValue === undefined) continue;
-    row.extra[key] = fieldValue as JsonValue;
+    row[column] = source[column] ?? null;
   }
   return { ok: true, type, row };
+}
+
+/** The path of the first string (value or key) holding U+0000, which PostgreSQL refuses in text and jsonb. */
+function findNulCharacter(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('\u0000') ? path || '(document)' : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
+    if (key.includes('\u0000')) return childPath.replaceAll('\u0000', '\\u0000');
+    const found = findNulCharacter(child, childPath);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * A copy with every U+0000 in strings and keys spelled out as the six characters `\u0000`, so a
+ * document that could not be mapped for that reason can still be kept whole in the quarantine.
+ */
+export function escapeNulCharacters(value: unknown): unknown {
+  if (typeof value === 'string') return value.replaceAll('\u0000', '\\u0000');
+  if (Array.isArray(value)) return value.map(escapeNulCharacters);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, child]) => [key.replaceAll('\u0000', '\\u0000'), escapeNulCharacters(child)]),
+  );
 }
 
 /** Rebuilds the Cosmos-shaped document from a row, whatever driver produced it (bigint, string or number). */
@@ -103,11 +137,9 @@ function fromColumn(kind: ColumnKind, value: unknown): unknown {
 export function normalizeDocument(document: Record<string, unknown>): Record<string, unknown> {
   const type = documentTypeOf(document.type);
   const modeled = type ? documentTypes[type].columns : {};
-  const normalized: Record<string, unknown> = {};
-  for (const [key, value] of Object.entries(document)) {
-    if (systemPropertySet.has(key) || value === undefined) continue;
-    if (value === null && key in modeled) continue;
-    normalized[key] = value;
-  }
-  return normalized;
+  return Object.fromEntries(
+    Object.entries(document).filter(
+      ([key, value]) => !systemPropertySet.has(key) && value !== undefined && !(value === null && Object.hasOwn(modeled, key)),
+    ),
+  );
 }
