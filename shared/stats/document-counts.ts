@@ -1,0 +1,39 @@
+import type { Container } from '@azure/cosmos';
+import { documentTypeNames, documentTypeOf, documentTypes, typeValuesOf, type DocumentType } from '../domain/document-types.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
+
+/** Documents of one type in Cosmos, aliases included (`user-settings` counts as `account-settings`). */
+export async function countCosmosDocuments(container: Container, type: DocumentType): Promise<number> {
+  const values = typeValuesOf(type);
+  const { resources } = await container.items
+    .query<number>({
+      query: `SELECT VALUE COUNT(1) FROM c WHERE c.type IN (${values.map((_, index) => `@t${index}`).join(', ')})`,
+      parameters: values.map((value, index) => ({ name: `@t${index}`, value })),
+    })
+    .fetchAll();
+  // A cross-partition aggregate can arrive as one partial count per partition range.
+  return resources.reduce((total, partial) => total + partial, 0);
+}
+
+/** Rows in a type's table. */
+export async function countPostgresRows(prisma: PrismaClient, type: DocumentType): Promise<number> {
+  const [row] = await prisma.$queryRawUnsafe<Array<{ count: bigint }>>(
+    `SELECT count(*)::bigint AS count FROM "${documentTypes[type].table}"`,
+  );
+  return Number(row?.count ?? 0);
+}
+
+/** Where quarantined documents whose `type` names none of the seven are counted. */
+export const otherType = 'other';
+
+export type QuarantineCounts = Record<DocumentType | typeof otherType, number>;
+
+/** Quarantined documents per type; aliases count under their type, unknown or missing types under `other`. */
+export async function countQuarantinedByType(prisma: PrismaClient): Promise<QuarantineCounts> {
+  const groups = await prisma.quarantinedDocument.groupBy({ by: ['type'], _count: { _all: true } });
+  const counts = Object.fromEntries([...documentTypeNames, otherType].map((type) => [type, 0])) as QuarantineCounts;
+  for (const group of groups) {
+    counts[documentTypeOf(group.type) ?? otherType] += group._count._all;
+  }
+  return counts;
+}

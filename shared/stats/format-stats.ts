@@ -1,0 +1,61 @@
+import { documentTypeNames, type DocumentType } from '../domain/document-types.js';
+import { otherType } from './document-counts.js';
+import type { LastRun, MigrationStats } from './migration-stats.js';
+import { formatCount, typeLabels } from './type-labels.js';
+
+/**
+ * The guide's `npm run migrate:stats` layout, all seven types, followed by the quarantine and the
+ * last run:
+ *
+ * ```
+ * === Migration Statistics ===
+ * CosmosDB:
+ *   Accounts: 1,523
+ * PostgreSQL:
+ *   Accounts: 1,523
+ *
+ * Migration Progress:
+ *   Accounts: 100.0%
+ *
+ * Quarantined: 0
+ * Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; 1,523 processed, 1,523 written, 0 unchanged, 0 quarantined, 0 failed
+ * ```
+ */
+export function formatStatsForHumans(stats: MigrationStats): string {
+  const section = (values: Record<DocumentType, number>, format: (value: number) => string) =>
+    documentTypeNames.map((type) => `  ${typeLabels[type]}: ${format(values[type])}`);
+  return [
+    '=== Migration Statistics ===',
+    'CosmosDB:',
+    ...section(stats.cosmos, formatCount),
+    'PostgreSQL:',
+    ...section(stats.postgres, formatCount),
+    '',
+    'Migration Progress:',
+    ...section(stats.progress, (percent) => `${percent.toFixed(1)}%`),
+    '',
+    `Quarantined: ${formatCount(stats.quarantined)}${quarantineBreakdown(stats)}`,
+    `Last run: ${stats.lastRun ? describeRun(stats.lastRun) : 'none'}`,
+  ].join('\n');
+}
+
+function quarantineBreakdown(stats: MigrationStats): string {
+  const labels: Record<DocumentType | typeof otherType, string> = { ...typeLabels, [otherType]: 'Unknown type' };
+  const parts = Object.entries(stats.quarantinedByType)
+    .filter(([, count]) => count > 0)
+    .map(([type, count]) => `${labels[type as keyof typeof labels]}: ${formatCount(count)}`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+function describeRun(run: LastRun): string {
+  const when = `started ${run.startedAt}${run.finishedAt ? `, finished ${run.finishedAt}` : ''}`;
+  const counters = [
+    `${formatCount(run.processed)} processed`,
+    `${formatCount(run.written)} written`,
+    `${formatCount(run.unchanged)} unchanged`,
+    `${formatCount(run.quarantined)} quarantined`,
+    `${formatCount(run.failed)} failed`,
+  ].join(', ');
+  const error = run.error ? `; error: ${run.error}` : '';
+  return `${run.kind}${run.dryRun ? ' (dry run)' : ''} ${run.state}, ${when}; ${counters}${error}`;
+}

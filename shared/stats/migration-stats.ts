@@ -1,0 +1,91 @@
+import { documentTypeNames, type DocumentType } from '../domain/document-types.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
+import type { Services } from '../runtime/services.js';
+import { countCosmosDocuments, countPostgresRows, countQuarantinedByType, type QuarantineCounts } from './document-counts.js';
+
+/** The two databases stats counts in. */
+export type StatsContext = Pick<Services, 'prisma' | 'cosmos'>;
+
+export interface LastRun {
+  id: string;
+  kind: string;
+  state: string;
+  dryRun: boolean;
+  /** ISO 8601. */
+  startedAt: string;
+  finishedAt: string | null;
+  processed: number;
+  written: number;
+  unchanged: number;
+  quarantined: number;
+  failed: number;
+  error: string | null;
+}
+
+/** `npm run migrate:stats --json`. Counts are keyed by the Cosmos `type` name. */
+export interface MigrationStats {
+  cosmos: Record<DocumentType, number>;
+  postgres: Record<DocumentType, number>;
+  /** Documents in the quarantine, all types. */
+  quarantined: number;
+  /**
+   * Per type, the share of Cosmos documents accounted for in PostgreSQL: (rows + quarantined) / Cosmos,
+   * as a percentage with one decimal, rounded down (so 100.0 means every document, not 99.96%) and at
+   * most 100. A quarantined document counts as accounted for: the migration has dealt with it, and it
+   * will never reach its table until its source is fixed, so counting it as pending would keep progress
+   * below 100% for ever. It is reported in `quarantined` for someone to look at. 100 when Cosmos has none.
+   */
+  progress: Record<DocumentType, number>;
+  /** Aliases count under their type; documents whose type names none of the seven under `other`. */
+  quarantinedByType: QuarantineCounts;
+  lastRun: LastRun | null;
+}
+
+/** Counts per type on both sides, quarantine, progress and the most recent migration run. */
+export async function getMigrationStats(ctx: StatsContext): Promise<MigrationStats> {
+  const [cosmosCounts, postgresCounts, quarantinedByType, lastRun] = await Promise.all([
+    Promise.all(documentTypeNames.map((type) => countCosmosDocuments(ctx.cosmos, type))),
+    Promise.all(documentTypeNames.map((type) => countPostgresRows(ctx.prisma, type))),
+    countQuarantinedByType(ctx.prisma),
+    readLastRun(ctx.prisma),
+  ]);
+  const cosmos = byType((_, index) => cosmosCounts[index] ?? 0);
+  const postgres = byType((_, index) => postgresCounts[index] ?? 0);
+  return {
+    cosmos,
+    postgres,
+    quarantined: Object.values(quarantinedByType).reduce((total, count) => total + count, 0),
+    progress: byType((type) => progressPercent(postgres[type] + quarantinedByType[type], cosmos[type])),
+    quarantinedByType,
+    lastRun,
+  };
+}
+
+/** `done / total` as a percentage with one decimal, rounded down and capped at 100; 100 when there is nothing to do. */
+export function progressPercent(done: number, total: number): number {
+  if (total <= 0) return 100;
+  return Math.min(100, Math.floor((done * 1000) / total) / 10);
+}
+
+function byType(value: (type: DocumentType, index: number) => number): Record<DocumentType, number> {
+  return Object.fromEntries(documentTypeNames.map((type, index) => [type, value(type, index)])) as Record<DocumentType, number>;
+}
+
+async function readLastRun(prisma: PrismaClient): Promise<LastRun | null> {
+  const run = await prisma.migrationRun.findFirst({ orderBy: [{ startedAt: 'desc' }, { id: 'desc' }] });
+  if (!run) return null;
+  return {
+    id: run.id,
+    kind: run.kind,
+    state: run.state,
+    dryRun: run.dryRun,
+    startedAt: run.startedAt.toISOString(),
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    processed: Number(run.processed),
+    written: Number(run.written),
+    unchanged: Number(run.unchanged),
+    quarantined: Number(run.quarantined),
+    failed: Number(run.failed),
+    error: run.error,
+  };
+}

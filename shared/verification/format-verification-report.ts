@@ -1,0 +1,96 @@
+import { documentTypeNames } from '../domain/document-types.js';
+import { formatCount, typeLabels } from '../stats/type-labels.js';
+import { REDACTED } from './document-diff.js';
+import type { Finding, FullVerificationReport } from './verify-all.js';
+import type { DocumentDifference, UserVerificationReport } from './verify-user.js';
+
+const longestValue = 80;
+
+/**
+ * A user's verification for people: the verdict, per type how many documents each side has, then one
+ * line per difference (field values as JSON, long ones shortened, secrets already redacted).
+ */
+export function formatVerificationReport(report: UserVerificationReport): string {
+  const problems = report.differences.length - report.quarantined;
+  const verdict = report.consistent ? 'CONSISTENT' : `${formatCount(problems)} DIFFERENCE${problems === 1 ? '' : 'S'}`;
+  const lines = [
+    `=== Verification: ${report.pubkey} ===`,
+    `Result: ${verdict}${report.quarantined > 0 ? ` (${formatCount(report.quarantined)} quarantined)` : ''}`,
+    'Documents (Cosmos / PostgreSQL):',
+    ...documentTypeNames.map((type) => {
+      const { cosmos, postgres } = report.checked[type];
+      return `  ${typeLabels[type]}: ${formatCount(cosmos)} / ${formatCount(postgres)}`;
+    }),
+  ];
+  if (report.differences.length > 0) {
+    lines.push('', 'Differences:', ...report.differences.map((difference) => `  ${describeDifference(difference)}`));
+  }
+  return lines.join('\n');
+}
+
+function describeDifference(difference: DocumentDifference): string {
+  const subject = `${typeLabels[difference.type]} ${difference.id}`;
+  switch (difference.kind) {
+    case 'missing-in-postgres':
+      return `${subject}: missing in PostgreSQL`;
+    case 'missing-in-cosmos':
+      return `${subject}: missing in Cosmos`;
+    case 'quarantined':
+      return `${subject}: quarantined (${difference.reason ?? 'no reason recorded'})`;
+    case 'different':
+      return `${subject}: ${difference.path ?? '(document)'}: Cosmos ${showValue(difference.cosmos)}, PostgreSQL ${showValue(difference.postgres)}`;
+  }
+}
+
+function showValue(value: unknown): string {
+  if (value === undefined) return '(absent)';
+  if (value === REDACTED) return REDACTED;
+  const text = JSON.stringify(value);
+  return text.length > longestValue ? `${text.slice(0, longestValue - 3)}...` : text;
+}
+
+/**
+ * A whole-container verification for people: the verdict, a line per type, then each finding with the
+ * ids it listed, the repair's outcome and the notes.
+ */
+export function formatFullVerificationReport(report: FullVerificationReport): string {
+  const lines = [
+    '=== Verification: all documents ===',
+    `Result: ${report.consistent ? 'CONSISTENT' : 'DIFFERENCES FOUND'}`,
+    ...documentTypeNames.map((type) => {
+      const tally = report.types[type];
+      return (
+        `  ${typeLabels[type]}: Cosmos ${formatCount(tally.cosmos)}, PostgreSQL ${formatCount(tally.postgres)}, ` +
+        `compared ${formatCount(tally.compared)}, missing in PostgreSQL ${formatCount(tally.missingInPostgres)}, ` +
+        `missing in Cosmos ${formatCount(tally.missingInCosmos)}, different ${formatCount(tally.different)}, ` +
+        `quarantined ${formatCount(tally.quarantined)}`
+      );
+    }),
+    ...describeFinding('Missing in PostgreSQL', report.missingInPostgres),
+    ...describeFinding('Missing in Cosmos', report.missingInCosmos),
+    ...describeFinding('Different (run migrate:verify <pubkey> for the values)', report.different),
+    ...describeFinding('Quarantined', report.quarantined),
+  ];
+  if (report.repair) {
+    const { attempted, written, unchanged, quarantined, failed } = report.repair;
+    lines.push(
+      '',
+      `Repair: ${formatCount(attempted)} migrated again: ${formatCount(written)} written, ${formatCount(unchanged)} unchanged, ` +
+        `${formatCount(quarantined)} quarantined, ${formatCount(failed)} failed. Verify again to confirm.`,
+    );
+  }
+  for (const note of report.notes) lines.push('', `Note: ${note}`);
+  return lines.join('\n');
+}
+
+function describeFinding(title: string, finding: Finding): string[] {
+  if (finding.count === 0) return [];
+  const lines = ['', `${title}: ${formatCount(finding.count)}`];
+  for (const document of finding.listed) {
+    const detail = document.paths ? ` (${document.paths.join(', ')})` : document.reason ? ` (${document.reason})` : '';
+    lines.push(`  ${typeLabels[document.type]} ${document.id} [${document.pubkey}]${detail}`);
+  }
+  const unlisted = finding.count - finding.listed.length;
+  if (unlisted > 0) lines.push(`  ... and ${formatCount(unlisted)} more`);
+  return lines;
+}

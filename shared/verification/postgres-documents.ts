@@ -1,0 +1,58 @@
+import { documentTypes, type DocumentType } from '../domain/document-types.js';
+import { rowToDocument, type CosmosDocument } from '../domain/mapping.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
+
+/**
+ * Reads of the seven data tables for verification, each returning rows mapped back to the Cosmos
+ * document shape with `rowToDocument`. Table names come from the descriptors (constants, quoted);
+ * every value is a bind parameter.
+ */
+
+function tableOf(type: DocumentType): string {
+  return `"${documentTypes[type].table}"`;
+}
+
+type RawRow = Record<string, unknown>;
+
+/** All of one user's rows of a type. */
+export async function readUserRows(prisma: PrismaClient, type: DocumentType, pubkey: string): Promise<CosmosDocument[]> {
+  const rows = await prisma.$queryRawUnsafe<RawRow[]>(`SELECT * FROM ${tableOf(type)} WHERE pubkey = $1`, pubkey);
+  return rows.map((row) => rowToDocument(type, row));
+}
+
+/** The rows of a type whose `id` is one of `ids`, by id (every table has a unique index on `id`). */
+export async function readRowsByIds(
+  prisma: PrismaClient,
+  type: DocumentType,
+  ids: readonly string[],
+): Promise<Map<string, CosmosDocument>> {
+  if (ids.length === 0) return new Map();
+  const rows = await prisma.$queryRawUnsafe<RawRow[]>(`SELECT * FROM ${tableOf(type)} WHERE id = ANY($1::text[])`, [...ids]);
+  return new Map(rows.map((row) => [String(row.id), rowToDocument(type, row)]));
+}
+
+export interface RowKey {
+  id: string;
+  pubkey: string;
+}
+
+/**
+ * One keyset page of a table's ids in index order: the ids after `afterId` (from the start when null).
+ * Keyset rather than OFFSET so each page costs the same however deep into the table it is.
+ */
+export async function readIdPage(
+  prisma: PrismaClient,
+  type: DocumentType,
+  afterId: string | null,
+  limit: number,
+): Promise<RowKey[]> {
+  const rows =
+    afterId === null
+      ? await prisma.$queryRawUnsafe<RowKey[]>(`SELECT id, pubkey FROM ${tableOf(type)} ORDER BY id LIMIT $1`, limit)
+      : await prisma.$queryRawUnsafe<RowKey[]>(
+          `SELECT id, pubkey FROM ${tableOf(type)} WHERE id > $1 ORDER BY id LIMIT $2`,
+          afterId,
+          limit,
+        );
+  return rows.map((row) => ({ id: String(row.id), pubkey: String(row.pubkey) }));
+}

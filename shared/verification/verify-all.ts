@@ -1,0 +1,267 @@
+import { documentTypeNames, documentTypes, type DocumentType } from '../domain/document-types.js';
+import { normalizeDocument } from '../domain/mapping.js';
+import { applyDocuments } from '../migration/apply-documents.js';
+import { countCosmosDocuments, countPostgresRows } from '../stats/document-counts.js';
+import { documentHash } from './canonical-json.js';
+import { documentPages, existingIds } from './cosmos-documents.js';
+import { diffDocuments } from './document-diff.js';
+import { readIdPage, readRowsByIds } from './postgres-documents.js';
+import { documentKey, explainsVersion, quarantineOfDocuments } from './quarantine-entries.js';
+import type { VerificationContext } from './verification-context.js';
+
+export interface VerifyAllProgress {
+  phase: 'counting' | 'comparing' | 'checking-postgres';
+  type?: DocumentType;
+  /** Documents (or rows) done so far in this phase and type. */
+  processed: number;
+  /** What the counts said at the start; a live container can end a little above or below it. */
+  total: number;
+}
+
+export interface VerifyAllOptions {
+  /**
+   * Migrate again, through the migration's write path (source `repair`), every document found missing
+   * in PostgreSQL or different. Whether writing is allowed (MIGRATION_MODE) is the caller's decision.
+   */
+  repair?: boolean;
+  /** Documents per Cosmos page and per PostgreSQL lookup (default 500). */
+  pageSize?: number;
+  /** How many ids each finding lists (default 100); the counts are always complete. */
+  maxListed?: number;
+  onProgress?: (progress: VerifyAllProgress) => void;
+}
+
+/** A document named in a finding. `paths` (for `different`) names the fields that disagree, never their values. */
+export interface ListedDocument {
+  type: DocumentType;
+  id: string;
+  pubkey: string;
+  paths?: string[];
+  reason?: string;
+}
+
+export interface Finding {
+  count: number;
+  /** The first `maxListed` documents found. */
+  listed: ListedDocument[];
+}
+
+export interface TypeVerification {
+  /** Counts taken before comparing. */
+  cosmos: number;
+  postgres: number;
+  /** Cosmos documents hashed and looked up in PostgreSQL. */
+  compared: number;
+  matching: number;
+  missingInPostgres: number;
+  missingInCosmos: number;
+  different: number;
+  quarantined: number;
+}
+
+export interface RepairSummary {
+  /** Documents handed to the write path again. */
+  attempted: number;
+  written: number;
+  unchanged: number;
+  quarantined: number;
+  failed: number;
+}
+
+export interface FullVerificationReport {
+  /**
+   * No document missing on either side and none different. Quarantined documents are counted apart
+   * and do not count against it (see `UserVerificationReport.consistent`). It describes what was found
+   * before any repair: verify again to confirm a repair.
+   */
+  consistent: boolean;
+  types: Record<DocumentType, TypeVerification>;
+  missingInPostgres: Finding;
+  missingInCosmos: Finding;
+  different: Finding;
+  quarantined: Finding;
+  /** Null unless `repair` was asked for. */
+  repair: RepairSummary | null;
+  notes: string[];
+}
+
+const missingInCosmosNote =
+  'Rows missing in Cosmos are reported, never deleted: the change feed does not carry deletes, so they are ' +
+  'usually documents deleted in Cosmos after they were migrated. Review them and delete them from PostgreSQL by hand.';
+
+const notRewrittenNote = (count: number) =>
+  `${count} document(s) were not rewritten by the repair: their PostgreSQL row carries a newer version ` +
+  '(cosmosTs, then modified) than the document in Cosmos, and the write path never replaces a newer version ' +
+  'with an older one. Such rows were changed in PostgreSQL directly; inspect them with migrate:verify <pubkey>.';
+
+/** Counts and capped lists of what the pass finds, shared by the per-type steps. */
+class Findings {
+  readonly missingInPostgres = emptyFinding();
+  readonly missingInCosmos = emptyFinding();
+  readonly different = emptyFinding();
+  readonly quarantined = emptyFinding();
+  readonly #maxListed: number;
+
+  constructor(maxListed: number) {
+    this.#maxListed = maxListed;
+  }
+
+  record(finding: Finding, document: () => ListedDocument): void {
+    finding.count += 1;
+    if (finding.listed.length < this.#maxListed) finding.listed.push(document());
+  }
+}
+
+interface Pass {
+  ctx: VerificationContext;
+  pageSize: number;
+  findings: Findings;
+  repair: RepairSummary | null;
+  progress: (progress: VerifyAllProgress) => void;
+}
+
+/**
+ * Compares every document of the seven types, streaming: counts per type on both sides first, then
+ * each Cosmos page (read while the previous one is checked) is looked up in PostgreSQL by id in one
+ * query and each document's content hash (`documentHash`) compared with its row's. Rows that Cosmos
+ * does not have are looked for only when a table holds more rows than the pass matched, by walking
+ * the table's ids in keyset pages and asking Cosmos for each page. Memory holds a page or two and
+ * the capped lists, however large the container.
+ *
+ * On a live system a document changed between its Cosmos read and its row lookup can show up as
+ * different; repair is safe for those (the write path keeps the newest version), and a second pass
+ * will not report them again.
+ */
+export async function verifyAll(ctx: VerificationContext, options: VerifyAllOptions = {}): Promise<FullVerificationReport> {
+  const pass: Pass = {
+    ctx,
+    pageSize: options.pageSize ?? 500,
+    findings: new Findings(options.maxListed ?? 100),
+    repair: options.repair ? { attempted: 0, written: 0, unchanged: 0, quarantined: 0, failed: 0 } : null,
+    progress: options.onProgress ?? (() => undefined),
+  };
+
+  pass.progress({ phase: 'counting', processed: 0, total: documentTypeNames.length });
+  const counts = await Promise.all(
+    documentTypeNames.map(async (type) => {
+      const [cosmos, postgres] = await Promise.all([countCosmosDocuments(ctx.cosmos, type), countPostgresRows(ctx.prisma, type)]);
+      return { cosmos, postgres };
+    }),
+  );
+  pass.progress({ phase: 'counting', processed: documentTypeNames.length, total: documentTypeNames.length });
+
+  const types = {} as Record<DocumentType, TypeVerification>;
+  for (const [index, type] of documentTypeNames.entries()) {
+    const tally: TypeVerification = {
+      ...(counts[index] ?? { cosmos: 0, postgres: 0 }),
+      compared: 0,
+      matching: 0,
+      missingInPostgres: 0,
+      missingInCosmos: 0,
+      different: 0,
+      quarantined: 0,
+    };
+    types[type] = tally;
+    const rowsSeen = await compareType(pass, type, tally);
+    // Every row the pass did not find under its own id and pubkey may be one Cosmos does not have.
+    if ((await countPostgresRows(ctx.prisma, type)) > rowsSeen) await findRowsMissingInCosmos(pass, type, tally);
+  }
+
+  const { missingInPostgres, missingInCosmos, different, quarantined } = pass.findings;
+  const notes: string[] = [];
+  if (missingInCosmos.count > 0) notes.push(missingInCosmosNote);
+  if (pass.repair && pass.repair.unchanged > 0) notes.push(notRewrittenNote(pass.repair.unchanged));
+  return {
+    consistent: missingInPostgres.count + missingInCosmos.count + different.count === 0,
+    types,
+    missingInPostgres,
+    missingInCosmos,
+    different,
+    quarantined,
+    repair: pass.repair,
+    notes,
+  };
+}
+
+/** Streams one type from Cosmos and checks each page against PostgreSQL; returns how many rows it found. */
+async function compareType(pass: Pass, type: DocumentType, tally: TypeVerification): Promise<number> {
+  const { ctx, findings } = pass;
+  let rowsSeen = 0;
+  pass.progress({ phase: 'comparing', type, processed: 0, total: tally.cosmos });
+  for await (const page of documentPages(ctx.cosmos, type, pass.pageSize)) {
+    const rows = await readRowsByIds(ctx.prisma, type, page.map((document) => String(document.id)));
+    const unmatched: Array<{ document: Record<string, unknown>; id: string; pubkey: string; row?: Record<string, unknown> }> = [];
+    for (const document of page) {
+      tally.compared += 1;
+      const id = String(document.id);
+      const pubkey = String(document.pubkey);
+      const row = rows.get(id);
+      if (row?.pubkey === pubkey) rowsSeen += 1;
+      if (row && documentHash(document) === documentHash(row)) tally.matching += 1;
+      else unmatched.push({ document, id, pubkey, row });
+    }
+
+    // Only documents that do not match are looked up in the quarantine: usually none, so usually no query.
+    const quarantine = await quarantineOfDocuments(ctx.prisma, unmatched);
+    const toRepair: Record<string, unknown>[] = [];
+    for (const { document, id, pubkey, row } of unmatched) {
+      const entry = quarantine.get(documentKey(pubkey, id));
+      if (explainsVersion(entry, document)) {
+        tally.quarantined += 1;
+        findings.record(findings.quarantined, () => ({ type, id, pubkey, reason: entry.reason }));
+      } else if (!row) {
+        tally.missingInPostgres += 1;
+        findings.record(findings.missingInPostgres, () => ({ type, id, pubkey }));
+        toRepair.push(document);
+      } else {
+        tally.different += 1;
+        findings.record(findings.different, () => ({ type, id, pubkey, paths: differingPaths(type, document, row) }));
+        toRepair.push(document);
+      }
+    }
+
+    if (pass.repair && toRepair.length > 0) await repairDocuments(pass.ctx, pass.repair, toRepair);
+    pass.progress({ phase: 'comparing', type, processed: tally.compared, total: tally.cosmos });
+  }
+  return rowsSeen;
+}
+
+async function repairDocuments(ctx: VerificationContext, summary: RepairSummary, documents: Record<string, unknown>[]): Promise<void> {
+  const result = await applyDocuments(ctx.prisma, documents, { source: 'repair' });
+  summary.attempted += documents.length;
+  summary.written += result.written;
+  summary.unchanged += result.unchanged;
+  summary.quarantined += result.quarantined;
+  summary.failed += result.failed;
+}
+
+/** Walks the table's ids in keyset pages and asks Cosmos which of each page it has. */
+async function findRowsMissingInCosmos(pass: Pass, type: DocumentType, tally: TypeVerification): Promise<void> {
+  const { ctx, findings } = pass;
+  let afterId: string | null = null;
+  let checked = 0;
+  for (;;) {
+    const keys = await readIdPage(ctx.prisma, type, afterId, pass.pageSize);
+    const last = keys[keys.length - 1];
+    if (!last) return;
+    const present = await existingIds(ctx.cosmos, type, keys.map((key) => key.id));
+    for (const key of keys) {
+      if (present.has(key.id)) continue;
+      tally.missingInCosmos += 1;
+      findings.record(findings.missingInCosmos, () => ({ type, id: key.id, pubkey: key.pubkey }));
+    }
+    checked += keys.length;
+    pass.progress({ phase: 'checking-postgres', type, processed: checked, total: tally.postgres });
+    afterId = last.id;
+  }
+}
+
+function differingPaths(type: DocumentType, cosmos: Record<string, unknown>, postgres: Record<string, unknown>): string[] {
+  return diffDocuments(normalizeDocument(cosmos), normalizeDocument(postgres), documentTypes[type].secretFields).map(
+    (difference) => difference.path,
+  );
+}
+
+function emptyFinding(): Finding {
+  return { count: 0, listed: [] };
+}
