@@ -67,6 +67,13 @@ export const envSchema = z.object({
   AZURE_CLIENT_ID: optionalText,
   AZURE_COSMOSDB_DATABASE_NAME: optionalText.transform((value) => value ?? 'NostriaDB'),
   AZURE_COSMOSDB_CONTAINER_NAME: optionalText.transform((value) => value ?? 'Documents'),
+  MIGRATION_QUEUE_NAME: optionalText
+    .transform((value) => value ?? 'nostria-migration')
+    .refine((value) => /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(value), 'expected a storage queue name (3-63 lowercase letters, digits, hyphens)'),
+  AzureWebJobsStorage: optionalText,
+  AzureWebJobsStorage__accountName: optionalText,
+  AzureWebJobsStorage__queueServiceUri: httpsUrl,
+  AzureWebJobsStorage__clientId: optionalText,
 });
 
 export type Env = z.infer<typeof envSchema>;
@@ -78,6 +85,12 @@ export interface CosmosSettings {
   containerName: string;
 }
 
+export interface QueueSettings {
+  name: string;
+  /** The host's storage: a connection string locally (Azurite), the account by identity in Azure. */
+  auth: { kind: 'connectionString'; connectionString: string } | { kind: 'identity'; serviceUri: string; clientId?: string };
+}
+
 export interface AppConfig {
   databaseUrl?: string;
   poolSize: number;
@@ -85,6 +98,7 @@ export interface AppConfig {
   dualDatabaseMode: boolean;
   migrationMode: boolean;
   cosmos?: CosmosSettings;
+  queue?: QueueSettings;
 }
 
 export class ConfigError extends Error {
@@ -113,6 +127,7 @@ export function loadConfig(source: Source = process.env): AppConfig {
     dualDatabaseMode: env.DUAL_DATABASE_MODE,
     migrationMode: env.MIGRATION_MODE,
     cosmos: cosmosSettings(env),
+    queue: queueSettings(env),
   };
 }
 
@@ -133,6 +148,16 @@ function cosmosSettings(env: Env): CosmosSettings | undefined {
   return undefined;
 }
 
+function queueSettings(env: Env): QueueSettings | undefined {
+  const name = env.MIGRATION_QUEUE_NAME;
+  if (env.AzureWebJobsStorage) return { name, auth: { kind: 'connectionString', connectionString: env.AzureWebJobsStorage } };
+  const serviceUri =
+    env.AzureWebJobsStorage__queueServiceUri ??
+    (env.AzureWebJobsStorage__accountName && `https://${env.AzureWebJobsStorage__accountName}.queue.core.windows.net`);
+  if (serviceUri) return { name, auth: { kind: 'identity', serviceUri, clientId: env.AzureWebJobsStorage__clientId } };
+  return undefined;
+}
+
 /** What each part of the app needs before it can run; checked where it is needed, not at import. */
 export function requirePostgres(config: AppConfig): string {
   if (!config.databaseUrl) {
@@ -148,4 +173,13 @@ export function requireCosmos(config: AppConfig): CosmosSettings {
     ]);
   }
   return config.cosmos;
+}
+
+export function requireQueue(config: AppConfig): QueueSettings {
+  if (!config.queue) {
+    throw new ConfigError([
+      'AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName: one is required to reach the migration queue',
+    ]);
+  }
+  return config.queue;
 }
