@@ -1,0 +1,17 @@
+export { applyDocuments, type ApplyOptions, type ApplyResult } from './apply-documents.js';
+export { DataMigrationUtility } from './data-migration-utility.js';
+export { defaultOverlapSeconds, migrateIncremental, type IncrementalOptions } from './incremental.js';
+export { allParts, migrateAll, migrateType } from './migrate-type.js';
+export { migrateUser, migrateUserDocuments } from './migrate-user.js';
+export { assertMayMigrate, MigrationModeDisabledError } from './migration-mode.js';
+export { quarantineKey, type QuarantineSource } from './quarantine.js';
+export {
+  defaultBatchSize,
+  MigrationRunNotFoundError,
+  resumeRun,
+  type MigrationContext,
+  type MigrationOptions,
+  type MigrationProgress,
+} from './run-migration.js';
+export type { RunKind, RunPart, RunState } from './runs.js';
+export { loadWatermarks, watermarkName, type Watermarks } from './watermarks.js';

@@ -1,0 +1,238 @@
+import { randomUUID } from 'node:crypto';
+import type { Container } from '@azure/cosmos';
+import type { AppConfig } from '../config/env.js';
+import { readDocumentPages, type SourcePage } from '../cosmos/document-source.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
+import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
+import { applyDocuments, type ApplyResult } from './apply-documents.js';
+import { loadCheckpoints, recordPage, type Checkpoint } from './checkpoints.js';
+import { assertMayMigrate } from './migration-mode.js';
+import { createRun, findResumableRun, findRun, finishRun, markRunning, type RunCounters, type RunKind, type RunPart, type RunRecord, type RunScope } from './runs.js';
+import { advanceWatermarks } from './watermarks.js';
+
+/**
+ * The migration loop shared by every kind of run: for each part of the run's scope, read pages from
+ * Cosmos (the next one is fetched while the current one is written), write each page through
+ * `applyDocuments`, and commit the page's checkpoint in the same transaction. A run killed at any point
+ * resumes after its last committed page; replaying a page is harmless anyway (writes are idempotent and
+ * version-guarded), so a resumed run ends exactly where an uninterrupted one would.
+ */
+
+/** What a migration needs; `DataMigrationUtility` takes it from `getServices()`, tests pass their own. */
+export interface MigrationContext {
+  prisma: PrismaClient;
+  cosmos: Container;
+  config: AppConfig;
+}
+
+export interface MigrationOptions {
+  /** Documents per Cosmos page, and so per PostgreSQL transaction. Default 100 (the guide's); 500-1000 is faster. */
+  batchSize?: number;
+  /** Leave documents whose row already exists alone (counted as `skipped`). */
+  skipExisting?: boolean;
+  /** Read and classify everything, write nothing at all (no run is recorded either). Allowed without MIGRATION_MODE. */
+  dryRun?: boolean;
+  /** Continue the latest unfinished run of the same scope from its checkpoints, if there is one. */
+  resume?: boolean;
+  /** Request-unit budget for reading Cosmos (per part being read: divide by `concurrency` for a total). */
+  maxRequestUnitsPerSecond?: number;
+  /**
+   * Parts (document types) migrated at the same time, each with its own reader, transaction and
+   * checkpoint. Default 1. Two keeps both the database and this process busy on a small machine; the
+   * Prisma pool (DATABASE_POOL_SIZE) must have a connection for each.
+   */
+  concurrency?: number;
+  /** Called after every page, and once more when the run ends (`done: true`). */
+  onProgress?: (progress: MigrationProgress) => void;
+}
+
+export interface MigrationProgress extends RunCounters {
+  /** The run's id in `migration_runs` (a dry run's id is not stored). */
+  runId: string;
+  kind: RunKind;
+  /** The part being read: a document type, `other` (documents of no known type) or `all` (all of one user's). */
+  type: RunPart;
+  dryRun: boolean;
+  /** Rows of other documents moved to the quarantine by newer documents of the same pubkey. */
+  displaced: number;
+  /** True once the whole run has finished. */
+  done: boolean;
+}
+
+/** The guide's batch size; set-based writes go faster with larger pages (500-1000). */
+export const defaultBatchSize = 100;
+
+/** What a new run covers. */
+export interface RunPlan {
+  kind: RunKind;
+  scope: RunScope;
+}
+
+function addResult(counters: RunCounters & { displaced: number }, result: ApplyResult, pageSize: number): void {
+  counters.processed += pageSize;
+  counters.written += result.written;
+  counters.unchanged += result.unchanged;
+  counters.quarantined += result.quarantined;
+  counters.failed += result.failed;
+  counters.skipped += result.skipped;
+  counters.displaced += result.displaced;
+}
+
+function maxTsOf(page: SourcePage, floor: number): number {
+  let max = floor;
+  for (const document of page.documents) {
+    if (typeof document._ts === 'number' && document._ts > max) max = document._ts;
+  }
+  return max;
+}
+
+/** Whether completing this run proves its parts complete up to its start (see watermarks.ts). */
+function setsWatermarks(scope: RunScope): boolean {
+  return scope.pubkey === undefined && !scope.skipExisting;
+}
+
+async function execute(
+  ctx: MigrationContext,
+  run: Pick<RunRecord, 'id' | 'kind' | 'scope' | 'startedAt'> & RunCounters,
+  options: MigrationOptions,
+): Promise<MigrationProgress> {
+  const dryRun = options.dryRun === true;
+  const checkpoints = dryRun ? new Map<RunPart, Checkpoint>() : await loadCheckpoints(ctx.prisma, run.id);
+  const progress: MigrationProgress = {
+    runId: run.id,
+    kind: run.kind,
+    type: run.scope.parts[0] as RunPart,
+    dryRun,
+    processed: run.processed,
+    written: run.written,
+    unchanged: run.unchanged,
+    quarantined: run.quarantined,
+    failed: run.failed,
+    skipped: run.skipped,
+    displaced: 0,
+    done: false,
+  };
+  let failure: { error: unknown } | undefined;
+  const migratePart = async (part: RunPart) => {
+    let position: Checkpoint = checkpoints.get(part) ?? { continuation: null, done: false, processed: 0, maxCosmosTs: 0 };
+    const pages = readDocumentPages(
+      ctx.cosmos,
+      { type: part === 'all' ? undefined : part, pubkey: run.scope.pubkey, changedSince: run.scope.since?.[part] },
+      { batchSize: options.batchSize ?? defaultBatchSize, continuation: position.continuation ?? undefined, maxRequestUnitsPerSecond: options.maxRequestUnitsPerSecond },
+    );
+    for await (const page of pages) {
+      const next: Checkpoint = {
+        continuation: page.continuation ?? null,
+        done: page.done,
+        processed: position.processed + page.documents.length,
+        maxCosmosTs: maxTsOf(page, position.maxCosmosTs),
+      };
+      const result = await applyDocuments(ctx.prisma, page.documents, {
+        source: 'migration',
+        dryRun,
+        skipExisting: run.scope.skipExisting,
+        beforeCommit: (tx, applied) => recordPage(tx, run.id, part, next, applied, page.documents.length),
+      });
+      position = next;
+      progress.type = part;
+      addResult(progress, result, page.documents.length);
+      options.onProgress?.({ ...progress });
+      // Another part failed: stop after this committed page, the run will be resumed from here.
+      if (failure) return;
+    }
+  };
+  const pending = run.scope.parts.filter((part) => !checkpoints.get(part)?.done);
+  const worker = async () => {
+    for (let part = pending.shift(); part !== undefined && !failure; part = pending.shift()) {
+      try {
+        await migratePart(part);
+      } catch (error) {
+        failure ??= { error };
+      }
+    }
+  };
+  const lanes = Math.max(1, Math.min(options.concurrency ?? 1, pending.length));
+  await Promise.all(Array.from({ length: lanes }, worker));
+  if (failure) throw failure.error;
+  if (!dryRun) {
+    if (setsWatermarks(run.scope)) {
+      await advanceWatermarks(ctx.prisma, run.scope.parts, Math.floor(run.startedAt.getTime() / 1000));
+    }
+    await finishRun(ctx.prisma, run.id, 'completed');
+  }
+  progress.done = true;
+  options.onProgress?.({ ...progress });
+  return progress;
+}
+
+const zeroCounters: RunCounters = { processed: 0, written: 0, unchanged: 0, quarantined: 0, failed: 0, skipped: 0 };
+
+/** Runs `execute`, recording a thrown error on the run (secrets masked) before rethrowing it. */
+async function executeRecorded(ctx: MigrationContext, run: RunRecord, options: MigrationOptions): Promise<MigrationProgress> {
+  try {
+    return await execute(ctx, run, options);
+  } catch (error) {
+    await finishRun(ctx.prisma, run.id, 'failed', safeErrorMessage(error, secretsOf(ctx.config))).catch(() => undefined);
+    throw error;
+  }
+}
+
+/**
+ * Starts a run of the plan, or with `resume` continues the latest unfinished run whose scope `sameScope`
+ * accepts (a new run if there is none). Refuses to write without MIGRATION_MODE=true.
+ */
+export async function startMigration(
+  ctx: MigrationContext,
+  plan: RunPlan,
+  options: MigrationOptions,
+  sameScope: (scope: RunScope) => boolean,
+): Promise<MigrationProgress> {
+  const dryRun = options.dryRun === true;
+  assertMayMigrate(ctx.config, dryRun);
+  if (dryRun) {
+    return execute(ctx, { id: randomUUID(), kind: plan.kind, scope: plan.scope, startedAt: new Date(), ...zeroCounters }, options);
+  }
+  const resumable = options.resume ? await findResumableRun(ctx.prisma, plan.kind, sameScope) : undefined;
+  if (resumable) {
+    await markRunning(ctx.prisma, resumable.id);
+    return executeRecorded(ctx, resumable, options);
+  }
+  return executeRecorded(ctx, await createRun(ctx.prisma, plan.kind, plan.scope), options);
+}
+
+/** `resumeRun` was given an id no run has. */
+export class MigrationRunNotFoundError extends Error {
+  override readonly name = 'MigrationRunNotFoundError';
+  constructor(readonly runId: string) {
+    super(`No migration run with id ${runId}`);
+  }
+}
+
+/**
+ * Continues run `runId` from its checkpoints (a run killed mid-way stays `running`; one that threw is
+ * `failed`). A completed run is returned as it is. Two processes resuming the same run at once do
+ * no harm beyond duplicated work: every write is idempotent and version-guarded.
+ */
+export async function resumeRun(ctx: MigrationContext, runId: string, options: Omit<MigrationOptions, 'dryRun' | 'resume'> = {}): Promise<MigrationProgress> {
+  assertMayMigrate(ctx.config, false);
+  const run = await findRun(ctx.prisma, runId);
+  if (!run) throw new MigrationRunNotFoundError(runId);
+  if (run.state === 'completed') {
+    const progress: MigrationProgress = { runId, kind: run.kind, type: run.scope.parts.at(-1) as RunPart, dryRun: false, ...countersOf(run), displaced: 0, done: true };
+    options.onProgress?.(progress);
+    return progress;
+  }
+  await markRunning(ctx.prisma, run.id);
+  return executeRecorded(ctx, run, options);
+}
+
+function countersOf(run: RunCounters): RunCounters {
+  return {
+    processed: run.processed,
+    written: run.written,
+    unchanged: run.unchanged,
+    quarantined: run.quarantined,
+    failed: run.failed,
+    skipped: run.skipped,
+  };
+}

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import type { DocumentType } from '../domain/document-types.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
+
+/**
+ * The `migration_runs` ledger: one row per (non-dry) migration, with what it covers (`scope`), its
+ * state and its counters. A run that was killed stays `running` (nothing could mark it), one that
+ * threw is `failed`; both can be resumed from their checkpoints.
+ */
+
+export type RunKind = 'full' | 'type' | 'user' | 'incremental';
+export type RunState = 'running' | 'completed' | 'failed';
+
+/** A part of a run, read with one query and checkpointed on its own: a type, `other` (unknown types) or `all` (one user). */
+export type RunPart = DocumentType | 'other' | 'all';
+
+const runScopeSchema = z.object({
+  parts: z.array(z.string()).min(1),
+  pubkey: z.string().optional(),
+  /** Per part, the `_ts` (seconds) from which an incremental run reads. */
+  since: z.record(z.string(), z.number()).optional(),
+  skipExisting: z.boolean(),
+});
+
+export type RunScope = Omit<z.infer<typeof runScopeSchema>, 'parts' | 'since'> & {
+  parts: RunPart[];
+  since?: Partial<Record<RunPart, number>>;
+};
+
+export interface RunCounters {
+  processed: number;
+  written: number;
+  unchanged: number;
+  quarantined: number;
+  failed: number;
+  skipped: number;
+}
+
+export interface RunRecord extends RunCounters {
+  id: string;
+  kind: RunKind;
+  scope: RunScope;
+  state: RunState;
+  startedAt: Date;
+}
+
+type RunRow = Awaited<ReturnType<PrismaClient['migrationRun']['findUniqueOrThrow']>>;
+
+function toRecord(row: RunRow): RunRecord {
+  return {
+    id: row.id,
+    kind: row.kind as RunKind,
+    scope: runScopeSchema.parse(row.scope) as RunScope,
+    state: row.state as RunState,
+    startedAt: row.startedAt,
+    processed: Number(row.processed),
+    written: Number(row.written),
+    unchanged: Number(row.unchanged),
+    quarantined: Number(row.quarantined),
+    failed: Number(row.failed),
+    skipped: Number(row.skipped),
+  };
+}
+
+/** Records a new run, `running`, with zero counters. */
+export async function createRun(prisma: PrismaClient, kind: RunKind, scope: RunScope): Promise<RunRecord> {
+  const row = await prisma.migrationRun.create({ data: { id: randomUUID(), kind, scope, state: 'running' } });
+  return toRecord(row);
+}
+
+/** The run, or undefined if there is none with this id. */
+export async function findRun(prisma: PrismaClient, runId: string): Promise<RunRecord | undefined> {
+  const row = await prisma.migrationRun.findUnique({ where: { id: runId } });
+  return row ? toRecord(row) : undefined;
+}
+
+/** The most recent unfinished run of this kind whose scope `matches`, to resume. */
+export async function findResumableRun(
+  prisma: PrismaClient,
+  kind: RunKind,
+  matches: (scope: RunScope) => boolean,
+): Promise<RunRecord | undefined> {
+  const rows = await prisma.migrationRun.findMany({
+    where: { kind, dryRun: false, state: { in: ['running', 'failed'] } },
+    orderBy: { startedAt: 'desc' },
+    take: 20,
+  });
+  return rows.map(toRecord).find((run) => matches(run.scope));
+}
+
+/** Marks a run (re)started, as a resumed failed run is running again. */
+export async function markRunning(prisma: PrismaClient, runId: string): Promise<void> {
+  await prisma.migrationRun.update({ where: { id: runId }, data: { state: 'running', error: null, finishedAt: null, updatedAt: new Date() } });
+}
+
+/** Ends a run; `error` must already be safe to store (no secrets). */
+export async function finishRun(prisma: PrismaClient, runId: string, state: Exclude<RunState, 'running'>, error?: string): Promise<void> {
+  const now = new Date();
+  await prisma.migrationRun.update({ where: { id: runId }, data: { state, error: error ?? null, finishedAt: now, updatedAt: now } });
+}

@@ -1,0 +1,210 @@
+import type { Container } from '@azure/cosmos';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../shared/config/env.js';
+import { documentTypeOf, type DocumentType } from '../../shared/domain/document-types.js';
+import { applyDocuments } from '../../shared/migration/apply-documents.js';
+import { DataMigrationUtility } from '../../shared/migration/data-migration-utility.js';
+import { migrateIncremental } from '../../shared/migration/incremental.js';
+import { migrateAll, migrateType } from '../../shared/migration/migrate-type.js';
+import { migrateUser } from '../../shared/migration/migrate-user.js';
+import { MigrationModeDisabledError } from '../../shared/migration/migration-mode.js';
+import type { MigrationContext, MigrationProgress } from '../../shared/migration/run-migration.js';
+import { loadWatermarks } from '../../shared/migration/watermarks.js';
+import { closeServices, useServices } from '../../shared/runtime/services.js';
+import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { countQuarantine, countRows, snapshotTables, truncateAll } from './fixtures/migration-tables.js';
+import { loadSource, readAll, sourceDocuments, unaccounted } from './fixtures/migration-source.js';
+
+type Doc = Record<string, unknown>;
+
+const migrationMode = loadConfig({ MIGRATION_MODE: 'true' });
+const readOnlyMode = loadConfig({});
+
+let cosmos: CosmosTestServer;
+let container: Container;
+let db: TestDatabase;
+let source: Doc[];
+let ctx: MigrationContext;
+
+beforeAll(async () => {
+  [cosmos, db] = await Promise.all([startCosmosServer(), createTestDatabase()]);
+  container = await createTestContainer(cosmos.client);
+  source = await loadSource(container, sourceDocuments(220, 31));
+  ctx = { prisma: db.prisma, cosmos: container, config: migrationMode };
+});
+afterAll(async () => {
+  await closeServices();
+  await Promise.all([db?.drop(), cosmos?.stop()]);
+});
+beforeEach(() => truncateAll(db.pool));
+
+function typeCount(type: DocumentType): number {
+  return source.filter((document) => documentTypeOf(document.type) === type).length;
+}
+
+async function runRows(): Promise<Array<Record<string, unknown>>> {
+  const { rows } = await db.pool.query('SELECT kind, state, scope, processed::int, written::int, unchanged::int, quarantined::int, failed::int, skipped::int FROM migration_runs');
+  return rows;
+}
+
+describe('full migration', () => {
+  it('accounts for every source document: in its table or in the quarantine, nothing else', async () => {
+    const seen: MigrationProgress[] = [];
+    const progress = await migrateAll(ctx, { batchSize: 150, onProgress: (p) => seen.push(p) });
+
+    expect(await unaccounted(db.pool, source)).toEqual({ missing: [], extra: 0 });
+    const rows = Object.values(await countRows(db.pool)).reduce((a, b) => a + b);
+    expect(rows + (await countQuarantine(db.pool))).toBe(source.length);
+    expect(await countQuarantine(db.pool)).toBeGreaterThan(0);
+
+    expect(progress).toMatchObject({ done: true, processed: source.length, failed: 0 });
+    expect(progress.written + progress.unchanged + progress.quarantined + progress.skipped).toBe(source.length);
+    expect(seen.at(-1)).toEqual(progress);
+    expect(new Set(seen.map((p) => p.type))).toEqual(new Set([...Object.keys(await countRows(db.pool)), 'other']));
+    const [run] = await runRows();
+    expect(run).toMatchObject({ kind: 'full', state: 'completed', processed: source.length, written: progress.written });
+  });
+
+  it('changes nothing when run again', async () => {
+    await migrateAll(ctx, { batchSize: 200 });
+    const before = await snapshotTables(db.pool);
+    const again = await migrateAll(ctx, { batchSize: 70 });
+    expect(again).toMatchObject({ written: 0, processed: source.length, unchanged: source.length - again.quarantined });
+    expect(await snapshotTables(db.pool)).toEqual(before);
+  });
+
+  it('ends at the newest versions when the change-feed sync writes newer ones during the migration', async () => {
+    const accounts = source.filter((document) => document.type === 'account').slice(0, 40);
+    const newer = accounts.map((account) => ({ ...account, tier: 'premium_plus', _ts: (account._ts as number) + 100 }));
+    await Promise.all([
+      migrateAll(ctx, { batchSize: 50 }),
+      (async () => {
+        for (const document of newer) await applyDocuments(db.prisma, [document], { source: 'sync' });
+      })(),
+    ]);
+    const { rows } = await db.pool.query<{ tier: string }>('SELECT tier FROM accounts WHERE pubkey = ANY($1)', [accounts.map((a) => a.pubkey)]);
+    expect(rows.map((row) => row.tier)).toEqual(accounts.map(() => 'premium_plus'));
+  });
+});
+
+describe('failure, resume and concurrency', () => {
+  it('records a run that fails as failed, and resuming it ends as a clean run does', async () => {
+    await migrateAll(ctx, { batchSize: 150 });
+    const clean = await snapshotTables(db.pool);
+    await truncateAll(db.pool);
+
+    await db.pool.query('ALTER TABLE payments RENAME TO payments_away');
+    try {
+      await expect(migrateAll(ctx, { batchSize: 150 })).rejects.toThrow(/payments/);
+    } finally {
+      await db.pool.query('ALTER TABLE payments_away RENAME TO payments');
+    }
+    const [failed] = await runRows();
+    expect(failed).toMatchObject({ state: 'failed' });
+    const { rows: done } = await db.pool.query<{ documentType: string }>('SELECT "documentType" FROM migration_checkpoints WHERE done');
+    expect(done.map((row) => row.documentType)).toEqual(expect.arrayContaining(['account', 'account-settings', 'backup-job']));
+
+    const resumed = await migrateAll(ctx, { batchSize: 150, resume: true });
+    expect(resumed).toMatchObject({ done: true, processed: source.length });
+    expect(await runRows()).toEqual([expect.objectContaining({ state: 'completed', processed: source.length })]);
+    expect(await snapshotTables(db.pool)).toEqual(clean);
+  });
+
+  it('migrates several types at once to the same end state', async () => {
+    await migrateAll(ctx, { batchSize: 150 });
+    const sequential = await snapshotTables(db.pool);
+    await truncateAll(db.pool);
+    const parallel = await migrateAll(ctx, { batchSize: 150, concurrency: 3 });
+    expect(parallel).toMatchObject({ done: true, processed: source.length });
+    expect(await snapshotTables(db.pool)).toEqual(sequential);
+  });
+});
+
+describe('dry run and MIGRATION_MODE', () => {
+  it('refuses to write without MIGRATION_MODE=true, saying so', async () => {
+    const refused = migrateAll({ ...ctx, config: readOnlyMode });
+    await expect(refused).rejects.toBeInstanceOf(MigrationModeDisabledError);
+    await expect(refused).rejects.toThrow(/MIGRATION_MODE=true/);
+    expect(await runRows()).toEqual([]);
+  });
+
+  it('reads and classifies everything in a dry run, even without MIGRATION_MODE, and writes nothing at all', async () => {
+    const dry = await migrateAll({ ...ctx, config: readOnlyMode }, { dryRun: true, batchSize: 200 });
+    expect(dry).toMatchObject({ done: true, dryRun: true, processed: source.length });
+    expect(Object.values(await countRows(db.pool)).every((n) => n === 0)).toBe(true);
+    expect(await countQuarantine(db.pool)).toBe(0);
+    expect(await runRows()).toEqual([]);
+
+    const real = await migrateAll(ctx, { batchSize: 200 });
+    expect({ ...dry, runId: '', dryRun: false }).toEqual({ ...real, runId: '' });
+  });
+});
+
+describe('per type and per user', () => {
+  it('migrates one type with the guide API, and skips existing rows with skipExisting', async () => {
+    useServices({ config: migrationMode, prisma: db.prisma, cosmos: container });
+    const progress = await DataMigrationUtility.migrateAccounts({ batchSize: 100, skipExisting: false, dryRun: false });
+    const accounts = typeCount('account');
+    expect(progress).toMatchObject({ type: 'account', done: true, processed: accounts });
+    expect((await countRows(db.pool)).account).toBe(progress.written);
+    expect((await countRows(db.pool)).payment).toBe(0);
+
+    const skipping = await DataMigrationUtility.migrateAccounts({ batchSize: 100, skipExisting: true });
+    expect(skipping).toMatchObject({ written: 0, skipped: progress.written, processed: accounts });
+  });
+
+  it('migrates all of one user’s documents, and nothing of anyone else', async () => {
+    const byUser = new Map<string, Doc[]>();
+    for (const document of source) byUser.set(String(document.pubkey), [...(byUser.get(String(document.pubkey)) ?? []), document]);
+    const [pubkey, documents] = [...byUser].sort((a, b) => b[1].length - a[1].length)[0] as [string, Doc[]];
+    expect(new Set(documents.map((document) => document.type)).size).toBeGreaterThan(3);
+
+    const progress = await migrateUser(ctx, pubkey);
+    expect(progress).toMatchObject({ kind: 'user', type: 'all', processed: documents.length });
+    expect(await unaccounted(db.pool, documents)).toEqual({ missing: [], extra: 0 });
+  });
+
+  it('migrates one user’s backup jobs only', async () => {
+    const job = source.find((document) => document.type === 'backup-job') as Doc;
+    const jobs = source.filter((document) => document.type === 'backup-job' && document.pubkey === job.pubkey);
+    useServices({ config: migrationMode, prisma: db.prisma, cosmos: container });
+    const progress = await DataMigrationUtility.migrateUserBackupJobs(String(job.pubkey));
+    expect(progress).toMatchObject({ processed: jobs.length, written: jobs.length });
+    const counts = await countRows(db.pool);
+    expect(counts['backup-job']).toBe(jobs.length);
+    expect(counts.account).toBe(0);
+  });
+
+  it('resumes the latest unfinished run of the same scope with resume: true', async () => {
+    await migrateType(ctx, 'payment', { batchSize: 100 });
+    await db.pool.query(`UPDATE migration_runs SET state = 'failed'`);
+    await db.pool.query(`UPDATE migration_checkpoints SET done = false, continuation = NULL, processed = 0`);
+    const runs = (await db.pool.query<{ id: string }>('SELECT id FROM migration_runs')).rows;
+    const resumed = await migrateType(ctx, 'payment', { batchSize: 100, resume: true });
+    expect(resumed.runId).toBe(runs[0]?.id);
+    expect((await db.pool.query('SELECT state FROM migration_runs')).rows).toEqual([{ state: 'completed' }]);
+  });
+});
+
+describe('incremental catch-up', () => {
+  it('migrates what changed since the last completed run, from its watermark', async () => {
+    await migrateAll(ctx, { batchSize: 200 });
+    const watermarks = await loadWatermarks(db.prisma);
+    expect(Object.keys(watermarks).sort()).toEqual([...Object.keys(await countRows(db.pool)), 'other'].sort());
+
+    const logs = source.filter((document) => document.type === 'notification-log').slice(0, 3);
+    for (const log of logs) await container.items.upsert({ ...stripSystem(log), title: 'changed after the full run' });
+
+    const progress = await migrateIncremental(ctx, { batchSize: 100 });
+    expect(progress).toMatchObject({ kind: 'incremental', written: logs.length, done: true });
+    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM notification_logs WHERE title = 'changed after the full run'`);
+    expect(rows[0]?.n).toBe(logs.length);
+    expect(await unaccounted(db.pool, await readAll(container))).toEqual({ missing: [], extra: 0 });
+  });
+});
+
+/** The document as a client writes it: Cosmos sets the system properties itself. */
+function stripSystem(document: Doc): Doc {
+  return Object.fromEntries(Object.entries(document).filter(([key]) => !key.startsWith('_')));
+}
