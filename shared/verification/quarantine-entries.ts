@@ -1,3 +1,4 @@
+import { quarantineKey } from '../migration/quarantine.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 
 /** A quarantined source document, as verification reports it: which one, which version, and why. */
@@ -17,17 +18,20 @@ export async function quarantineOfUser(prisma: PrismaClient, pubkey: string): Pr
   return new Map(entries.flatMap(toEntry).map((entry) => [entry.documentId, entry]));
 }
 
-/** The quarantine entries of the given documents, keyed by {@link documentKey}. */
+/**
+ * The quarantine entries of the given source documents, keyed by the write path's own
+ * {@link quarantineKey}, so documents without a usable pubkey or id (keyed by a content hash) are found too.
+ */
 export async function quarantineOfDocuments(
   prisma: PrismaClient,
-  documents: ReadonlyArray<{ id: string; pubkey: string }>,
-): Promise<Map<string, QuarantineEntry>> {
+  documents: ReadonlyArray<Record<string, unknown>>,
+): Promise<Map<string, Pick<QuarantineEntry, 'reason' | 'cosmosTs'>>> {
   if (documents.length === 0) return new Map();
   const entries = await prisma.quarantinedDocument.findMany({
-    where: { documentId: { in: documents.map((document) => document.id) } },
-    select: columns,
+    where: { key: { in: documents.map(quarantineKey) } },
+    select: { key: true, reason: true, cosmosTs: true },
   });
-  return new Map(entries.flatMap(toEntry).map((entry) => [documentKey(entry.pubkey, entry.documentId), entry]));
+  return new Map(entries.map((entry) => [entry.key, { reason: entry.reason, cosmosTs: Number(entry.cosmosTs) }]));
 }
 
 /**
@@ -36,14 +40,12 @@ export async function quarantineOfDocuments(
  * older than the document is stale: the current version has not been through the write path yet,
  * and a gap in its table is a real one.
  */
-export function explainsVersion(entry: QuarantineEntry | undefined, document: Record<string, unknown>): entry is QuarantineEntry {
+export function explainsVersion<E extends Pick<QuarantineEntry, 'cosmosTs'>>(
+  entry: E | undefined,
+  document: Record<string, unknown>,
+): entry is E {
   const version = typeof document._ts === 'number' ? document._ts : 0;
   return entry !== undefined && entry.cosmosTs >= version;
-}
-
-/** Cosmos identifies a document by partition key and id together. */
-export function documentKey(pubkey: string, id: string): string {
-  return `${pubkey}\u0000${id}`;
 }
 
 function toEntry(row: { documentId: string | null; pubkey: string | null; reason: string; cosmosTs: bigint }): QuarantineEntry[] {

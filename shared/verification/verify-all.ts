@@ -6,7 +6,8 @@ import { documentHash } from './canonical-json.js';
 import { documentPages, existingIds } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readIdPage, readRowsByIds } from './postgres-documents.js';
-import { documentKey, explainsVersion, quarantineOfDocuments } from './quarantine-entries.js';
+import { quarantineKey } from '../migration/quarantine.js';
+import { explainsVersion, quarantineOfDocuments } from './quarantine-entries.js';
 import type { VerificationContext } from './verification-context.js';
 
 export interface VerifyAllProgress {
@@ -202,10 +203,10 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
     }
 
     // Only documents that do not match are looked up in the quarantine: usually none, so usually no query.
-    const quarantine = await quarantineOfDocuments(ctx.prisma, unmatched);
+    const quarantine = await quarantineOfDocuments(ctx.prisma, unmatched.map(({ document }) => document));
     const toRepair: Record<string, unknown>[] = [];
     for (const { document, id, pubkey, row } of unmatched) {
-      const entry = quarantine.get(documentKey(pubkey, id));
+      const entry = quarantine.get(quarantineKey(document));
       if (explainsVersion(entry, document)) {
         tally.quarantined += 1;
         findings.record(findings.quarantined, () => ({ type, id, pubkey, reason: entry.reason }));

@@ -1,0 +1,78 @@
+import { app, CosmosDBv4ChangeFeedMode, type InvocationContext, type RetryOptions } from '@azure/functions';
+import { enqueueMigrationMessages } from '../shared/queue/enqueue.js';
+import { getServices } from '../shared/runtime/services.js';
+import { changeFeedModeFrom, type ChangeFeedMode } from '../shared/sync/change-feed-mode.js';
+import { syncChangeBatch } from '../shared/sync/sync-change-batch.js';
+
+/**
+ * Change-feed sync: every batch of changes to the Nostria container is applied to PostgreSQL through
+ * the migration's write path (see `syncChangeBatch`). The trigger delivers at least once, orders only
+ * within a partition key, and moves its checkpoint on even when this handler throws; so a failed write
+ * is retried by the runtime's retry policy (below) while the batch is held, and on the last attempt the
+ * batch's documents go to the migration queue for the queue function to re-read and apply. Skipped
+ * while PostgreSQL is primary (USE_POSTGRESQL=true): the changes it would see are the mirror's own writes.
+ */
+
+/** Read when the app loads: the mode is part of the trigger's binding. */
+const mode: ChangeFeedMode = changeFeedModeFrom();
+
+/** Up to ~2.5 minutes of PostgreSQL trouble is ridden out with the batch held (5 s, 10 s, ... 2 min). */
+const syncRetry: RetryOptions = {
+  strategy: 'exponentialBackoff',
+  maxRetryCount: 5,
+  minimumInterval: { seconds: 5 },
+  maximumInterval: { minutes: 2 },
+};
+
+export async function cosmosSync(items: unknown[], context: InvocationContext): Promise<void> {
+  const retry = context.retryContext;
+  // No retry context means the runtime will not call again; -1 means it always will.
+  const willRetry = retry !== undefined && (retry.maxRetryCount < 0 || retry.retryCount < retry.maxRetryCount);
+  const services = getServices();
+  const outcome = await syncChangeBatch(services, items, {
+    mode,
+    willRetry,
+    enqueue: (messages) => enqueueMigrationMessages(services.config, messages),
+  });
+  switch (outcome.kind) {
+    case 'skipped':
+      context.log(`skipped ${outcome.items} change(s): USE_POSTGRESQL=true, PostgreSQL is primary and these are its mirrored writes`);
+      break;
+    case 'applied':
+      context.log(
+        `synced ${items.length} change(s): ${outcome.written} written, ${outcome.unchanged} unchanged, ` +
+          `${outcome.quarantined} quarantined, ${outcome.failed} refused (quarantined), ${outcome.deleted} deleted` +
+          (outcome.unreadable > 0 ? `, ${outcome.unreadable} unreadable change(s) ignored` : ''),
+      );
+      if (outcome.unreadable > 0) context.warn(`${outcome.unreadable} change(s) named no document and were ignored`);
+      break;
+    case 'deferred':
+      context.warn(
+        `PostgreSQL refused the batch on the last attempt; ${outcome.documents} change(s) sent for resync ` +
+          `in ${outcome.messages} queue message(s): ${outcome.reason}`,
+      );
+      break;
+  }
+}
+
+const binding = {
+  connection: 'NOSTRIA_COSMOSDB',
+  databaseName: '%AZURE_COSMOSDB_DATABASE_NAME%',
+  containerName: '%AZURE_COSMOSDB_CONTAINER_NAME%',
+  leaseContainerName: '%COSMOSDB_LEASE_CONTAINER_NAME%',
+  // A prefix per deployment, so a developer's local run never takes a deployed app's leases.
+  leaseContainerPrefix: '%COSMOSDB_LEASE_PREFIX%',
+  // Created by the infrastructure; the app's identity has no right to create containers.
+  createLeaseContainerIfNotExists: false,
+  retry: syncRetry,
+  handler: cosmosSync,
+};
+
+if (mode === 'AllVersionsAndDeletes') {
+  // Starting from the beginning is not supported in this mode (and the full migration covers history).
+  app.cosmosDB('cosmosSync', { ...binding, changeFeedMode: CosmosDBv4ChangeFeedMode.AllVersionsAndDeletes });
+} else {
+  // The default mode, left unsaid so extension versions that predate the setting read the binding as
+  // before. New changes only: history is the full migration's job.
+  app.cosmosDB('cosmosSync', { ...binding, startFromBeginning: false });
+}

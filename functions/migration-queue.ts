@@ -1,0 +1,72 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { MigrationModeDisabledError } from '../shared/migration/migration-mode.js';
+import { enqueueMigrationMessages, withdrawMessage } from '../shared/queue/enqueue.js';
+import { handleMigrationMessage, type MessageOutcome } from '../shared/queue/handle-migration-message.js';
+import { InvalidMessageError, parseMigrationMessage } from '../shared/queue/messages.js';
+import { safeErrorMessage } from '../shared/runtime/safe-error.js';
+import { getServices } from '../shared/runtime/services.js';
+import { configuredSecrets } from './support/configured-secrets.js';
+
+/**
+ * The migration queue (`%MIGRATION_QUEUE_NAME%` on the host storage, `AzureWebJobsStorage`): full runs
+ * fan out into one chain of page messages per document type, so many instances migrate in parallel;
+ * user migrations; and resyncs of changes the sync function could not write.
+ *
+ * A message that is malformed, names an unknown run, or asks to write without MIGRATION_MODE is logged
+ * with the reason and thrown. The host then retries it up to `maxDequeueCount` times (host.json: 5) and
+ * moves it to `<queue>-poison`, where `npm run migrate:poison` lists it and can replay it. The retries
+ * of a message that can never succeed are the price of one simple rule: every failure throws.
+ */
+export async function migrationQueue(item: unknown, context: InvocationContext): Promise<void> {
+  const attempt = `message ${String(context.triggerMetadata?.id ?? '?')}, attempt ${String(context.triggerMetadata?.dequeueCount ?? '?')}`;
+  const services = getServices();
+  try {
+    const message = parseMigrationMessage(item);
+    const outcome = await handleMigrationMessage(
+      {
+        services,
+        enqueue: (messages) => enqueueMigrationMessages(services.config, messages),
+        withdraw: (sent) => withdrawMessage(services.config, sent),
+      },
+      message,
+    );
+    context.log(`${attempt}: ${describe(outcome)}`);
+  } catch (error) {
+    if (error instanceof InvalidMessageError) context.error(`${attempt}: rejected, ${error.message}`);
+    else if (error instanceof MigrationModeDisabledError) context.error(`${attempt}: refused, ${error.message}`);
+    else context.error(`${attempt}: failed, ${safeErrorMessage(error, configuredSecrets())}`);
+    throw error;
+  }
+}
+
+function describe(outcome: MessageOutcome): string {
+  switch (outcome.kind) {
+    case 'fanned-out':
+      return `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''}: started ${outcome.parts.length} part(s): ${outcome.parts.join(', ')}`;
+    case 'page':
+      return (
+        `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''} ${outcome.part}: ${outcome.documents} document(s), ` +
+        `${outcome.written} written, ${outcome.unchanged} unchanged, ${outcome.quarantined} quarantined, ${outcome.failed} refused` +
+        (outcome.partDone ? `; ${outcome.part} done` : '') +
+        (outcome.runCompleted ? '; run completed' : '')
+      );
+    case 'duplicate':
+      return `run ${outcome.runId} ${outcome.part}: nothing to do, ${outcome.reason}`;
+    case 'user':
+      return (
+        `user ${outcome.pubkey}, run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''}: ` +
+        `${outcome.processed} document(s), ${outcome.written} written, ${outcome.quarantined} quarantined`
+      );
+    case 'resync':
+      return outcome.outcome.kind === 'skipped'
+        ? `resync of ${outcome.outcome.entries} change(s) skipped: USE_POSTGRESQL=true`
+        : `resync: ${outcome.outcome.read} read back, ${outcome.outcome.written} written, ${outcome.outcome.unchanged} unchanged, ` +
+            `${outcome.outcome.quarantined} quarantined, ${outcome.outcome.deleted} deleted (${outcome.outcome.gone} gone from Cosmos)`;
+  }
+}
+
+app.storageQueue('migrationQueue', {
+  queueName: '%MIGRATION_QUEUE_NAME%',
+  connection: 'AzureWebJobsStorage',
+  handler: migrationQueue,
+});

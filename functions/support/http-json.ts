@@ -1,0 +1,53 @@
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
+import { ConfigError } from '../../shared/config/env.js';
+import { safeErrorMessage } from '../../shared/runtime/safe-error.js';
+import { configuredSecrets } from './configured-secrets.js';
+
+/**
+ * JSON in and out for the HTTP functions. Every error becomes a JSON answer without a stack trace or a
+ * secret: a missing setting is 503 naming the setting, anything unexpected is 500 with the invocation
+ * id to find the (masked) log line by.
+ */
+
+/** A JSON response. */
+export function json(status: number, body: unknown, headers?: Record<string, string>): HttpResponseInit {
+  return { status, jsonBody: body, headers };
+}
+
+/** An error response: `{ error, ...details }`. */
+export function problem(status: number, error: string, details: Record<string, unknown> = {}): HttpResponseInit {
+  return json(status, { error, ...details });
+}
+
+/** Runs the handler; whatever it throws is logged (masked) and answered by {@link errorResponse}. */
+export function jsonHandler(handler: (request: HttpRequest, context: InvocationContext) => Promise<HttpResponseInit>): HttpHandler {
+  return async (request, context) => {
+    try {
+      return await handler(request, context);
+    } catch (error) {
+      return errorResponse(error, context);
+    }
+  };
+}
+
+/** 503 for configuration that is missing or invalid (the settings named, never their values); 500 otherwise. */
+export function errorResponse(error: unknown, context: InvocationContext): HttpResponseInit {
+  if (error instanceof ConfigError) {
+    const settings = error.problems.map((line) => line.split(':')[0]?.trim() ?? line);
+    context.warn(`not configured: ${error.problems.join('; ')}`);
+    return problem(503, `not configured: ${settings.join(', ')}`);
+  }
+  context.error(`request failed: ${safeErrorMessage(error, configuredSecrets())}`);
+  return problem(500, 'internal error', { invocationId: context.invocationId });
+}
+
+/** The parsed JSON body, or why there is none (an empty body, or text that is not JSON). */
+export async function readJsonBody(request: HttpRequest): Promise<{ ok: true; value: unknown } | { ok: false; reason: string }> {
+  const text = await request.text();
+  if (text.trim() === '') return { ok: false, reason: 'expected a JSON body' };
+  try {
+    return { ok: true, value: JSON.parse(text) };
+  } catch {
+    return { ok: false, reason: 'the body is not valid JSON' };
+  }
+}

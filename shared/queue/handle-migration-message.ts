@@ -1,0 +1,190 @@
+import { randomUUID } from 'node:crypto';
+import { loadCheckpoints } from '../migration/checkpoints.js';
+import { migrateUser } from '../migration/migrate-user.js';
+import { allParts } from '../migration/migrate-type.js';
+import { assertMayMigrate } from '../migration/migration-mode.js';
+import { resumeRun, type MigrationContext, type MigrationProgress } from '../migration/run-migration.js';
+import { createRun, findRun, type RunPart } from '../migration/runs.js';
+import type { Services } from '../runtime/services.js';
+import { resyncDocuments, type ResyncOutcome } from '../sync/resync-documents.js';
+import type { SentMessage } from './enqueue.js';
+import {
+  InvalidMessageError,
+  type BatchMessage,
+  type DocumentsMessage,
+  type FullMessage,
+  type MigrationMessage,
+  type MigrationMessageInput,
+  type UserMessage,
+} from './messages.js';
+import { CheckpointMovedError, completeRunIfDone, migratePage, stepPosition } from './migrate-page.js';
+
+/** What handling needs besides the services: the queue, to send follow-up messages and take one back. */
+export interface MessageHandling {
+  services: Services;
+  enqueue(messages: readonly MigrationMessageInput[]): Promise<SentMessage[]>;
+  withdraw(sent: SentMessage): Promise<void>;
+}
+
+export type MessageOutcome =
+  | { kind: 'fanned-out'; runId: string; parts: RunPart[]; dryRun: boolean }
+  | {
+      kind: 'page';
+      runId: string;
+      part: RunPart;
+      dryRun: boolean;
+      documents: number;
+      written: number;
+      unchanged: number;
+      quarantined: number;
+      failed: number;
+      /** This was the part's last page. */
+      partDone: boolean;
+      /** Every part of the run is done and the run is marked completed. */
+      runCompleted: boolean;
+    }
+  /** Another delivery of the same page committed first, or the run is already complete: nothing to do. */
+  | { kind: 'duplicate'; runId: string; part: RunPart; reason: string }
+  | { kind: 'user'; runId: string; pubkey: string; dryRun: boolean; processed: number; written: number; quarantined: number }
+  | { kind: 'resync'; outcome: ResyncOutcome };
+
+/**
+ * Does what one migration queue message asks. Idempotent: the queue delivers at least once, so every
+ * kind tolerates being handled twice, or late. Throws `InvalidMessageError` for a message that can
+ * never succeed (unknown run, user not matching its run), `MigrationModeDisabledError` for a write
+ * without MIGRATION_MODE, and infrastructure errors as they come; all of them send the message back to
+ * the queue and, after `maxDequeueCount` tries, to the poison queue.
+ */
+export async function handleMigrationMessage(handling: MessageHandling, message: MigrationMessage): Promise<MessageOutcome> {
+  switch (message.kind) {
+    case 'full':
+      return fanOut(handling, message);
+    case 'batch':
+      return migrateBatch(handling, message);
+    case 'user':
+      return migrateOneUser(handling, message);
+    case 'documents':
+      return resync(handling, message);
+  }
+}
+
+function contextOf(services: Services): MigrationContext {
+  return { prisma: services.prisma, cosmos: services.cosmos, config: services.config };
+}
+
+/** One first-page batch message per part that is not done yet; the chains then run in parallel. */
+async function fanOut(handling: MessageHandling, message: FullMessage): Promise<MessageOutcome> {
+  const { services } = handling;
+  assertMayMigrate(services.config, message.dryRun);
+  const requested: RunPart[] = message.types ?? [...allParts];
+  let runId = message.runId ?? randomUUID();
+  let parts = requested;
+  if (!message.dryRun) {
+    const run = message.runId
+      ? await findRun(services.prisma, message.runId)
+      : await createRun(services.prisma, requested.length === 1 ? 'type' : 'full', { parts: requested, skipExisting: false });
+    if (!run) throw new InvalidMessageError(`unknown run ${message.runId}: omit runId to start a new run`);
+    runId = run.id;
+    // A recorded run's own scope decides, and parts already done are not started again.
+    const checkpoints = await loadCheckpoints(services.prisma, run.id);
+    parts = run.scope.parts.filter((part) => part !== 'all' && !checkpoints.get(part)?.done);
+  }
+  await handling.enqueue(
+    parts.map((part) => ({
+      kind: 'batch' as const,
+      runId,
+      documentType: part as Exclude<RunPart, 'all'>,
+      continuation: null,
+      batchSize: message.batchSize,
+      dryRun: message.dryRun,
+    })),
+  );
+  return { kind: 'fanned-out', runId, parts, dryRun: message.dryRun };
+}
+
+/**
+ * One page of one part. The next message is enqueued inside the page's transaction, right before the
+ * checkpoint commits, so a committed checkpoint always has a successor; if the commit then fails, or
+ * the checkpoint turns out to have moved, the successor is taken back.
+ */
+async function migrateBatch(handling: MessageHandling, message: BatchMessage): Promise<MessageOutcome> {
+  const { services } = handling;
+  assertMayMigrate(services.config, message.dryRun);
+  const ctx = contextOf(services);
+  const part = message.documentType;
+  let skipExisting = false;
+  if (!message.dryRun) {
+    const run = await findRun(services.prisma, message.runId);
+    if (!run) throw new InvalidMessageError(`unknown run ${message.runId}`);
+    if (run.state === 'completed') return { kind: 'duplicate', runId: run.id, part, reason: 'the run is complete' };
+    // Cheap early exit for a page someone already did; the locked check in migratePage is the one that counts.
+    const checkpoint = (await loadCheckpoints(services.prisma, run.id)).get(part);
+    if (stepPosition(checkpoint, message) === 'stale') {
+      return { kind: 'duplicate', runId: run.id, part, reason: 'the checkpoint has moved past this page' };
+    }
+    skipExisting = run.scope.skipExisting;
+  }
+
+  let successor: Promise<SentMessage | undefined> | undefined;
+  const { runId, continuation, previous, batchSize, dryRun } = message;
+  const step = { runId, part, continuation, previous, batchSize, dryRun, skipExisting };
+  try {
+    const page = await migratePage(ctx, step, async (next) => {
+      // A transaction retried after a transient error runs this again: the successor is sent once.
+      successor ??= next.done
+        ? Promise.resolve(undefined)
+        : handling
+            .enqueue([{ ...message, continuation: next.continuation, previous: message.continuation }])
+            .then(([sent]) => sent);
+      await successor;
+    });
+    const runCompleted = page.done && !message.dryRun ? await completeRunIfDone(ctx, message.runId) : false;
+    return {
+      kind: 'page',
+      runId: message.runId,
+      part,
+      dryRun: message.dryRun,
+      documents: page.documents,
+      written: page.result.written,
+      unchanged: page.result.unchanged + page.result.skipped,
+      quarantined: page.result.quarantined,
+      failed: page.result.failed,
+      partDone: page.done,
+      runCompleted,
+    };
+  } catch (error) {
+    const sent = await successor?.catch(() => undefined);
+    // Best effort: once another instance has received the successor it can no longer be taken back, and
+    // it will find the checkpoint where it is and act on that.
+    if (sent) await handling.withdraw(sent).catch(() => undefined);
+    if (error instanceof CheckpointMovedError && error.position === 'stale') {
+      return { kind: 'duplicate', runId: message.runId, part, reason: error.message };
+    }
+    throw error;
+  }
+}
+
+/** A user's documents: continues the recorded run if the message names one, else a new (or dry) run. */
+async function migrateOneUser(handling: MessageHandling, message: UserMessage): Promise<MessageOutcome> {
+  const { services } = handling;
+  assertMayMigrate(services.config, message.dryRun);
+  const ctx = contextOf(services);
+  if (message.runId && !message.dryRun) {
+    const run = await findRun(services.prisma, message.runId);
+    if (!run) throw new InvalidMessageError(`unknown run ${message.runId}`);
+    if (run.scope.pubkey !== message.pubkey) {
+      throw new InvalidMessageError(`run ${message.runId} is not a migration of user ${message.pubkey}`);
+    }
+    return userOutcome(message, await resumeRun(ctx, run.id));
+  }
+  return userOutcome(message, await migrateUser(ctx, message.pubkey, { dryRun: message.dryRun }));
+}
+
+function userOutcome(message: UserMessage, progress: MigrationProgress): MessageOutcome {
+  const { runId, dryRun, processed, written, quarantined } = progress;
+  return { kind: 'user', runId, pubkey: message.pubkey, dryRun, processed, written, quarantined };
+}
+
+async function resync(handling: MessageHandling, message: DocumentsMessage): Promise<MessageOutcome> {
+  return { kind: 'resync', outcome: await resyncDocuments(handling.services, message.documents) };
+}

@@ -1,0 +1,81 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { pubkey } from '../domain/fields.js';
+import { allParts } from '../migration/migrate-type.js';
+import { assertMayMigrate } from '../migration/migration-mode.js';
+import { createRun, finishRun, type RunKind, type RunScope } from '../migration/runs.js';
+import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
+import type { Services } from '../runtime/services.js';
+import type { SentMessage } from './enqueue.js';
+import { batchSizeSchema, documentTypeSchema, type MigrationMessageInput } from './messages.js';
+
+/** The body of `POST /api/migration/start`. */
+export const migrationRequestSchema = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('full'), batchSize: batchSizeSchema.optional(), dryRun: z.boolean().default(false) }),
+  z.strictObject({
+    kind: z.literal('type'),
+    documentType: documentTypeSchema,
+    batchSize: batchSizeSchema.optional(),
+    dryRun: z.boolean().default(false),
+  }),
+  z.strictObject({ kind: z.literal('user'), pubkey, dryRun: z.boolean().default(false) }),
+]);
+
+export type MigrationRequest = z.infer<typeof migrationRequestSchema>;
+
+export interface RequestedMigration {
+  runId: string;
+  dryRun: boolean;
+  /** Whether the run is in `migration_runs` (dry runs are not recorded: their outcome is in the logs). */
+  recorded: boolean;
+}
+
+/**
+ * Records a run and puts its first message on the migration queue; the queue function does the work.
+ * A full or per-type run becomes a `full` message (fanned out into one chain of pages per type), a
+ * per-user run a `user` message. Refuses a run that would write unless MIGRATION_MODE=true
+ * (`MigrationModeDisabledError`). If the message cannot be sent, the run is marked failed with the reason.
+ */
+export async function requestMigration(
+  services: Services,
+  request: MigrationRequest,
+  enqueue: (messages: readonly MigrationMessageInput[]) => Promise<SentMessage[]>,
+): Promise<RequestedMigration> {
+  assertMayMigrate(services.config, request.dryRun);
+  if (request.dryRun) {
+    const runId = randomUUID();
+    await enqueue([messageFor(request, runId)]);
+    return { runId, dryRun: true, recorded: false };
+  }
+  const { kind, scope } = planOf(request);
+  const run = await createRun(services.prisma, kind, scope);
+  try {
+    await enqueue([messageFor(request, run.id)]);
+  } catch (error) {
+    await finishRun(services.prisma, run.id, 'failed', `could not enqueue: ${safeErrorMessage(error, secretsOf(services.config))}`);
+    throw error;
+  }
+  return { runId: run.id, dryRun: false, recorded: true };
+}
+
+function planOf(request: MigrationRequest): { kind: RunKind; scope: RunScope } {
+  switch (request.kind) {
+    case 'full':
+      return { kind: 'full', scope: { parts: [...allParts], skipExisting: false } };
+    case 'type':
+      return { kind: 'type', scope: { parts: [request.documentType], skipExisting: false } };
+    case 'user':
+      return { kind: 'user', scope: { parts: ['all'], pubkey: request.pubkey, skipExisting: false } };
+  }
+}
+
+function messageFor(request: MigrationRequest, runId: string): MigrationMessageInput {
+  switch (request.kind) {
+    case 'full':
+      return { kind: 'full', runId, batchSize: request.batchSize, dryRun: request.dryRun };
+    case 'type':
+      return { kind: 'full', runId, batchSize: request.batchSize, dryRun: request.dryRun, types: [request.documentType] };
+    case 'user':
+      return { kind: 'user', runId, pubkey: request.pubkey, dryRun: request.dryRun };
+  }
+}

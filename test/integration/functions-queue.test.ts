@@ -1,0 +1,214 @@
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { demoDocuments } from '../../shared/local-services/demo-dataset.js';
+import { loadDocuments } from '../../shared/local-services/load-documents.js';
+import { listPoisonMessages, replayPoisonMessages } from '../../shared/queue/poison.js';
+import { getRunStatus } from '../../shared/queue/run-status.js';
+import { generateUser } from '../../shared/sample-data/generate-documents.js';
+import { getMigrationStats } from '../../shared/stats/migration-stats.js';
+import { verifyAll } from '../../shared/verification/verify-all.js';
+import { verifyUser } from '../../shared/verification/verify-user.js';
+import { maxDequeueCount, startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+
+/**
+ * The migration queue function, driven only by messages on a real (Azurite) queue: the test puts plain
+ * JSON text on the queue, as `az storage message put` would, and runs the host's listener loop
+ * (test/support/functions-core/queue-host.ts) until the queue is empty. Failed messages are retried
+ * and, after host.json's maxDequeueCount, moved to the poison queue by that loop, as the host does.
+ */
+
+let app: FunctionAppEnvironment;
+let loaded: number;
+
+beforeAll(async () => {
+  app = await startFunctionAppEnvironment({ MIGRATION_MODE: 'true' });
+  const result = await loadDocuments(app.container, demoDocuments(25, 11));
+  loaded = result.loaded;
+});
+afterAll(() => app?.stop());
+
+const put = (text: string) => app.queues.main.sendMessage(text);
+const ctx = () => ({ prisma: app.db.prisma, cosmos: app.container, config: app.config });
+
+async function poisonTexts(): Promise<string[]> {
+  const { peekedMessageItems } = await app.queues.poison.peekMessages({ numberOfMessages: 32 });
+  return peekedMessageItems.map((item) => item.messageText);
+}
+
+async function clearPoison(): Promise<void> {
+  await app.queues.poison.clearMessages();
+}
+
+describe('a full migration through the queue', () => {
+  let runId: string;
+
+  test('fans out per type, pages through each type in parallel chains, and ends consistent, with duplicate deliveries', async () => {
+    await put(JSON.stringify({ kind: 'full', batchSize: 7 }));
+    // Every batch message is delivered twice: duplicates must neither double the work's effect nor the counters.
+    const drained = await app.drain({ batchSize: 8, duplicate: (text) => text.includes('"kind":"batch"') });
+    expect(drained.poisoned).toBe(0);
+    expect(drained.completed).toBeGreaterThan(8 * 2);
+
+    const runs = await app.db.prisma.migrationRun.findMany();
+    expect(runs).toHaveLength(1);
+    runId = runs[0]!.id;
+    const status = await getRunStatus(app.db.prisma, runId);
+    expect(status).toMatchObject({ kind: 'full', state: 'completed', partsDone: 8 });
+    expect(status?.parts.map((part) => part.part)).toEqual([
+      'account',
+      'account-settings',
+      'backup-job',
+      'payment',
+      'notification-subscription',
+      'notification-settings',
+      'notification-log',
+      'other',
+    ]);
+    // Counted once each, although every page was delivered twice.
+    expect(status?.counters.processed).toBe(loaded);
+    expect(status?.parts.reduce((sum, part) => sum + part.processed, 0)).toBe(loaded);
+    expect(app.logs.some((log) => /nothing to do/.test(log.message))).toBe(true);
+
+    // Every source document is in its table or in the quarantine, and the tables agree with Cosmos.
+    const stats = await getMigrationStats(ctx());
+    expect(Object.values(stats.postgres).reduce((sum, count) => sum + count, 0) + stats.quarantined).toBe(loaded);
+    expect(Object.values(stats.progress).every((percent) => percent === 100)).toBe(true);
+    expect(stats.quarantined).toBeGreaterThan(0);
+    const report = await verifyAll(ctx());
+    expect(report.missingInCosmos.count).toBe(0);
+    expect(report.different.count).toBe(0);
+    // verifyAll matches quarantine entries by pubkey and id, so the quarantined documents whose pubkey is
+    // not a string (none, or a number) still show as missing in PostgreSQL: they are in the quarantine.
+    const missing = report.missingInPostgres.listed.map((document) => document.id);
+    expect(missing).toHaveLength(report.missingInPostgres.count);
+    const quarantined = await app.db.prisma.quarantinedDocument.findMany({
+      where: { documentId: { in: missing } },
+      select: { documentId: true, pubkey: true },
+    });
+    expect(quarantined.map((entry) => entry.documentId).sort()).toEqual([...missing].sort());
+    expect(quarantined.every((entry) => entry.pubkey === null)).toBe(true);
+  });
+
+  test('a late duplicate of the run\'s messages changes nothing', async () => {
+    const before = await getRunStatus(app.db.prisma, runId);
+    await put(JSON.stringify({ kind: 'full', runId, batchSize: 7 }));
+    await put(JSON.stringify({ kind: 'batch', runId, documentType: 'account', continuation: null, batchSize: 7 }));
+    expect(await app.drain()).toMatchObject({ failures: 0, poisoned: 0 });
+    expect(await getRunStatus(app.db.prisma, runId)).toEqual(before);
+  });
+
+  test('a user message migrates one user\'s documents', async () => {
+    const documents = generateUser({ seed: 99, index: 0, messy: false });
+    const pubkey = documents[0]!.pubkey;
+    await loadDocuments(app.container, documents);
+    expect((await verifyUser(ctx(), pubkey)).consistent).toBe(false);
+    await put(JSON.stringify({ kind: 'user', pubkey }));
+    expect(await app.drain()).toMatchObject({ completed: 1, failures: 0 });
+    const report = await verifyUser(ctx(), pubkey);
+    expect(report.consistent).toBe(true);
+    expect(Object.values(report.checked).reduce((sum, counts) => sum + counts.postgres, 0)).toBe(documents.length);
+  });
+});
+
+describe('messages that cannot be processed', () => {
+  test('are rejected with the reason, retried maxDequeueCount times, then end in the poison queue', async () => {
+    await clearPoison();
+    const bad = ['this is not json', '{"kind":"batch"}', JSON.stringify({ kind: 'full', runId: 'no-such-run' })];
+    for (const text of bad) await put(text);
+    const logsBefore = app.logs.length;
+    const drained = await app.drain();
+    expect(drained).toMatchObject({ invocations: bad.length * maxDequeueCount, completed: 0, poisoned: bad.length });
+    expect((await poisonTexts()).sort()).toEqual([...bad].sort());
+    const errors = app.logs.slice(logsBefore).filter((log) => log.level === 'error').map((log) => log.message);
+    expect(errors.some((message) => /rejected, not JSON/.test(message))).toBe(true);
+    expect(errors.some((message) => /rejected, .*runId: .*documentType: .*continuation: /.test(message))).toBe(true);
+    expect(errors.some((message) => /rejected, unknown run no-such-run/.test(message))).toBe(true);
+  });
+
+  test('a migration that would write without MIGRATION_MODE is refused, while a dry run is allowed and writes nothing', async () => {
+    await clearPoison();
+    const rows = await app.db.prisma.account.count();
+    const runs = await app.db.prisma.migrationRun.count();
+    const documents = generateUser({ seed: 123, index: 0, messy: false });
+    await loadDocuments(app.container, documents);
+    app.useServices({ config: { migrationMode: false } });
+    try {
+      await put(JSON.stringify({ kind: 'user', pubkey: documents[0]!.pubkey }));
+      await put(JSON.stringify({ kind: 'full', types: ['account'], dryRun: true, batchSize: 5 }));
+      const drained = await app.drain();
+      expect(drained.poisoned).toBe(1);
+      expect(drained.completed).toBeGreaterThan(1);
+    } finally {
+      app.restoreServices();
+    }
+    expect(await app.db.prisma.account.count()).toBe(rows);
+    expect(await app.db.prisma.migrationRun.count()).toBe(runs);
+    expect(app.logs.some((log) => log.level === 'error' && /refused, .*MIGRATION_MODE=true/.test(log.message))).toBe(true);
+    expect(app.logs.some((log) => /\(dry run\) account: \d+ document\(s\)/.test(log.message))).toBe(true);
+  });
+
+  test('the poison queue is listed and replayed: valid messages go back to the queue, invalid ones stay', async () => {
+    await clearPoison();
+    const documents = generateUser({ seed: 321, index: 0, messy: false });
+    const pubkey = documents[0]!.pubkey;
+    await loadDocuments(app.container, documents);
+    // As if poisoned during an outage: valid, and will succeed now.
+    const valid = JSON.stringify({ kind: 'user', pubkey });
+    await app.queues.poison.sendMessage(valid);
+    await app.queues.poison.sendMessage('{"kind":"nope"}');
+
+    const listing = await listPoisonMessages(app.queues);
+    expect(listing.approximateCount).toBe(2);
+    expect(listing.messages).toEqual([
+      expect.objectContaining({ text: valid, message: { kind: 'user', pubkey, dryRun: false } }),
+      expect.objectContaining({ text: '{"kind":"nope"}', invalid: expect.stringContaining('kind') }),
+    ]);
+
+    const replay = await replayPoisonMessages(app.queues, { holdSeconds: 1 });
+    expect(replay.replayed.map((message) => message.text)).toEqual([valid]);
+    expect(replay.invalid.map((message) => message.text)).toEqual(['{"kind":"nope"}']);
+    expect(await app.drain()).toMatchObject({ completed: 1, failures: 0 });
+    expect((await verifyUser(ctx(), pubkey)).consistent).toBe(true);
+  });
+
+  test('npm run migrate:poison lists as JSON, replays with exit code 1 while invalid messages remain, and refuses bad arguments', async () => {
+    await clearPoison();
+    await app.queues.poison.sendMessage('not json either');
+    // Asynchronous: Azurite runs in this process and must keep answering while the CLI runs.
+    const cli = (args: string[]) =>
+      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+        const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../../shared/cli/poison.ts'), ...args], {
+          env: { PATH: process.env.PATH, AzureWebJobsStorage: app.azurite.connectionString, MIGRATION_QUEUE_NAME: app.config.queue!.name },
+        });
+        let stdout = '';
+        let stderr = '';
+        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+        child.once('error', reject);
+        child.once('close', (status) => resolve({ status, stdout, stderr }));
+      });
+    const list = await cli(['--json']);
+    expect(list.status).toBe(0);
+    expect(JSON.parse(list.stdout)).toMatchObject({
+      approximateCount: 1,
+      messages: [{ text: 'not json either', invalid: expect.stringMatching(/^not JSON/) }],
+    });
+    const replay = await cli(['--replay']);
+    expect(replay.status).toBe(1);
+    expect(replay.stdout).toMatch(/Replayed 0 message\(s\)[\s\S]*1 invalid message\(s\) left in the poison queue/);
+    const bad = await cli(['--frobnicate']);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/frobnicate/);
+    const help = await cli(['--help']);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/Usage: npm run migrate:poison/);
+  });
+});
+
+test('a run id outside the allowed characters is rejected before anything acts on it', async () => {
+  await clearPoison();
+  await put(JSON.stringify({ kind: 'full', runId: `../${randomBytes(2).toString('hex')}` }));
+  expect(await app.drain()).toMatchObject({ completed: 0, poisoned: 1 });
+});

@@ -1,0 +1,95 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+
+/**
+ * The sync in all-versions-and-deletes mode (COSMOSDB_CHANGE_FEED_MODE=AllVersionsAndDeletes), where
+ * deletes reach PostgreSQL. The Cosmos-protocol server has no change feed in that mode either, so each
+ * item is built the way the trigger delivers it, `{ current, previous, metadata }` (the wire format
+ * @azure/functions types as CosmosDBv4ChangeFeedItem), around documents read back through the SDK.
+ */
+
+let app: FunctionAppEnvironment;
+
+beforeAll(async () => {
+  // Read when the function registers, as the host would read the app setting at start.
+  vi.stubEnv('COSMOSDB_CHANGE_FEED_MODE', 'AllVersionsAndDeletes');
+  app = await startFunctionAppEnvironment();
+});
+afterAll(async () => {
+  vi.unstubAllEnvs();
+  await app?.stop();
+});
+
+type Doc = Record<string, unknown>;
+let lsn = 0;
+
+function notificationLog(pubkey: string, n: number, title: string): Doc {
+  return { id: `${pubkey}-${n}`, type: 'notification-log', pubkey, title, created: 1_700_000_000_000 + n, modified: 1_700_000_000_000 + n };
+}
+
+async function write(document: Doc): Promise<Doc> {
+  await app.container.items.upsert(document);
+  const { resource } = await app.container.item(document.id as string, document.pubkey as string).read<Doc>();
+  return resource as Doc;
+}
+
+const created = (document: Doc) => ({ current: document, metadata: { operationType: 'create', crts: document._ts, lsn: ++lsn } });
+const replaced = (document: Doc) => ({ current: document, metadata: { operationType: 'replace', crts: document._ts, lsn: ++lsn } });
+const deleted = (document: Doc, crts: number) => ({
+  current: {},
+  previous: document,
+  metadata: { operationType: 'delete', crts, lsn: ++lsn, id: document.id, partitionKey: { pubkey: document.pubkey } },
+});
+
+async function sync(items: unknown[]): Promise<void> {
+  await app.registration('cosmosSync').callback(items, app.context('cosmosSync'));
+}
+
+async function titles(pubkey: string): Promise<Record<string, string | null>> {
+  const rows = await app.db.prisma.notificationLog.findMany({ where: { pubkey }, select: { id: true, title: true } });
+  return Object.fromEntries(rows.map((row) => [row.id, row.title]));
+}
+
+test('registers the trigger in all-versions-and-deletes mode, without start-from-beginning (unsupported there)', () => {
+  const trigger = Object.values(app.registration('cosmosSync').metadata.bindings).find((binding) => binding.direction === 'in');
+  expect(trigger).toMatchObject({
+    type: 'cosmosDBTrigger',
+    changeFeedMode: 'AllVersionsAndDeletes',
+    leaseContainerPrefix: '%COSMOSDB_LEASE_PREFIX%',
+  });
+  expect(trigger).not.toHaveProperty('startFromBeginning');
+});
+
+test('a batch applies each document\'s last change: writes, deletes, and a delete followed by a re-create', async () => {
+  const pubkey = randomBytes(32).toString('hex');
+  const kept = await write(notificationLog(pubkey, 1, 'first'));
+  const keptNewer = await write(notificationLog(pubkey, 1, 'second'));
+  const removed = await write(notificationLog(pubkey, 2, 'short-lived'));
+  const recreatedOld = await write(notificationLog(pubkey, 3, 'old'));
+  await sync([created(kept), created(removed), created(recreatedOld)]);
+  expect(await titles(pubkey)).toEqual({ [kept.id as string]: 'first', [removed.id as string]: 'short-lived', [recreatedOld.id as string]: 'old' });
+
+  await app.container.item(removed.id as string, pubkey).delete();
+  await app.container.item(recreatedOld.id as string, pubkey).delete();
+  const recreated = await write(notificationLog(pubkey, 3, 'new'));
+  const now = Math.floor(Date.now() / 1000);
+  await sync([
+    replaced(keptNewer),
+    deleted(removed, now),
+    deleted(recreatedOld, now),
+    created(recreated),
+  ]);
+  expect(await titles(pubkey)).toEqual({ [kept.id as string]: 'second', [recreated.id as string]: 'new' });
+  expect(app.logs.some((log) => /synced 4 change\(s\): .* 1 deleted/.test(log.message))).toBe(true);
+});
+
+test('a delete older than the row it would remove leaves the row alone (version guard)', async () => {
+  const pubkey = randomBytes(32).toString('hex');
+  const document = await write(notificationLog(pubkey, 1, 'current'));
+  await sync([created(document)]);
+  await sync([deleted(document, (document._ts as number) - 60)]);
+  expect(await titles(pubkey)).toEqual({ [document.id as string]: 'current' });
+  await sync([deleted(document, document._ts as number)]);
+  expect(await titles(pubkey)).toEqual({});
+});

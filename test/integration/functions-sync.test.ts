@@ -1,0 +1,241 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
+import { migrationMessageSchema, type DocumentsMessage } from '../../shared/queue/messages.js';
+import { verifyUser } from '../../shared/verification/verify-user.js';
+import { startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+
+/**
+ * The change-feed sync function, invoked for real. The trigger itself cannot run here (no change feed
+ * on the Cosmos-protocol server, no Functions host), so each batch is what the trigger would hand over:
+ * documents read back through the SDK, system properties (_rid, _self, _etag, _ts...) included.
+ */
+
+let app: FunctionAppEnvironment;
+
+beforeAll(async () => {
+  app = await startFunctionAppEnvironment();
+});
+afterAll(() => app?.stop());
+
+const pubkeyOf = () => randomBytes(32).toString('hex');
+type Doc = Record<string, unknown>;
+
+function account(pubkey: string, version: number): Doc {
+  return {
+    id: `account-${pubkey}`,
+    type: 'account',
+    pubkey,
+    username: `user-v${version}`,
+    tier: 'premium',
+    subscription: { tier: 'premium', entitlements: { notificationsPerDay: 50, features: ['backup'] } },
+    created: 1_700_000_000_000,
+    // The service bumps `modified` on every write; it orders versions written in the same second.
+    modified: 1_700_000_000_000 + version,
+  };
+}
+
+function payment(pubkey: string, n: number, paid: boolean): Doc {
+  return {
+    id: `payment-${pubkey.slice(0, 8)}-${n}`,
+    type: 'payment',
+    pubkey,
+    paymentType: 'ln',
+    lnHash: `hash-${n}`,
+    lnInvoice: `lnbc${n}`,
+    lnAmountSat: 21_000,
+    tier: 'premium',
+    billingCycle: 'monthly',
+    priceCents: 999,
+    isPaid: paid,
+    expires: 1_700_000_900_000,
+    created: 1_700_000_000_000,
+    modified: 1_700_000_000_000 + (paid ? 1 : 0),
+  };
+}
+
+/** Writes a version to Cosmos and returns it as Cosmos gives it back, system properties and all. */
+async function write(document: Doc): Promise<Doc> {
+  await app.container.items.upsert(document);
+  const { resource } = await app.container.item(document.id as string, document.pubkey as string).read<Doc>();
+  if (!resource) throw new Error(`could not read ${String(document.id)} back`);
+  return resource;
+}
+
+async function sync(items: unknown[], retryContext?: { retryCount: number; maxRetryCount: number }): Promise<void> {
+  await app.registration('cosmosSync').callback(items, app.context('cosmosSync', { retryContext }));
+}
+
+async function accountRow(pubkey: string) {
+  const { rows } = await app.db.pool.query<{ username: string; cosmosTs: string; cosmosEtag: string; modified: string }>(
+    'SELECT "username", "cosmosTs", "cosmosEtag", "modified" FROM "accounts" WHERE "pubkey" = $1',
+    [pubkey],
+  );
+  return rows[0];
+}
+
+async function consistent(pubkey: string): Promise<boolean> {
+  const report = await verifyUser({ prisma: app.db.prisma, cosmos: app.container }, pubkey);
+  return report.consistent;
+}
+
+async function queuedMessages(): Promise<string[]> {
+  const { peekedMessageItems } = await app.queues.main.peekMessages({ numberOfMessages: 32 });
+  return peekedMessageItems.map((item) => item.messageText);
+}
+
+describe('a batch of changes', () => {
+  const pubkey = pubkeyOf();
+  const versions: Doc[] = [];
+
+  beforeAll(async () => {
+    for (const version of [1, 2, 3]) versions.push(await write(account(pubkey, version)));
+  });
+
+  test('arrives with the system properties the trigger delivers', () => {
+    for (const version of versions) {
+      expect(version).toEqual(
+        expect.objectContaining({ _rid: expect.any(String), _self: expect.any(String), _etag: expect.any(String), _ts: expect.any(Number) }),
+      );
+    }
+  });
+
+  test('delivered in duplicate and out of order, ends at the newest version', async () => {
+    const [v1, v2, v3] = versions;
+    await sync([v2, v1]);
+    expect((await accountRow(pubkey))?.username).toBe('user-v2');
+    await sync([v3, v1, v2, v3]);
+    await sync([v1]);
+    await sync([v2, v2]);
+    const row = await accountRow(pubkey);
+    expect(row?.username).toBe('user-v3');
+    expect(Number(row?.cosmosTs)).toBe(v3?._ts);
+    expect(row?.cosmosEtag).toBe(v3?._etag);
+    expect(await consistent(pubkey)).toBe(true);
+    expect(app.logs.some((log) => log.level === 'information' && /synced 4 change\(s\): \d+ written/.test(log.message))).toBe(true);
+  });
+
+  test('sends a document that cannot be mapped to the quarantine and writes the rest of the batch', async () => {
+    const other = pubkeyOf();
+    const good = await write(payment(other, 1, true));
+    const bad = await write({ ...account(other, 1), tier: 'platinum' });
+    await sync([bad, good]);
+    const { rows } = await app.db.pool.query<{ reason: string; source: string }>(
+      'SELECT "reason", "source" FROM "quarantine" WHERE "documentId" = $1',
+      [bad.id],
+    );
+    expect(rows).toEqual([{ reason: expect.stringContaining('tier'), source: 'sync' }]);
+    expect(await app.db.prisma.payment.count({ where: { pubkey: other } })).toBe(1);
+  });
+
+  test('is skipped while PostgreSQL is primary: mirrored writes do not echo back', async () => {
+    const v4 = await write(account(pubkey, 4));
+    app.useServices({ config: { usePostgres: true } });
+    try {
+      await sync([v4]);
+    } finally {
+      app.restoreServices();
+    }
+    expect((await accountRow(pubkey))?.username).toBe('user-v3');
+    expect(app.logs.some((log) => /skipped 1 change\(s\): USE_POSTGRESQL=true/.test(log.message))).toBe(true);
+    await sync([v4]);
+    expect((await accountRow(pubkey))?.username).toBe('user-v4');
+  });
+});
+
+describe('PostgreSQL down for a batch', () => {
+  const pubkey = pubkeyOf();
+  let refusing: PrismaClient;
+  let refusingUrl: string;
+
+  beforeAll(async () => {
+    // A port nothing listens on: every connection is refused, a real failure of the driver.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+    refusingUrl = `postgresql://postgres@127.0.0.1:${port}/nostria`;
+    refusing = createPrismaClient(refusingUrl, 1);
+  });
+  afterAll(() => refusing?.$disconnect());
+
+  test('loses nothing: retried while the runtime will retry, then queued for resync and applied from the current state', async () => {
+    // Before the outage PostgreSQL holds account v1 and a payment that will be deleted during it.
+    const kept = await write(payment(pubkey, 1, false));
+    const doomed = await write(payment(pubkey, 2, false));
+    await sync([await write(account(pubkey, 1)), kept, doomed]);
+    expect(await consistent(pubkey)).toBe(true);
+
+    const batch = [await write(account(pubkey, 2)), await write(payment(pubkey, 1, true)), await write(payment(pubkey, 3, false))];
+    app.useServices({ config: { databaseUrl: refusingUrl }, prisma: refusing });
+    try {
+      // Not the last attempt: the error is thrown so the runtime retries the batch, nothing is queued.
+      await expect(sync(batch, { retryCount: 0, maxRetryCount: 5 })).rejects.toThrow(/reach database server/);
+      expect(await queuedMessages()).toEqual([]);
+      // The last attempt: the batch goes to the resync queue and the invocation succeeds (the
+      // trigger's checkpoint moves on either way; now nothing depends on it).
+      await sync(batch, { retryCount: 5, maxRetryCount: 5 });
+    } finally {
+      app.restoreServices();
+    }
+
+    const queued = (await queuedMessages()).map((text) => migrationMessageSchema.parse(JSON.parse(text)));
+    expect(queued).toHaveLength(1);
+    const message = queued[0] as DocumentsMessage;
+    expect(message.kind).toBe('documents');
+    expect(message.documents).toEqual(
+      batch.map((document) => ({ id: document.id, pubkey, type: document.type, ts: document._ts })),
+    );
+    expect(message.reason).toMatch(/^sync could not write: .*reach database server/);
+    expect(app.logs.some((log) => log.level === 'warning' && /sent for resync in 1 queue message/.test(log.message))).toBe(true);
+
+    // While the message waits: the account changes again and a payment is deleted in Cosmos.
+    await write(account(pubkey, 3));
+    await app.container.item(doomed.id as string, pubkey).delete();
+
+    // PostgreSQL is back; the queue function drains the resync.
+    const drained = await app.drain();
+    expect(drained).toMatchObject({ completed: 1, failures: 0, poisoned: 0 });
+    expect((await accountRow(pubkey))?.username).toBe('user-v3');
+    expect(await app.db.prisma.payment.findMany({ where: { pubkey }, select: { id: true, isPaid: true }, orderBy: { id: 'asc' } })).toEqual([
+      { id: kept.id, isPaid: true },
+      { id: doomed.id, isPaid: false },
+      { id: `payment-${pubkey.slice(0, 8)}-3`, isPaid: false },
+    ]);
+    // The doomed payment was not in the failed batch, so it is still in PostgreSQL: latest-version mode
+    // cannot see deletes (verification reports it as missing in Cosmos).
+    const report = await verifyUser({ prisma: app.db.prisma, cosmos: app.container }, pubkey);
+    expect(report.differences).toEqual([expect.objectContaining({ id: doomed.id, kind: 'missing-in-cosmos' })]);
+  });
+
+  test('a resync removes a row whose document is gone from Cosmos, if the row is not newer than what the sync saw', async () => {
+    const gone = await write(payment(pubkey, 9, false));
+    await sync([gone]);
+    await app.container.item(gone.id as string, pubkey).delete();
+    await app.queues.main.sendMessage(JSON.stringify({ kind: 'documents', documents: [{ id: gone.id, pubkey, type: 'payment', ts: gone._ts }] }));
+    expect(await app.drain()).toMatchObject({ completed: 1, failures: 0 });
+    expect(await app.db.prisma.payment.count({ where: { id: gone.id as string } })).toBe(0);
+  });
+
+  test('if even the enqueue fails on the last attempt, the invocation fails', async () => {
+    // A queue endpoint that refuses every request, as a storage account with the wrong role would.
+    const refusingQueue: Server = createServer((_request, response) => {
+      response.writeHead(403, { 'content-type': 'application/xml' });
+      response.end('<?xml version="1.0" encoding="utf-8"?><Error><Code>AuthorizationFailure</Code><Message>refused</Message></Error>');
+    });
+    await new Promise<void>((resolve) => refusingQueue.listen(0, '127.0.0.1', resolve));
+    const { port } = refusingQueue.address() as AddressInfo;
+    const connectionString = app.azurite.connectionString.replace(/QueueEndpoint=[^;]+/, `QueueEndpoint=http://127.0.0.1:${port}/devstoreaccount1`);
+    const queue = { ...app.config.queue!, auth: { kind: 'connectionString' as const, connectionString } };
+    app.useServices({ config: { databaseUrl: refusingUrl, queue }, prisma: refusing });
+    try {
+      await expect(sync([await write(account(pubkey, 10))], { retryCount: 5, maxRetryCount: 5 })).rejects.toThrow();
+    } finally {
+      app.restoreServices();
+      refusingQueue.closeAllConnections();
+      await new Promise<void>((resolve) => refusingQueue.close(() => resolve()));
+    }
+  });
+});
