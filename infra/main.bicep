@@ -76,6 +76,13 @@ param postgresAllowedClientIp string = ''
 param databasePoolSize int = 5
 
 @allowed([
+  'LatestVersion'
+  'AllVersionsAndDeletes'
+])
+@description('Change feed the sync reads. AllVersionsAndDeletes carries deletes to PostgreSQL but needs continuous backup on the Cosmos account and the preview extension bundle.')
+param cosmosChangeFeedMode string = 'LatestVersion'
+
+@allowed([
   'true'
   'false'
 ])
@@ -231,6 +238,7 @@ module functionApp 'modules/function-app.bicep' = {
     cosmosContainerName: cosmosContainerName
     cosmosLeaseContainerName: cosmosLeases.outputs.leaseContainerName
     cosmosLeasePrefix: !empty(cosmosLeasePrefix) ? cosmosLeasePrefix : environmentName
+    cosmosChangeFeedMode: cosmosChangeFeedMode
     databaseUrlSecretUri: postgres.outputs.databaseUrlSecretUri
     databasePoolSize: databasePoolSize
     usePostgresql: usePostgresql

@@ -26,6 +26,12 @@ param cosmosContainerName string
 param cosmosLeaseContainerName string
 param cosmosLeasePrefix string
 
+@allowed([
+  'LatestVersion'
+  'AllVersionsAndDeletes'
+])
+param cosmosChangeFeedMode string
+
 @description('Versionless URI of the Key Vault secret holding the PostgreSQL connection string.')
 param databaseUrlSecretUri string
 param databasePoolSize int
@@ -161,6 +167,10 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'COSMOSDB_LEASE_PREFIX'
           value: cosmosLeasePrefix
+        }
+        {
+          name: 'COSMOSDB_CHANGE_FEED_MODE'
+          value: cosmosChangeFeedMode
         }
         {
           name: 'DATABASE_URL'

@@ -67,6 +67,9 @@ export const envSchema = z.object({
   AZURE_CLIENT_ID: optionalText,
   AZURE_COSMOSDB_DATABASE_NAME: optionalText.transform((value) => value ?? 'NostriaDB'),
   AZURE_COSMOSDB_CONTAINER_NAME: optionalText.transform((value) => value ?? 'Documents'),
+  COSMOSDB_CHANGE_FEED_MODE: optionalText
+    .transform((value) => value ?? 'LatestVersion')
+    .pipe(z.enum(['LatestVersion', 'AllVersionsAndDeletes'], 'expected LatestVersion or AllVersionsAndDeletes')),
   MIGRATION_QUEUE_NAME: optionalText
     .transform((value) => value ?? 'nostria-migration')
     .refine((value) => /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(value), 'expected a storage queue name (3-63 lowercase letters, digits, hyphens)'),

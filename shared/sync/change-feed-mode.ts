@@ -1,5 +1,4 @@
-import { z } from 'zod';
-import { ConfigError } from '../config/env.js';
+import { ConfigError, envSchema, type Env } from '../config/env.js';
 
 /**
  * Which change feed the sync trigger reads (`COSMOSDB_CHANGE_FEED_MODE`):
@@ -13,23 +12,15 @@ import { ConfigError } from '../config/env.js';
  *
  * Read when the function is registered: the mode is part of the trigger's binding, not of a call.
  */
-export const changeFeedModes = ['LatestVersion', 'AllVersionsAndDeletes'] as const;
-export type ChangeFeedMode = (typeof changeFeedModes)[number];
+export type ChangeFeedMode = Env['COSMOSDB_CHANGE_FEED_MODE'];
 
-export const changeFeedModeSetting = 'COSMOSDB_CHANGE_FEED_MODE';
+const setting = 'COSMOSDB_CHANGE_FEED_MODE';
 
-const modeSchema = z
-  .string()
-  .trim()
-  .optional()
-  .transform((value) => (value === undefined || value === '' ? 'LatestVersion' : value))
-  .pipe(z.enum(changeFeedModes));
-
-/** The configured mode; a value that names neither is a `ConfigError` naming the setting. */
+/** The configured mode, through the one configuration schema; a bad value is a `ConfigError` naming the setting. */
 export function changeFeedModeFrom(source: Record<string, string | undefined> = process.env): ChangeFeedMode {
-  const parsed = modeSchema.safeParse(source[changeFeedModeSetting]);
+  const parsed = envSchema.shape[setting].safeParse(source[setting]);
   if (!parsed.success) {
-    throw new ConfigError([`${changeFeedModeSetting}: expected ${changeFeedModes.join(' or ')}`]);
+    throw new ConfigError(parsed.error.issues.map((issue) => `${setting}: ${issue.message}`));
   }
   return parsed.data;
 }

@@ -2,7 +2,6 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { envSchema } from '../../shared/config/env.js';
-import { changeFeedModeSetting } from '../../shared/sync/change-feed-mode.js';
 import { loadFunctionApp, type CapturedBinding, type CapturedRegistration } from '../support/functions-core/load-function-app.js';
 
 /**
@@ -121,7 +120,7 @@ test('local.settings.sample.json lists every setting the functions and the confi
       }
     }
   }
-  const required = [...Object.keys(envSchema.shape), ...bindingSettings, changeFeedModeSetting, 'FUNCTIONS_WORKER_RUNTIME'];
+  const required = [...Object.keys(envSchema.shape), ...bindingSettings, 'FUNCTIONS_WORKER_RUNTIME'];
   expect(required.filter((name) => !(name in values))).toEqual([]);
   expect(values.AzureWebJobsStorage).toBe('UseDevelopmentStorage=true');
   expect(values.FUNCTIONS_WORKER_RUNTIME).toBe('node');

@@ -5,6 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { Language, Parser, type Node } from 'web-tree-sitter';
 import { parse as parseYaml } from 'yaml';
+import { envSchema } from '../../shared/config/env.js';
 
 /*
  * No Bicep compiler can run here, so infra/ is checked offline: every .bicep file is parsed with
@@ -32,6 +33,7 @@ const EXPECTED_APP_SETTINGS = [
   'AZURE_COSMOSDB_CONTAINER_NAME',
   'COSMOSDB_LEASE_CONTAINER_NAME',
   'COSMOSDB_LEASE_PREFIX',
+  'COSMOSDB_CHANGE_FEED_MODE',
   'DATABASE_URL',
   'DATABASE_POOL_SIZE',
   'USE_POSTGRESQL',
@@ -43,8 +45,8 @@ const EXPECTED_APP_SETTINGS = [
 
 /** Only a local run has these: Core Tools needs the worker runtime (Flex takes it from functionAppConfig), and locally Cosmos DB is reached by key. */
 const LOCAL_ONLY_SETTINGS = ['FUNCTIONS_WORKER_RUNTIME', 'AZURE_COSMOSDB_CONNECTION_STRING'];
-/** Only Azure has these: Entra-authenticated telemetry and the user-assigned identity. */
-const AZURE_ONLY_SETTINGS = ['APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING', 'AZURE_CLIENT_ID'];
+/** Only Azure has these: telemetry, which only the host reads. */
+const AZURE_ONLY_SETTINGS = ['APPLICATIONINSIGHTS_CONNECTION_STRING', 'APPLICATIONINSIGHTS_AUTHENTICATION_STRING'];
 
 interface BicepFile {
   /** Path relative to infra/, the name used in messages. */
@@ -223,9 +225,18 @@ describe('function app settings', () => {
   });
 
   it('compare with local settings by connection, not by identity-specific suffix', () => {
-    const azure = ['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'DATABASE_URL', 'AZURE_CLIENT_ID'];
+    const azure = ['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'DATABASE_URL', 'APPLICATIONINSIGHTS_CONNECTION_STRING'];
     expect(settingsMismatch(['AzureWebJobsStorage', 'DATABASE_URL', 'FUNCTIONS_WORKER_RUNTIME'], azure)).toEqual({ onlyLocal: [], onlyAzure: [] });
     expect(settingsMismatch(['AzureWebJobsStorage', 'MIGRATION_MODE'], azure)).toEqual({ onlyLocal: ['MIGRATION_MODE'], onlyAzure: ['DATABASE_URL'] });
+  });
+
+  it('set every variable the configuration schema reads, by connection', () => {
+    // Locally Cosmos DB is reached by key and the queue by Azurite's connection string; Azure sets the
+    // identity-based alternatives (endpoint, account name) instead.
+    const alternatives = ['AZURE_COSMOSDB_CONNECTION_STRING', 'AzureWebJobsStorage__queueServiceUri'];
+    const roots = new Set(appSettings().map((s) => s.name.split('__')[0]));
+    const unset = Object.keys(envSchema.shape).filter((name) => !alternatives.includes(name) && !roots.has(name.split('__')[0] ?? name));
+    expect(unset).toEqual([]);
   });
 
   // local.settings.sample.json belongs to the functions work; until it exists this half is skipped.
