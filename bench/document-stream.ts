@@ -1,0 +1,32 @@
+import type { CosmosDocument } from '../shared/domain/mapping.js';
+import { generateDataset } from '../shared/sample-data/generate-documents.js';
+
+/** One second in the benchmark's fixed "now": the `_ts` every generated document gets. */
+const benchTs = Date.UTC(2026, 5, 30) / 1000;
+
+/**
+ * The benchmark's data: the first `count` documents of the seeded, messy dataset, with the system
+ * properties Cosmos adds (`_ts`, `_etag`), so every variant writes exactly the same rows. Generated
+ * as it is consumed; nothing holds the whole set.
+ */
+export function* benchDocuments(count: number, seed = 1): Generator<CosmosDocument> {
+  let produced = 0;
+  for (const document of generateDataset({ users: Number.MAX_SAFE_INTEGER, seed })) {
+    if (produced === count) return;
+    yield { ...document, _ts: benchTs, _etag: `"bench-${seed}-${produced}"` };
+    produced += 1;
+  }
+}
+
+/** The stream cut into arrays of `size`, the unit the write path takes. */
+export function* inBatches<T>(items: Iterable<T>, size: number): Generator<T[]> {
+  let batch: T[] = [];
+  for (const item of items) {
+    batch.push(item);
+    if (batch.length === size) {
+      yield batch;
+      batch = [];
+    }
+  }
+  if (batch.length > 0) yield batch;
+}

@@ -1,0 +1,56 @@
+/** Peak memory of this process while a variant runs. */
+export interface MemoryPeak {
+  /** Resident set size, bytes: the OS's own high-water mark (`process.resourceUsage().maxRSS`). */
+  maxRss: number;
+  /** Largest V8 heap in use seen by sampling, bytes; includes garbage not yet collected. */
+  maxHeapUsed: number;
+  /** Largest heap still in use right after a full garbage collection, bytes: what the variant holds on to. */
+  maxLiveHeap: number;
+}
+
+type Collect = () => void;
+
+/**
+ * Samples `heapUsed` every few milliseconds and at the variant's batch boundaries (`sample()`), and
+ * every `liveEvery` calls of `sample()` forces a full collection (the process runs with --expose-gc)
+ * to read the live heap: the figure that shows whether memory grows with the number of documents,
+ * since a sampled peak mostly tells how lazily V8 collects. Each variant runs in its own process, so
+ * `maxRSS` is that variant's alone.
+ */
+export class MemorySampler {
+  #maxHeapUsed = 0;
+  #maxLiveHeap = 0;
+  #calls = 0;
+  readonly #timer: NodeJS.Timeout;
+  readonly #collect: Collect | undefined = (globalThis as { gc?: Collect }).gc;
+
+  constructor(private readonly liveEvery = 10) {
+    this.#timer = setInterval(() => this.#sampleHeap(), 20);
+    this.#timer.unref();
+    this.#sampleHeap();
+  }
+
+  /** Call at a batch boundary, where the heap holds the most. */
+  sample(): void {
+    this.#sampleHeap();
+    this.#calls += 1;
+    if (this.#calls % this.liveEvery === 0) this.#sampleLive();
+  }
+
+  stop(): MemoryPeak {
+    clearInterval(this.#timer);
+    this.#sampleHeap();
+    this.#sampleLive();
+    return { maxRss: process.resourceUsage().maxRSS * 1024, maxHeapUsed: this.#maxHeapUsed, maxLiveHeap: this.#maxLiveHeap };
+  }
+
+  #sampleHeap(): void {
+    this.#maxHeapUsed = Math.max(this.#maxHeapUsed, process.memoryUsage().heapUsed);
+  }
+
+  #sampleLive(): void {
+    if (!this.#collect) return;
+    this.#collect();
+    this.#maxLiveHeap = Math.max(this.#maxLiveHeap, process.memoryUsage().heapUsed);
+  }
+}

@@ -1,0 +1,26 @@
+import { MemorySampler } from './memory-sampler.js';
+import { variants, type VariantMeasurement, type VariantName } from './variants/index.js';
+
+/**
+ * Runs one benchmark variant in this (fresh) process and prints its measurement as one JSON line, so
+ * its peak memory is its own. Started by `bench/run.ts`:
+ * `node --import tsx bench/variant-process.ts <variant> <documents> <batchSize>`, with the database in
+ * BENCH_VARIANT_DATABASE_URL (kept out of the process list, since it may carry a password).
+ */
+
+const [name, documents, batchSize] = process.argv.slice(2);
+const run = variants[name as VariantName];
+if (!run || !documents || !batchSize) {
+  console.error('usage: variant-process.ts <variant> <documents> <batchSize> (database in BENCH_VARIANT_DATABASE_URL)');
+  process.exit(2);
+}
+const sampler = new MemorySampler();
+const output = await run({
+  documents: Number(documents),
+  batchSize: Number(batchSize),
+  databaseUrl: process.env.BENCH_VARIANT_DATABASE_URL ?? '',
+  sampler,
+});
+const peak = sampler.stop();
+const measurement: VariantMeasurement = { variant: name as VariantName, ...output, ...peak };
+process.stdout.write(`${JSON.stringify(measurement)}\n`);

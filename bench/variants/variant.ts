@@ -1,0 +1,21 @@
+import type { MemorySampler } from '../memory-sampler.js';
+
+export interface VariantInput {
+  /** Documents to push through. */
+  documents: number;
+  /** A fresh, migrated database of the variant's own (unused by `source-only`). */
+  databaseUrl: string;
+  /** Documents per write (pipeline) or per Cosmos page (end-to-end). */
+  batchSize: number;
+  sampler: MemorySampler;
+}
+
+export interface VariantOutput {
+  documents: number;
+  /** Seconds of the measured part only (setup such as loading Cosmos is left out). */
+  seconds: number;
+  notes: string;
+}
+
+/** One way of getting the documents into PostgreSQL. Runs in a process of its own and times itself. */
+export type VariantRun = (input: VariantInput) => Promise<VariantOutput>;
