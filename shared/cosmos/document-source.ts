@@ -48,8 +48,11 @@ export interface ReadPagesOptions {
   clock?: Clock;
 }
 
-/** The parameterised query for a scope (exported for verification and stats, which count the same sets). */
-export function sourceQuery(scope: DocumentScope): SqlQuerySpec {
+/**
+ * The parameterised query for a scope: `SELECT <select> FROM c WHERE ...` (`select` is code, never
+ * input). Stats counts the same sets with `VALUE COUNT(1)`.
+ */
+export function sourceQuery(scope: DocumentScope, select = '*'): SqlQuerySpec {
   const conditions: string[] = [];
   const parameters: SqlParameter[] = [];
   const typeList = (names: readonly string[]) => {
@@ -75,7 +78,7 @@ export function sourceQuery(scope: DocumentScope): SqlQuerySpec {
     parameters.push({ name: '@since', value: scope.changedSince });
   }
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
-  return { query: `SELECT * FROM c${where}`, parameters };
+  return { query: `SELECT ${select} FROM c${where}`, parameters };
 }
 
 /** One query's pages, with the position after the last page read, rebuilt from it after a failure. */
@@ -133,6 +136,15 @@ class PageReader {
       },
     );
   }
+}
+
+/**
+ * Reads the ONE page that starts at `options.continuation` (the first page without one), with the same
+ * throttling waits as {@link readDocumentPages} but nothing read ahead: for a caller that handles a
+ * single page and hands the next position on (the queue's page messages).
+ */
+export function readDocumentPage(container: Container, scope: DocumentScope, options: ReadPagesOptions): Promise<SourcePage> {
+  return new PageReader(container, sourceQuery(scope), scope, options, options.clock ?? systemClock).read();
 }
 
 /**

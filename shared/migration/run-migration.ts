@@ -1,19 +1,20 @@
 import { randomUUID } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
 import type { AppConfig } from '../config/env.js';
-import { readDocumentPages, type SourcePage } from '../cosmos/document-source.js';
+import { readDocumentPages } from '../cosmos/document-source.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
-import { applyDocuments, type ApplyResult } from './apply-documents.js';
-import { loadCheckpoints, recordPage, type Checkpoint } from './checkpoints.js';
+import type { ApplyResult } from './apply-documents.js';
+import { checkpointAfter, loadCheckpoints, type Checkpoint } from './checkpoints.js';
+import { completeRun } from './complete-run.js';
+import { applyPage } from './migrate-page.js';
 import { assertMayMigrate } from './migration-mode.js';
 import { createRun, findResumableRun, findRun, finishRun, markRunning, type RunCounters, type RunKind, type RunPart, type RunRecord, type RunScope } from './runs.js';
-import { advanceWatermarks } from './watermarks.js';
 
 /**
  * The migration loop shared by every kind of run: for each part of the run's scope, read pages from
- * Cosmos (the next one is fetched while the current one is written), write each page through
- * `applyDocuments`, and commit the page's checkpoint in the same transaction. A run killed at any point
+ * Cosmos (the next one is fetched while the current one is written) and apply each (`applyPage`: its
+ * documents and the part's checkpoint after it commit in one transaction). A run killed at any point
  * resumes after its last committed page; replaying a page is harmless anyway (writes are idempotent and
  * version-guarded), so a resumed run ends exactly where an uninterrupted one would.
  */
@@ -78,19 +79,6 @@ function addResult(counters: RunCounters & { displaced: number }, result: ApplyR
   counters.displaced += result.displaced;
 }
 
-function maxTsOf(page: SourcePage, floor: number): number {
-  let max = floor;
-  for (const document of page.documents) {
-    if (typeof document._ts === 'number' && document._ts > max) max = document._ts;
-  }
-  return max;
-}
-
-/** Whether completing this run proves its parts complete up to its start (see watermarks.ts). */
-function setsWatermarks(scope: RunScope): boolean {
-  return scope.pubkey === undefined && !scope.skipExisting;
-}
-
 async function execute(
   ctx: MigrationContext,
   run: Pick<RunRecord, 'id' | 'kind' | 'scope' | 'startedAt'> & RunCounters,
@@ -103,12 +91,7 @@ async function execute(
     kind: run.kind,
     type: run.scope.parts[0] as RunPart,
     dryRun,
-    processed: run.processed,
-    written: run.written,
-    unchanged: run.unchanged,
-    quarantined: run.quarantined,
-    failed: run.failed,
-    skipped: run.skipped,
+    ...countersOf(run),
     displaced: 0,
     done: false,
   };
@@ -120,20 +103,12 @@ async function execute(
       { type: part === 'all' ? undefined : part, pubkey: run.scope.pubkey, changedSince: run.scope.since?.[part] },
       { batchSize: options.batchSize ?? defaultBatchSize, continuation: position.continuation ?? undefined, maxRequestUnitsPerSecond: options.maxRequestUnitsPerSecond },
     );
+    const target = { runId: run.id, part, dryRun, skipExisting: run.scope.skipExisting };
     for await (const page of pages) {
-      const next: Checkpoint = {
-        continuation: page.continuation ?? null,
-        done: page.done,
-        processed: position.processed + page.documents.length,
-        maxCosmosTs: maxTsOf(page, position.maxCosmosTs),
-      };
-      const result = await applyDocuments(ctx.prisma, page.documents, {
-        source: 'migration',
-        dryRun,
-        skipExisting: run.scope.skipExisting,
-        beforeCommit: (tx, applied) => recordPage(tx, run.id, part, next, applied, page.documents.length),
-      });
-      position = next;
+      // This process is the part's only reader, so where it stands is what it last committed.
+      const from = position;
+      const result = await applyPage(ctx.prisma, target, page, async () => from);
+      position = checkpointAfter(from, page);
       progress.type = part;
       addResult(progress, result, page.documents.length);
       options.onProgress?.({ ...progress });
@@ -154,12 +129,7 @@ async function execute(
   const lanes = Math.max(1, Math.min(options.concurrency ?? 1, pending.length));
   await Promise.all(Array.from({ length: lanes }, worker));
   if (failure) throw failure.error;
-  if (!dryRun) {
-    if (setsWatermarks(run.scope)) {
-      await advanceWatermarks(ctx.prisma, run.scope.parts, Math.floor(run.startedAt.getTime() / 1000));
-    }
-    await finishRun(ctx.prisma, run.id, 'completed');
-  }
+  if (!dryRun) await completeRun(ctx.prisma, run);
   progress.done = true;
   options.onProgress?.({ ...progress });
   return progress;

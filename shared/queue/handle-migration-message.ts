@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { loadCheckpoints } from '../migration/checkpoints.js';
+import { completeRunIfDone } from '../migration/complete-run.js';
+import { CheckpointMovedError, migratePage, stepPosition } from '../migration/migrate-page.js';
 import { migrateUser } from '../migration/migrate-user.js';
 import { allParts } from '../migration/migrate-type.js';
 import { assertMayMigrate } from '../migration/migration-mode.js';
@@ -17,7 +19,6 @@ import {
   type MigrationMessageInput,
   type UserMessage,
 } from './messages.js';
-import { CheckpointMovedError, completeRunIfDone, migratePage, stepPosition } from './migrate-page.js';
 
 /** What handling needs besides the services: the queue, to send follow-up messages and take one back. */
 export interface MessageHandling {
@@ -138,7 +139,7 @@ async function migrateBatch(handling: MessageHandling, message: BatchMessage): P
             .then(([sent]) => sent);
       await successor;
     });
-    const runCompleted = page.done && !message.dryRun ? await completeRunIfDone(ctx, message.runId) : false;
+    const runCompleted = page.done && !message.dryRun ? await completeRunIfDone(services.prisma, message.runId) : false;
     return {
       kind: 'page',
       runId: message.runId,
