@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { databaseUrlFor, startEmbeddedPostgres } from '../shared/local-services/embedded-postgres.js';
+import { createDatabase, dropDatabase } from '../shared/local-services/database-admin.js';
+import { startEmbeddedPostgres } from '../shared/local-services/embedded-postgres.js';
 import { applyMigrations } from '../shared/postgres/migration-applier.js';
 
 /** Where the benchmark makes its databases, one fresh (migrated) database per variant. */
@@ -36,19 +36,7 @@ export async function startBenchServer(): Promise<BenchServer> {
 
 async function freshDatabase(adminUrl: string, label: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `nostria_bench_${label.replace(/[^a-z0-9]/g, '_')}_${randomBytes(4).toString('hex')}`;
-  await admin(adminUrl, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
-  const url = databaseUrlFor(adminUrl, name);
+  const url = await createDatabase(adminUrl, name);
   await applyMigrations(url);
-  return { url, drop: () => admin(adminUrl, (client) => client.query(`DROP DATABASE IF EXISTS ${client.escapeIdentifier(name)} WITH (FORCE)`)).then(() => undefined) };
-}
-
-async function admin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: adminUrl });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
+  return { url, drop: () => dropDatabase(adminUrl, name) };
 }

