@@ -17,16 +17,3 @@ export function* benchDocuments(count: number, seed = 1): Generator<CosmosDocume
     produced += 1;
   }
 }
-
-/** The stream cut into arrays of `size`, the unit the write path takes. */
-export function* inBatches<T>(items: Iterable<T>, size: number): Generator<T[]> {
-  let batch: T[] = [];
-  for (const item of items) {
-    batch.push(item);
-    if (batch.length === size) {
-      yield batch;
-      batch = [];
-    }
-  }
-  if (batch.length > 0) yield batch;
-}
