@@ -3,9 +3,8 @@ import { MigrationModeDisabledError } from '../shared/migration/migration-mode.j
 import { enqueueMigrationMessages, withdrawMessage } from '../shared/queue/enqueue.js';
 import { handleMigrationMessage, type MessageOutcome } from '../shared/queue/handle-migration-message.js';
 import { InvalidMessageError, parseMigrationMessage } from '../shared/queue/messages.js';
-import { safeErrorMessage } from '../shared/runtime/safe-error.js';
+import { configuredSecrets, safeErrorMessage } from '../shared/runtime/safe-error.js';
 import { getServices } from '../shared/runtime/services.js';
-import { configuredSecrets } from './support/configured-secrets.js';
 
 /**
  * The migration queue (`%MIGRATION_QUEUE_NAME%` on the host storage, `AzureWebJobsStorage`): full runs
@@ -25,7 +24,7 @@ export async function migrationQueue(item: unknown, context: InvocationContext):
     const outcome = await handleMigrationMessage(
       {
         services,
-        enqueue: (messages) => enqueueMigrationMessages(services.config, messages),
+        enqueue: (messages, options) => enqueueMigrationMessages(services.config, messages, options),
         withdraw: (sent) => withdrawMessage(services.config, sent),
       },
       message,
@@ -34,7 +33,7 @@ export async function migrationQueue(item: unknown, context: InvocationContext):
   } catch (error) {
     if (error instanceof InvalidMessageError) context.error(`${attempt}: rejected, ${error.message}`);
     else if (error instanceof MigrationModeDisabledError) context.error(`${attempt}: refused, ${error.message}`);
-    else context.error(`${attempt}: failed, ${safeErrorMessage(error, configuredSecrets())}`);
+    else context.error(`${attempt}: failed, ${safeErrorMessage(error, configuredSecrets(services))}`);
     throw error;
   }
 }
@@ -62,6 +61,12 @@ function describe(outcome: MessageOutcome): string {
         ? `resync of ${outcome.outcome.entries} change(s) skipped: USE_POSTGRESQL=true`
         : `resync: ${outcome.outcome.read} read back, ${outcome.outcome.written} written, ${outcome.outcome.unchanged} unchanged, ` +
             `${outcome.outcome.quarantined} quarantined, ${outcome.outcome.deleted} deleted (${outcome.outcome.gone} gone from Cosmos)`;
+    case 'pending-sync':
+      return (
+        `pending Cosmos writes: ${outcome.written} written, ${outcome.deleted} deleted, ${outcome.failed} failed again; ` +
+        `${outcome.remaining} waiting` +
+        (outcome.next ? `, next retry in ${outcome.next.delaySeconds} s${outcome.next.sent ? '' : ' (already scheduled)'}` : '')
+      );
   }
 }
 

@@ -2,6 +2,7 @@ import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
 import { MigrationModeDisabledError } from '../shared/migration/migration-mode.js';
 import { enqueueMigrationMessages } from '../shared/queue/enqueue.js';
 import { migrationRequestSchema, requestMigration } from '../shared/queue/request-migration.js';
+import { describeIssues } from '../shared/runtime/describe-issues.js';
 import { getServices } from '../shared/runtime/services.js';
 import { json, jsonHandler, problem, readJsonBody } from './support/http-json.js';
 
@@ -17,7 +18,7 @@ export async function migrationStart(request: HttpRequest): Promise<HttpResponse
   if (!body.ok) return problem(400, body.reason);
   const parsed = migrationRequestSchema.safeParse(body.value);
   if (!parsed.success) {
-    return problem(400, parsed.error.issues.map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`).join('; '));
+    return problem(400, describeIssues(parsed.error, '(body)').join('; '));
   }
   const services = getServices();
   try {

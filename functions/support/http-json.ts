@@ -1,7 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
 import { ConfigError } from '../../shared/config/env.js';
-import { safeErrorMessage } from '../../shared/runtime/safe-error.js';
-import { configuredSecrets } from './configured-secrets.js';
+import { configuredSecrets, safeErrorMessage } from '../../shared/runtime/safe-error.js';
+import { getServices } from '../../shared/runtime/services.js';
 
 /**
  * JSON in and out for the HTTP functions. Every error becomes a JSON answer without a stack trace or a
@@ -37,7 +37,7 @@ export function errorResponse(error: unknown, context: InvocationContext): HttpR
     context.warn(`not configured: ${error.problems.join('; ')}`);
     return problem(503, `not configured: ${settings.join(', ')}`);
   }
-  context.error(`request failed: ${safeErrorMessage(error, configuredSecrets())}`);
+  context.error(`request failed: ${safeErrorMessage(error, configuredSecrets(getServices()))}`);
   return problem(500, 'internal error', { invocationId: context.invocationId });
 }
 

@@ -94,7 +94,7 @@ function describeLine(message: PoisonMessage): string {
 }
 
 function summary(message: NonNullable<PoisonMessage['message']>): string {
-  const dry = message.kind !== 'documents' && message.dryRun ? ', dry run' : '';
+  const dry = 'dryRun' in message && message.dryRun ? ', dry run' : '';
   switch (message.kind) {
     case 'batch':
       return `batch ${message.documentType} of run ${message.runId} (${message.continuation ? 'continued' : 'first page'})${dry}`;
@@ -104,6 +104,8 @@ function summary(message: NonNullable<PoisonMessage['message']>): string {
       return `full run ${message.runId ?? '(new)'}${message.types ? ` (${message.types.join(', ')})` : ''}${dry}`;
     case 'documents':
       return `resync of ${message.documents.length} document(s)${message.reason ? `: ${message.reason}` : ''}`;
+    case 'pending-sync':
+      return 'copy of pending dual-mode writes to Cosmos (pending_sync)';
   }
 }
 

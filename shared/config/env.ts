@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { describeIssues } from '../runtime/describe-issues.js';
 
 /**
  * Every setting the app reads, in one place. Functions, the CLI and the tests all go through
@@ -120,7 +121,7 @@ type Source = Record<string, string | undefined>;
 export function loadConfig(source: Source = process.env): AppConfig {
   const parsed = envSchema.safeParse(pickKnown(source));
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`));
+    throw new ConfigError(describeIssues(parsed.error, '(environment)'));
   }
   const env = parsed.data;
   return {

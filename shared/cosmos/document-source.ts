@@ -50,7 +50,7 @@ export interface ReadPagesOptions {
 
 /**
  * The parameterised query for a scope: `SELECT <select> FROM c WHERE ...` (`select` is code, never
- * input). Stats counts the same sets with `VALUE COUNT(1)`.
+ * input), so what is read and what is counted ({@link countDocuments}) are the same set.
  */
 export function sourceQuery(scope: DocumentScope, select = '*'): SqlQuerySpec {
   const conditions: string[] = [];
@@ -79,6 +79,13 @@ export function sourceQuery(scope: DocumentScope, select = '*'): SqlQuerySpec {
   }
   const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
   return { query: `SELECT ${select} FROM c${where}`, parameters };
+}
+
+/** How many documents the scope holds: one COUNT query, answered from Cosmos's index. */
+export async function countDocuments(container: Container, scope: DocumentScope): Promise<number> {
+  const { resources } = await container.items.query<number>(sourceQuery(scope, 'VALUE COUNT(1)')).fetchAll();
+  // A cross-partition aggregate can arrive as one partial count per partition range.
+  return resources.reduce((total, partial) => total + partial, 0);
 }
 
 /** One query's pages, with the position after the last page read, rebuilt from it after a failure. */

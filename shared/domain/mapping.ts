@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { describeIssues } from '../runtime/describe-issues.js';
 import { documentTypeOf, documentTypes, type DocumentType } from './document-types.js';
 import type { ColumnKind } from './fields.js';
 
@@ -46,8 +47,7 @@ export function documentToRow(document: unknown): MapResult {
   const descriptor = documentTypes[type];
   const parsed = (descriptor.schema as z.ZodObject).safeParse(source);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(document)'}: ${issue.message}`);
-    return { ok: false, type, reason: `${type}: ${problems.join('; ')}` };
+    return { ok: false, type, reason: `${type}: ${describeIssues(parsed.error, '(document)').join('; ')}` };
   }
   const nulPath = findNulCharacter(source);
   if (nulPath !== undefined) {
@@ -76,8 +76,11 @@ export function documentToRow(document: unknown): MapResult {
   return { ok: true, type, row };
 }
 
-/** The path of the first string (value or key) holding U+0000, which PostgreSQL refuses in text and jsonb. */
-function findNulCharacter(value: unknown, path = ''): string | undefined {
+/**
+ * The path of the first string (value or key) anywhere in `value` holding U+0000, which PostgreSQL
+ * refuses in text and jsonb; undefined when there is none. The path shows a NUL in a key as `\u0000`.
+ */
+export function findNulCharacter(value: unknown, path = ''): string | undefined {
   if (typeof value === 'string') return value.includes('\u0000') ? path || '(document)' : undefined;
   if (value === null || typeof value !== 'object') return undefined;
   for (const [key, child] of Object.entries(value)) {
@@ -87,19 +90,6 @@ function findNulCharacter(value: unknown, path = ''): string | undefined {
     if (found !== undefined) return found;
   }
   return undefined;
-}
-
-/**
- * A copy with every U+0000 in strings and keys spelled out as the six characters `\u0000`, so a
- * document that could not be mapped for that reason can still be kept whole in the quarantine.
- */
-export function escapeNulCharacters(value: unknown): unknown {
-  if (typeof value === 'string') return value.replaceAll('\u0000', '\\u0000');
-  if (Array.isArray(value)) return value.map(escapeNulCharacters);
-  if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(
-    Object.entries(value).map(([key, child]) => [key.replaceAll('\u0000', '\\u0000'), escapeNulCharacters(child)]),
-  );
 }
 
 /** Rebuilds the Cosmos-shaped document from a row, whatever driver produced it (bigint, string or number). */

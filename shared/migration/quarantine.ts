@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { findNulCharacter } from '../domain/mapping.js';
 import { quarantineVersion, type SqlClient } from '../postgres/bulk-upsert.js';
 
 /**
@@ -42,17 +43,6 @@ export function quarantineKey(document: unknown): string {
     return `${pubkey}/${id}`;
   }
   return `sha256:${createHash('sha256').update(JSON.stringify(document) ?? 'undefined').digest('hex')}`;
-}
-
-/** True if any string or key anywhere in the value contains U+0000, which PostgreSQL text and JSONB refuse. */
-export function containsNul(value: unknown): boolean {
-  if (typeof value === 'string') return value.includes('\u0000');
-  if (value === null || typeof value !== 'object') return false;
-  if (Array.isArray(value)) return value.some(containsNul);
-  for (const [key, inner] of Object.entries(value)) {
-    if (key.includes('\u0000') || containsNul(inner)) return true;
-  }
-  return false;
 }
 
 /** Descriptive columns must be storable: a NUL there is shown as U+FFFD (the document column stays exact). */
@@ -129,7 +119,7 @@ export async function saveQuarantine(db: SqlClient, entries: readonly Quarantine
     unique.map((entry) => entry.pubkey),
     unique.map((entry) => entry.type),
     texts,
-    unique.map((entry) => containsNul(entry.document)),
+    unique.map((entry) => findNulCharacter(entry.document) !== undefined),
     unique.map((entry) => entry.reason),
     source,
     unique.map((entry) => entry.cosmosTs),

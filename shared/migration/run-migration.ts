@@ -105,7 +105,8 @@ async function execute(
     );
     const target = { runId: run.id, part, dryRun, skipExisting: run.scope.skipExisting };
     for await (const page of pages) {
-      // This process is the part's only reader, so where it stands is what it last committed.
+      // The loop goes on from where it last committed; it does not compare that with the saved checkpoint
+      // as a queue step must (two processes resuming one run at once only duplicate work: see resumeRun).
       const from = position;
       const result = await applyPage(ctx.prisma, target, page, async () => from);
       position = checkpointAfter(from, page);

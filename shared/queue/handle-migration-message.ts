@@ -7,9 +7,10 @@ import { allParts } from '../migration/migrate-type.js';
 import { assertMayMigrate } from '../migration/migration-mode.js';
 import { resumeRun, type MigrationContext, type MigrationProgress } from '../migration/run-migration.js';
 import { createRun, findRun, type RunPart } from '../migration/runs.js';
+import { pendingSyncBacklog, retryPendingSync } from '../repositories/pending-sync.js';
 import type { Services } from '../runtime/services.js';
 import { resyncDocuments, type ResyncOutcome } from '../sync/resync-documents.js';
-import type { SentMessage } from './enqueue.js';
+import type { SendOptions, SentMessage } from './enqueue.js';
 import {
   InvalidMessageError,
   type BatchMessage,
@@ -19,12 +20,15 @@ import {
   type MigrationMessageInput,
   type UserMessage,
 } from './messages.js';
+import { scheduleRetry, type ScheduledRetry } from './pending-sync-retry.js';
 
 /** What handling needs besides the services: the queue, to send follow-up messages and take one back. */
 export interface MessageHandling {
   services: Services;
-  enqueue(messages: readonly MigrationMessageInput[]): Promise<SentMessage[]>;
+  enqueue(messages: readonly MigrationMessageInput[], options?: SendOptions): Promise<SentMessage[]>;
   withdraw(sent: SentMessage): Promise<void>;
+  /** The time, for what is due when (default: the system clock); tests pin it. */
+  now?: () => Date;
 }
 
 export type MessageOutcome =
@@ -47,7 +51,17 @@ export type MessageOutcome =
   /** Another delivery of the same page committed first, or the run is already complete: nothing to do. */
   | { kind: 'duplicate'; runId: string; part: RunPart; reason: string }
   | { kind: 'user'; runId: string; pubkey: string; dryRun: boolean; processed: number; written: number; quarantined: number }
-  | { kind: 'resync'; outcome: ResyncOutcome };
+  | { kind: 'resync'; outcome: ResyncOutcome }
+  | {
+      kind: 'pending-sync';
+      written: number;
+      deleted: number;
+      failed: number;
+      /** Entries still waiting (failed again, not due yet, or beyond this message's batch). */
+      remaining: number;
+      /** When the next message is delivered (in seconds), and whether this one sent it; absent when nothing remains. */
+      next?: ScheduledRetry;
+    };
 
 /**
  * Does what one migration queue message asks. Idempotent: the queue delivers at least once, so every
@@ -66,6 +80,8 @@ export async function handleMigrationMessage(handling: MessageHandling, message:
       return migrateOneUser(handling, message);
     case 'documents':
       return resync(handling, message);
+    case 'pending-sync':
+      return retryPendingWrites(handling);
   }
 }
 
@@ -188,4 +204,21 @@ function userOutcome(message: UserMessage, progress: MigrationProgress): Message
 
 async function resync(handling: MessageHandling, message: DocumentsMessage): Promise<MessageOutcome> {
   return { kind: 'resync', outcome: await resyncDocuments(handling.services, message.documents) };
+}
+
+/**
+ * One batch of pending mirror writes (`retryPendingSync`: each due document's current PostgreSQL state
+ * copied to Cosmos), then, while entries remain, the next message for when the first of them is due.
+ * Needs no MIGRATION_MODE: it finishes writes the application already made, it migrates nothing.
+ */
+async function retryPendingWrites(handling: MessageHandling): Promise<MessageOutcome> {
+  const { services } = handling;
+  const now = handling.now?.() ?? new Date();
+  const outcomes = await retryPendingSync(services, { now });
+  const backlog = await pendingSyncBacklog(services.prisma);
+  const next = backlog.nextAttempt
+    ? await scheduleRetry(services.prisma, backlog.nextAttempt, now, (options) => handling.enqueue([{ kind: 'pending-sync' }], options))
+    : undefined;
+  const count = (outcome: 'written' | 'deleted' | 'failed') => outcomes.filter((entry) => entry.outcome === outcome).length;
+  return { kind: 'pending-sync', written: count('written'), deleted: count('deleted'), failed: count('failed'), remaining: backlog.count, next };
 }

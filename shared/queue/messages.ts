@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { documentTypeNames, type DocumentType } from '../domain/document-types.js';
 import { documentId, pubkey } from '../domain/fields.js';
 import { defaultBatchSize } from '../migration/run-migration.js';
+import { describeIssues } from '../runtime/describe-issues.js';
 
 /**
  * The migration queue's messages. Every message is plain JSON text (host.json sets
@@ -86,11 +87,21 @@ export const documentsMessageSchema = z.strictObject({
   documents: z.array(resyncEntrySchema).min(1).max(maxResyncEntries),
 });
 
+/**
+ * Dual mode with PostgreSQL primary: copy the documents whose Cosmos copy is behind (`pending_sync`)
+ * again, and if entries remain, send this message again for when the next one is due. The mirror
+ * sends it after recording a failure; anyone may send one at any time (`{"kind":"pending-sync"}`).
+ */
+export const pendingSyncMessageSchema = z.strictObject({
+  kind: z.literal('pending-sync'),
+});
+
 export const migrationMessageSchema = z.discriminatedUnion('kind', [
   batchMessageSchema,
   userMessageSchema,
   fullMessageSchema,
   documentsMessageSchema,
+  pendingSyncMessageSchema,
 ]);
 
 export type BatchMessage = z.infer<typeof batchMessageSchema>;
@@ -124,8 +135,7 @@ export function parseMigrationMessage(item: unknown): MigrationMessage {
   }
   const parsed = migrationMessageSchema.safeParse(value);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(message)'}: ${issue.message}`);
-    throw new InvalidMessageError(problems.join('; '));
+    throw new InvalidMessageError(describeIssues(parsed.error, '(message)').join('; '));
   }
   return parsed.data;
 }

@@ -1,4 +1,4 @@
-import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
+import { configuredSecrets, safeErrorMessage } from '../runtime/safe-error.js';
 import type { Services } from '../runtime/services.js';
 
 export interface HealthStatus {
@@ -47,14 +47,5 @@ async function probe(
     return { healthy: false, latencyMs: latencyMs(), error: safeErrorMessage(error, configuredSecrets(services)) };
   } finally {
     clearTimeout(timer);
-  }
-}
-
-function configuredSecrets(services: Services): string[] {
-  try {
-    return secretsOf(services.config);
-  } catch {
-    // The configuration itself is invalid; its error names variables, never values.
-    return [];
   }
 }

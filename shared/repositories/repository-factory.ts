@@ -1,5 +1,6 @@
 import { createCosmosRepositories } from '../cosmos/cosmos-repository.js';
 import { createPrismaRepositories } from '../postgres/prisma-repository.js';
+import { requestPendingSyncRetry } from '../queue/pending-sync-retry.js';
 import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
 import { getServices, type Services } from '../runtime/services.js';
 import type { Repositories } from './document-repository.js';
@@ -19,16 +20,19 @@ import { recordPendingSync } from './pending-sync.js';
  *
  * With Cosmos primary the writes are not mirrored here because the sync function already carries
  * every Cosmos change to PostgreSQL; with PostgreSQL primary that function skips its batches, so the
- * mirror is the only path back to Cosmos and there is no echo.
+ * mirror is the only path back to Cosmos and there is no echo. A failed mirror write is recorded in
+ * pending_sync and, when the migration queue is configured, a `pending-sync` message is scheduled for
+ * when it is due; the queue function then copies it (`npm run migrate:pending-sync` does it by hand).
  */
 export function createRepositories(services: Services): Repositories {
   const { config } = services;
   if (!config.usePostgres) return createCosmosRepositories(services.cosmos);
   const primary = createPrismaRepositories(services.prisma);
   if (!config.dualDatabaseMode) return primary;
-  return mirrorRepositories(primary, createCosmosRepositories(services.cosmos), (failure) =>
-    recordPendingSync(services.prisma, failure, safeErrorMessage(failure.error, secretsOf(config))),
-  );
+  return mirrorRepositories(primary, createCosmosRepositories(services.cosmos), async (failure) => {
+    const due = await recordPendingSync(services.prisma, failure, safeErrorMessage(failure.error, secretsOf(config)));
+    await requestPendingSyncRetry(services, due);
+  });
 }
 
 function repositories(): Repositories {

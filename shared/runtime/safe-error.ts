@@ -34,6 +34,18 @@ export function secretsOf(config: AppConfig | undefined): string[] {
   return secrets;
 }
 
+/**
+ * The secrets of the configuration `services` holds (read on first use), or none when that
+ * configuration is itself invalid: its errors name settings, never their values.
+ */
+export function configuredSecrets(services: { readonly config: AppConfig }): string[] {
+  try {
+    return secretsOf(services.config);
+  } catch {
+    return [];
+  }
+}
+
 /** The error's message with credentials masked; `secrets` are exact values to mask as well. */
 export function safeErrorMessage(error: unknown, secrets: readonly string[] = []): string {
   let text = messageOf(error);

@@ -1,18 +1,11 @@
 import type { Container } from '@azure/cosmos';
-import { documentTypeNames, documentTypeOf, documentTypes, typeValuesOf, type DocumentType } from '../domain/document-types.js';
+import { countDocuments } from '../cosmos/document-source.js';
+import { documentTypeNames, documentTypeOf, documentTypes, type DocumentType } from '../domain/document-types.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 
-/** Documents of one type in Cosmos, aliases included (`user-settings` counts as `account-settings`). */
-export async function countCosmosDocuments(container: Container, type: DocumentType): Promise<number> {
-  const values = typeValuesOf(type);
-  const { resources } = await container.items
-    .query<number>({
-      query: `SELECT VALUE COUNT(1) FROM c WHERE c.type IN (${values.map((_, index) => `@t${index}`).join(', ')})`,
-      parameters: values.map((value, index) => ({ name: `@t${index}`, value })),
-    })
-    .fetchAll();
-  // A cross-partition aggregate can arrive as one partial count per partition range.
-  return resources.reduce((total, partial) => total + partial, 0);
+/** Documents of one type in Cosmos, aliases included (`user-settings` counts as `account-settings`): the set a migration of the type reads. */
+export function countCosmosDocuments(container: Container, type: DocumentType): Promise<number> {
+  return countDocuments(container, { type });
 }
 
 /** Rows in a type's table. */

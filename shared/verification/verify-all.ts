@@ -1,9 +1,10 @@
+import { readDocumentPages } from '../cosmos/document-source.js';
 import { documentTypeNames, documentTypes, type DocumentType } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
 import { applyDocuments } from '../migration/apply-documents.js';
 import { countCosmosDocuments, countPostgresRows } from '../stats/document-counts.js';
 import { documentHash } from './canonical-json.js';
-import { documentPages, existingIds } from './cosmos-documents.js';
+import { existingIds } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readIdPage, readRowsByIds } from './postgres-documents.js';
 import { quarantineKey } from '../migration/quarantine.js';
@@ -189,7 +190,7 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
   const { ctx, findings } = pass;
   let rowsSeen = 0;
   pass.progress({ phase: 'comparing', type, processed: 0, total: tally.cosmos });
-  for await (const page of documentPages(ctx.cosmos, type, pass.pageSize)) {
+  for await (const { documents: page } of readDocumentPages(ctx.cosmos, { type }, { batchSize: pass.pageSize })) {
     const rows = await readRowsByIds(ctx.prisma, type, page.map((document) => String(document.id)));
     const unmatched: Array<{ document: Record<string, unknown>; id: string; pubkey: string; row?: Record<string, unknown> }> = [];
     for (const document of page) {

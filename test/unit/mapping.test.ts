@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { documentTypeNames, documentTypes } from '../../shared/domain/document-types.js';
-import { documentToRow, escapeNulCharacters, normalizeDocument, rowToDocument, type Row } from '../../shared/domain/mapping.js';
+import { documentToRow, findNulCharacter, normalizeDocument, rowToDocument, type Row } from '../../shared/domain/mapping.js';
 import { generateInvalidDocuments, type InvalidKind } from '../../shared/sample-data/generate-invalid-documents.js';
 import { reasonFields } from '../support/arbitraries.js';
 
@@ -255,7 +255,10 @@ describe('NUL characters, which PostgreSQL cannot store in text or jsonb', () =>
     expect(documentToRow({ ...base, title: 'see \\u0000 here' }).ok).toBe(true);
   });
 
-  it('escapes NUL for the quarantine copy without touching anything else', () => {
-    expect(escapeNulCharacters({ a: 'x\u0000', ['k\u0000']: [1, 'y\u0000'], n: null })).toEqual({ a: 'x\\u0000', 'k\\u0000': [1, 'y\\u0000'], n: null });
+  it('finds the first NUL anywhere (the quarantine then keeps the document as JSON text), and none in ordinary data', () => {
+    expect(findNulCharacter({ a: 'x', b: [1, { c: 'y\u0000' }] })).toBe('b[1].c');
+    expect(findNulCharacter({ a: { ['k\u0000']: 1 } })).toBe('a.k\\u0000');
+    expect(findNulCharacter('\u0000')).toBe('(document)');
+    expect(findNulCharacter({ a: 'see \\u0000 here', n: null, list: [1, true, 'z'] })).toBeUndefined();
   });
 });

@@ -1,0 +1,254 @@
+import { spawn } from 'node:child_process';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { fileURLToPath } from 'node:url';
+import type { Container, CosmosClient } from '@azure/cosmos';
+import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
+import type { BackupJobDocument } from '../../shared/domain/document-types.js';
+import { normalizeDocument } from '../../shared/domain/mapping.js';
+import { enqueueMigrationMessages, withdrawMessage } from '../../shared/queue/enqueue.js';
+import { handleMigrationMessage, type MessageHandling } from '../../shared/queue/handle-migration-message.js';
+import { retryScheduleName } from '../../shared/queue/pending-sync-retry.js';
+import { mirrorTarget } from '../../shared/repositories/pending-sync.js';
+import RepositoryFactory from '../../shared/repositories/repository-factory.js';
+import { getServices, useServices } from '../../shared/runtime/services.js';
+import { startCosmosServer } from '../support/cosmos.js';
+import { startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+
+/**
+ * Dual mode with PostgreSQL primary and the migration queue on Azurite: a mirror write that fails
+ * (Cosmos is a server that has stopped, so every SDK call fails to connect) is recorded in
+ * pending_sync and schedules a `pending-sync` message, which the queue function handles as the host
+ * would. The message is held back until the entry is due (10 s, the first backoff), and the test waits
+ * for it: the delay is Azurite's, real time. `npm run migrate:pending-sync` is run as users run it.
+ */
+
+const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+let app: FunctionAppEnvironment;
+let stoppedClient: CosmosClient;
+let unreachable: Container;
+let stoppedConnectionString: string;
+let stoppedKey: string;
+
+beforeAll(async () => {
+  app = await startFunctionAppEnvironment({ USE_POSTGRESQL: 'true', DUAL_DATABASE_MODE: 'true' });
+  const stopped = await startCosmosServer();
+  await stopped.stop();
+  stoppedConnectionString = stopped.connectionString;
+  stoppedKey = stopped.key;
+  stoppedClient = createCosmosClient(
+    { auth: { kind: 'connectionString', connectionString: stopped.connectionString }, databaseName: 'NostriaDB', containerName: 'Documents' },
+    { endpointDiscovery: false },
+  );
+  unreachable = stoppedClient.database('NostriaDB').container('Documents');
+});
+afterAll(async () => {
+  stoppedClient?.dispose();
+  await app?.stop();
+});
+
+/** The process's services as the app has them, but with Cosmos unreachable. */
+function cosmosDown(): void {
+  useServices({ config: app.config, prisma: app.db.prisma, cosmos: unreachable });
+}
+
+function backupJob(): BackupJobDocument {
+  return { id: randomUUID(), pubkey: randomBytes(32).toString('hex'), type: 'backup-job', status: 'pending', backupType: 'full', requested: 1_732_000_000_000 };
+}
+
+async function cosmosCopy(document: { id: string; pubkey: string }): Promise<Record<string, unknown> | undefined> {
+  const { resource } = await app.container.item(document.id, document.pubkey).read<Record<string, unknown>>();
+  return resource && normalizeDocument(resource);
+}
+
+const pendingEntries = () => app.db.prisma.pendingSync.findMany({ where: { target: mirrorTarget }, orderBy: { documentId: 'asc' } });
+
+/** Messages on the queue, visible or not (Storage's count is exact on an idle Azurite queue). */
+async function queuedMessages(): Promise<number> {
+  return (await app.queues.main.getProperties()).approximateMessagesCount ?? 0;
+}
+
+async function visibleTexts(): Promise<string[]> {
+  return (await app.queues.main.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((item) => item.messageText);
+}
+
+/** Waits (on Azurite's clock) until a held-back message becomes visible, and returns what is visible then. */
+async function nextVisibleTexts(): Promise<string[]> {
+  for (let tries = 0; tries < 100; tries += 1) {
+    const texts = await visibleTexts();
+    if (texts.length > 0) return texts;
+    await sleep(250);
+  }
+  return [];
+}
+
+/** When the scheduled `pending-sync` message is delivered, as recorded (epoch ms). */
+async function scheduledDelivery(): Promise<number | undefined> {
+  const row = await app.db.prisma.syncState.findUnique({ where: { name: retryScheduleName } });
+  const at = (row?.value as { at?: unknown } | undefined)?.at;
+  return typeof at === 'number' ? at : undefined;
+}
+
+describe('pending mirror writes, through the migration queue', () => {
+  const first = backupJob();
+  const second = backupJob();
+
+  test('a failed mirror write is recorded, and one pending-sync message is scheduled for when it is due', async () => {
+    cosmosDown();
+    const repository = RepositoryFactory.getBackupJobRepository();
+    // The callers' writes succeed whatever the mirror does.
+    expect(await repository.create(first)).toEqual(first);
+    expect(await repository.create(second)).toEqual(second);
+
+    const entries = await pendingEntries();
+    expect(entries.map((entry) => entry.documentId)).toEqual([first.id, second.id].sort());
+    const firstDue = Math.min(...entries.map((entry) => entry.nextAttempt.getTime()));
+    // One message for both: the second failure is due after the message already scheduled arrives.
+    expect(await queuedMessages()).toBe(1);
+    expect(await visibleTexts()).toEqual([]);
+    const deliverAt = await scheduledDelivery();
+    expect(deliverAt).toBeGreaterThanOrEqual(firstDue);
+    expect(deliverAt! - firstDue).toBeLessThanOrEqual(1000);
+  });
+
+  test('handled once Cosmos is back, it lands the documents and empties pending_sync', async () => {
+    app.restoreServices();
+    const logsBefore = app.logs.length;
+    // A message copies what is due when it is delivered (10 s after the failure that scheduled it); an
+    // entry recorded a moment later may not be due yet and is left for the next one it schedules.
+    let handled = 0;
+    while ((await pendingEntries()).length > 0 && handled < 3) {
+      const texts = await nextVisibleTexts();
+      expect(texts.map((text) => JSON.parse(text))).toEqual([{ kind: 'pending-sync' }]);
+      expect(await app.drain()).toMatchObject({ completed: 1, failures: 0, poisoned: 0 });
+      handled += 1;
+    }
+    expect(await pendingEntries()).toEqual([]);
+    expect(await cosmosCopy(first)).toEqual(first);
+    expect(await cosmosCopy(second)).toEqual(second);
+    // Nothing left, so nothing scheduled.
+    expect(await queuedMessages()).toBe(0);
+    const reports = app.logs.slice(logsBefore).map((log) => /pending Cosmos writes: (\d+) written, 0 deleted, 0 failed again/.exec(log.message));
+    expect(reports.reduce((sum, match) => sum + Number(match?.[1] ?? 0), 0)).toBe(2);
+  }, 60_000);
+
+  test('with Cosmos still down, the message fails the entry again and schedules itself after the backoff, once', async () => {
+    cosmosDown();
+    const job = backupJob();
+    await RepositoryFactory.getBackupJobRepository().create(job);
+    expect(await queuedMessages()).toBe(1);
+    const deliverAt = await scheduledDelivery();
+
+    // Handled when that message is delivered: the clock is pinned there rather than waited for.
+    const now = new Date(deliverAt!);
+    const services = getServices();
+    const handling: MessageHandling = {
+      services,
+      enqueue: (messages, options) => enqueueMigrationMessages(app.config, messages, options),
+      withdraw: (sent) => withdrawMessage(app.config, sent),
+      now: () => now,
+    };
+    const outcome = await handleMigrationMessage(handling, { kind: 'pending-sync' });
+    expect(outcome).toEqual({ kind: 'pending-sync', written: 0, deleted: 0, failed: 1, remaining: 1, next: { delaySeconds: 20, sent: true } });
+    const [entry] = await pendingEntries();
+    expect(entry).toMatchObject({ documentId: job.id, attempts: 2 });
+    expect(entry!.lastError).toBeTruthy();
+    expect(entry!.nextAttempt.getTime()).toBe(now.getTime() + 20_000);
+    expect(await scheduledDelivery()).toBe(now.getTime() + 20_000);
+    // A new message, held back like the first.
+    expect(await queuedMessages()).toBe(2);
+    expect(await visibleTexts()).toEqual([]);
+
+    // Another delivery at the same moment finds the next message already scheduled and sends none.
+    expect(await handleMigrationMessage(handling, { kind: 'pending-sync' })).toEqual({
+      kind: 'pending-sync',
+      written: 0,
+      deleted: 0,
+      failed: 0,
+      remaining: 1,
+      next: { delaySeconds: 20, sent: false },
+    });
+    expect(await queuedMessages()).toBe(2);
+    app.restoreServices();
+  });
+});
+
+describe('npm run migrate:pending-sync', () => {
+  let certDir: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    certDir = await mkdtemp(path.join(tmpdir(), 'nostria-pending-sync-'));
+    const certFile = path.join(certDir, 'cosmos-ca.pem');
+    await writeFile(certFile, String(app.cosmos.agent.options.ca));
+    env = {
+      PATH: process.env.PATH ?? '',
+      NODE_EXTRA_CA_CERTS: certFile,
+      DATABASE_URL: app.db.url,
+      AZURE_COSMOSDB_CONNECTION_STRING: app.cosmos.connectionString,
+      AZURE_COSMOSDB_DATABASE_NAME: app.container.database.id,
+      AZURE_COSMOSDB_CONTAINER_NAME: app.container.id,
+      USE_POSTGRESQL: 'true',
+      DUAL_DATABASE_MODE: 'true',
+    };
+  });
+  afterAll(() => certDir && rm(certDir, { recursive: true, force: true }));
+
+  const cli = (args: string[], overrides: Record<string, string> = {}) =>
+    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
+      // Asynchronous: the Cosmos-protocol server runs in this process and must keep answering.
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'shared/cli/pending-sync.ts'), ...args], {
+        cwd: projectRoot,
+        env: { ...env, ...overrides },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+      child.once('error', reject);
+      child.once('close', (status) => resolve({ status, stdout, stderr }));
+    });
+
+  /** As if every entry's backoff had run out. */
+  const makeAllDue = () => app.db.prisma.pendingSync.updateMany({ data: { nextAttempt: new Date(Date.now() - 1000) } });
+
+  test('--help describes it and bad arguments exit 2', async () => {
+    const [help, bad] = await Promise.all([cli(['--help']), cli(['--frobnicate'])]);
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/Usage: npm run migrate:pending-sync/);
+    expect(help.stdout).toMatch(/Exit codes:/);
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/frobnicate/);
+  });
+
+  test('exits 1 while entries still fail, then copies them once Cosmos answers and exits 0', async () => {
+    const waiting = await pendingEntries();
+    expect(waiting).toHaveLength(1);
+    const job = waiting[0]!;
+
+    await makeAllDue();
+    const down = await cli(['--json'], { AZURE_COSMOSDB_CONNECTION_STRING: stoppedConnectionString });
+    expect(down.status).toBe(1);
+    const failed = JSON.parse(down.stdout);
+    expect(failed).toMatchObject({ written: 0, deleted: 0, failed: 1, remaining: 1 });
+    expect(failed.outcomes).toEqual([expect.objectContaining({ id: job.documentId, outcome: 'failed', error: expect.any(String) })]);
+    expect(down.stdout + down.stderr).not.toContain(stoppedKey);
+    expect((await pendingEntries())[0]).toMatchObject({ attempts: job.attempts + 1 });
+
+    await makeAllDue();
+    const up = await cli([]);
+    expect(up.status).toBe(0);
+    expect(up.stdout).toMatch(/Copied 1 pending write\(s\) to Cosmos DB: 1 written, 0 deleted\.\npending_sync is empty\./);
+    expect(await pendingEntries()).toEqual([]);
+    expect(await cosmosCopy({ id: job.documentId, pubkey: job.pubkey })).toMatchObject({ id: job.documentId, type: 'backup-job' });
+
+    const idle = await cli(['--json']);
+    expect(idle.status).toBe(0);
+    expect(JSON.parse(idle.stdout)).toEqual({ written: 0, deleted: 0, failed: 0, outcomes: [], remaining: 0, nextAttempt: null });
+  }, 60_000);
+});
