@@ -1,5 +1,5 @@
 import { createCosmosRepositories } from '../cosmos/cosmos-repository.js';
-import { documentTypeOf, type DocumentType } from '../domain/document-types.js';
+import { documentTypeOf, documentTypes, type DocumentType } from '../domain/document-types.js';
 import { createPrismaRepositories } from '../postgres/prisma-repository.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
@@ -32,17 +32,32 @@ export function nextAttemptAt(attempts: number, now: Date): Date {
 
 /**
  * Records that `document`'s Cosmos copy needs a retry, or bumps the attempts of an existing entry.
- * `error` must already be safe to store (see `safeErrorMessage`).
+ * `error` must already be safe to store (see `safeErrorMessage`). Returns when the entry is due.
  */
-export async function recordPendingSync(prisma: PrismaClient, document: PendingDocument, error: string, now = new Date()): Promise<void> {
+export async function recordPendingSync(prisma: PrismaClient, document: PendingDocument, error: string, now = new Date()): Promise<Date> {
   const key = { target: mirrorTarget, pubkey: document.pubkey, documentId: document.id };
   const existing = await prisma.pendingSync.findUnique({ where: { target_pubkey_documentId: key }, select: { attempts: true } });
   const attempts = (existing?.attempts ?? 0) + 1;
+  const nextAttempt = nextAttemptAt(attempts, now);
   await prisma.pendingSync.upsert({
     where: { target_pubkey_documentId: key },
-    create: { ...key, documentType: document.type, attempts, lastError: error, nextAttempt: nextAttemptAt(attempts, now) },
-    update: { documentType: document.type, attempts: { increment: 1 }, lastError: error, nextAttempt: nextAttemptAt(attempts, now) },
+    create: { ...key, documentType: document.type, attempts, lastError: error, nextAttempt },
+    update: { documentType: document.type, attempts: { increment: 1 }, lastError: error, nextAttempt },
   });
+  return nextAttempt;
+}
+
+export interface PendingSyncBacklog {
+  /** Entries waiting, due or not. */
+  count: number;
+  /** When the first of them is due; undefined when there are none. */
+  nextAttempt?: Date;
+}
+
+/** How many documents wait for their Cosmos copy, and when the first is due. */
+export async function pendingSyncBacklog(prisma: PrismaClient): Promise<PendingSyncBacklog> {
+  const { _count, _min } = await prisma.pendingSync.aggregate({ where: { target: mirrorTarget }, _count: true, _min: { nextAttempt: true } });
+  return { count: _count, nextAttempt: _min.nextAttempt ?? undefined };
 }
 
 export interface RetryPendingSyncOptions {
@@ -53,13 +68,17 @@ export interface RetryPendingSyncOptions {
 }
 
 export interface PendingSyncOutcome extends PendingDocument {
-  outcome: 'written' | 'deleted' | 'failed';
+  /** `superseded`: Cosmos already holds a newer write (e.g. made after a switch back to Cosmos), left as it is. */
+  outcome: 'written' | 'deleted' | 'superseded' | 'failed';
   error?: string;
 }
 
 /**
  * Copies each due document's current PostgreSQL state to Cosmos (or deletes the Cosmos copy if the
- * document is gone). A success removes the entry; a failure reschedules it with backoff. Returns one
+ * document is gone), unless the Cosmos copy was written after that state: after a rollback to Cosmos
+ * as primary, the service writes to Cosmos directly, and a late retry must not undo those writes.
+ * PostgreSQL's version is the row's `cosmosTs` (the second of its last write there); a deleted row's is
+ * the first failure's time. A success removes the entry; a failure reschedules it with backoff. Returns one
  * outcome per entry handled; throws only if PostgreSQL itself cannot be read or Cosmos is not configured.
  */
 export async function retryPendingSync(services: Services, options: RetryPendingSyncOptions = {}): Promise<PendingSyncOutcome[]> {
@@ -81,13 +100,17 @@ export async function retryPendingSync(services: Services, options: RetryPending
       const type = documentTypeOf(entry.documentType);
       if (!type) throw new Error(`unknown document type "${entry.documentType}"`);
       const current = await repositoryFor(primary, type).getById(document.id, document.pubkey);
-      if (current) await repositoryFor(mirror, type).upsert(current);
-      else await repositoryFor(mirror, type).delete(document.id, document.pubkey);
+      const primaryTs = current ? await postgresVersion(services.prisma, type, document) : Math.floor(entry.createdAt.getTime() / 1000);
+      const { resource: copy } = await services.cosmos.item(document.id, document.pubkey).read<{ _ts?: number }>();
+      const outcome: PendingSyncOutcome['outcome'] =
+        copy?._ts !== undefined && copy._ts > primaryTs ? 'superseded' : current ? 'written' : 'deleted';
+      if (outcome === 'written' && current) await repositoryFor(mirror, type).upsert(current);
+      if (outcome === 'deleted') await repositoryFor(mirror, type).delete(document.id, document.pubkey);
       // A failure recorded while this ran bumped `attempts`: that entry may stand for a newer state, so it stays.
       await services.prisma.pendingSync.deleteMany({
         where: { target: mirrorTarget, pubkey: document.pubkey, documentId: document.id, attempts: entry.attempts },
       });
-      outcomes.push({ ...document, outcome: current ? 'written' : 'deleted' });
+      outcomes.push({ ...document, outcome });
     } catch (error) {
       const message = safeErrorMessage(error, secrets);
       await recordPendingSync(services.prisma, document, message, now);
@@ -95,6 +118,17 @@ export async function retryPendingSync(services: Services, options: RetryPending
     }
   }
   return outcomes;
+}
+
+/** The second of the row's last write in PostgreSQL (its `cosmosTs`, which PostgreSQL-primary writes stamp). */
+async function postgresVersion(prisma: PrismaClient, type: DocumentType, document: PendingDocument): Promise<number> {
+  const table = documentTypes[type].table;
+  const rows = await prisma.$queryRawUnsafe<Array<{ cosmosTs: bigint }>>(
+    `SELECT "cosmosTs" FROM "${table}" WHERE "id" = $1 AND "pubkey" = $2`,
+    document.id,
+    document.pubkey,
+  );
+  return Number(rows[0]?.cosmosTs ?? 0);
 }
 
 function repositoryFor(repositories: Repositories, type: DocumentType): DocumentRepository {

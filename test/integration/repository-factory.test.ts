@@ -192,6 +192,9 @@ describe('dual mode with PostgreSQL primary', () => {
       const repository = RepositoryFactory.getBackupJobRepository();
       const kept = backupJob();
       const removed = backupJob();
+      // The Cosmos account that will be reachable again already holds a copy of the job PostgreSQL deletes below.
+      const recovered = await createTestContainer(cosmos.client);
+      await recovered.items.create(removed);
 
       expect(await repository.create(kept)).toEqual(kept);
       await repository.create(removed);
@@ -229,9 +232,7 @@ describe('dual mode with PostgreSQL primary', () => {
       expect(backedOff.attempts).toBe(3);
       expect(backedOff.nextAttempt).toEqual(nextAttemptAt(3, firstRetry));
 
-      // Cosmos is reachable again, still holding a copy of the job deleted meanwhile.
-      const recovered = await createTestContainer(cosmos.client);
-      await recovered.items.create(removed);
+      // Cosmos is reachable again, still holding its stale copy of the job deleted meanwhile.
       const reachable = useServices({ config: config({ usePostgres: true, dual: true }), prisma: db.prisma, cosmos: recovered });
       const outcomes = await retryPendingSync(reachable, { now: new Date(firstRetry.getTime() + 3_600_000) });
       expect(outcomes.map(({ id, outcome }) => ({ id, outcome })).sort((a, b) => a.id.localeCompare(b.id))).toEqual(
@@ -247,6 +248,32 @@ describe('dual mode with PostgreSQL primary', () => {
       // Idempotent: running again finds nothing to do and changes nothing.
       expect(await retryPendingSync(reachable, { now: new Date(firstRetry.getTime() + 7_200_000) })).toEqual([]);
       expect(await cosmosCopy(recovered, kept)).toEqual(changed);
+    });
+
+    it('leaves a Cosmos copy alone that was written after PostgreSQL\'s state (a rollback to Cosmos primary)', async () => {
+      const target = await createTestContainer(cosmos.client);
+      useServices({ config: config({ usePostgres: true, dual: true }), prisma: db.prisma, cosmos: unreachable });
+      const repository = RepositoryFactory.getBackupJobRepository();
+      const updatedInPostgres = backupJob();
+      const deletedInPostgres = backupJob();
+      await repository.create(updatedInPostgres);
+      await repository.create(deletedInPostgres);
+      await repository.delete(deletedInPostgres.id, deletedInPostgres.pubkey);
+      expect(await pendingEntries()).toHaveLength(2);
+
+      // Rolled back to Cosmos primary: the service writes both documents to Cosmos, a second or more later.
+      await new Promise((resolve) => setTimeout(resolve, 1_100));
+      const newerInCosmos = { ...updatedInPostgres, status: 'completed' as const, completed: 1_732_000_900_000 };
+      const recreatedInCosmos = { ...deletedInPostgres, status: 'scheduled' as const };
+      await target.items.create(newerInCosmos);
+      await target.items.create(recreatedInCosmos);
+
+      const services = useServices({ config: config({ usePostgres: false, dual: true }), prisma: db.prisma, cosmos: target });
+      const outcomes = await retryPendingSync(services, { now: new Date(Date.now() + 3_600_000) });
+      expect(outcomes.map(({ outcome }) => outcome)).toEqual(['superseded', 'superseded']);
+      expect(await cosmosCopy(target, newerInCosmos)).toEqual(newerInCosmos);
+      expect(await cosmosCopy(target, recreatedInCosmos)).toEqual(recreatedInCosmos);
+      expect(await pendingEntries()).toEqual([]);
     });
   });
 
