@@ -9,7 +9,7 @@ import { startLocalEnvironment, type LocalEnvironment } from '../local-services/
 import { ExitCode, type CommandIO } from './command.js';
 import { describeRun, runWithProgress } from './migration-runner.js';
 import { createProgressReporter } from './progress-reporter.js';
-import { countAllDocuments } from './source-totals.js';
+import { countDocuments } from '../cosmos/document-source.js';
 import { verifyEverything } from './verification-runner.js';
 
 export interface DemoOptions {
@@ -63,7 +63,7 @@ export async function runDemo(options: DemoOptions): Promise<number> {
     if (loaded.loaded > standInComfortLimit) say(`  Note: past ~${standInComfortLimit.toLocaleString('en-US')} documents the local Cosmos stand-in slows down sharply.`);
 
     say(`\nMigrating everything (batches of ${options.batchSize})...`);
-    const total = await countAllDocuments(environment.container);
+    const total = await countDocuments(environment.container, {});
     const outcome = await runWithProgress(
       io,
       'Migrating',

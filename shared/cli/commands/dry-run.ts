@@ -1,7 +1,7 @@
 import { migrationUtility, runFlags, runMigrationCommand } from '../migration-command.js';
 import type { CliCommand } from '../command.js';
 import { commandHelp } from '../help-text.js';
-import { countAllDocuments } from '../source-totals.js';
+import { countDocuments } from '../../cosmos/document-source.js';
 
 export const dryRunCommand: CliCommand = {
   name: 'dry-run',
@@ -26,7 +26,7 @@ export const dryRunCommand: CliCommand = {
         title: 'Dry run of the full migration',
         resumeCommand: 'npm run migrate:dry-run',
         dryRun: true,
-        total: (services) => countAllDocuments(services.cosmos),
+        total: (services) => countDocuments(services.cosmos, {}),
         start: async (onProgress) => (await migrationUtility()).migrateAll({ ...flags, onProgress }),
       });
   },

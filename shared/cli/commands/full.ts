@@ -3,7 +3,7 @@ import { ExitCode, type CliCommand } from '../command.js';
 import { commandHelp, interruptedLine } from '../help-text.js';
 import { migrateWithProgress, migrationUtility, reportMigration, runFlags, type MigrationSpec } from '../migration-command.js';
 import { describeRun } from '../migration-runner.js';
-import { countAllDocuments } from '../source-totals.js';
+import { countDocuments } from '../../cosmos/document-source.js';
 import { verifyEverything } from '../verification-runner.js';
 
 export const fullCommand: CliCommand = {
@@ -34,7 +34,7 @@ export const fullCommand: CliCommand = {
         title: 'Full migration',
         resumeCommand: `npm run migrate:full -- --resume${flags.skipExisting ? ' --skip-existing' : ''}`,
         dryRun: false,
-        total: (services) => countAllDocuments(services.cosmos),
+        total: (services) => countDocuments(services.cosmos, {}),
         start: async (onProgress) => (await migrationUtility()).migrateAll({ ...flags, onProgress }),
       };
       const outcome = await migrateWithProgress(io, spec);

@@ -2,7 +2,7 @@ import { parsePubkey } from '../cli-options.js';
 import type { CliCommand } from '../command.js';
 import { commandHelp, interruptedLine } from '../help-text.js';
 import { migrationUtility, runFlags, runMigrationCommand } from '../migration-command.js';
-import { countUserDocuments } from '../source-totals.js';
+import { countDocuments } from '../../cosmos/document-source.js';
 
 export const userCommand: CliCommand = {
   name: 'user',
@@ -32,7 +32,7 @@ export const userCommand: CliCommand = {
         title: `Migration of user ${pubkey}`,
         resumeCommand: `npm run migrate:user ${pubkey} -- --resume`,
         dryRun: flags.dryRun === true,
-        total: (services) => countUserDocuments(services.cosmos, pubkey),
+        total: (services) => countDocuments(services.cosmos, { pubkey }),
         start: async (onProgress) => (await migrationUtility()).migrateUser(pubkey, { ...flags, onProgress }),
       });
   },
