@@ -4,12 +4,15 @@ import { createPrismaClient } from '../../shared/postgres/prisma-client.js';
 import { benchDocuments } from '../document-stream.js';
 import type { VariantRun } from './variant.js';
 
+/** Types written at once, as a full migration runs them (`concurrency`, default 2, in run-migration.ts). */
+const lanes = 2;
+
 /**
- * The migration's write path as the migration drives it: pages of one document type (the migration
- * reads each type with its own query), each written by `applyDocuments` (map, version-guarded
- * set-based upsert, quarantine, one transaction per page) while the next page is being produced, as
- * the engine reads the next Cosmos page while writing the previous one. Fed from a generated stream,
- * so the documents are never all in memory: at most one page per type is buffered.
+ * The migration's write path as a full migration drives it: pages of one document type (each type is
+ * read with its own query), each written by `applyDocuments` (map, version-guarded set-based upsert,
+ * quarantine, one transaction per page); two types in flight at once, and one type's pages strictly in
+ * order. Fed from a generated stream, so the documents are never all in memory: at most one page per
+ * type is buffered.
  */
 export const pipeline: VariantRun = async ({ documents, databaseUrl, batchSize, sampler }) => {
   const prisma = createPrismaClient(databaseUrl, 5);
@@ -24,12 +27,18 @@ export const pipeline: VariantRun = async ({ documents, databaseUrl, batchSize, 
       quarantined += result.quarantined + result.failed;
       sampler.sample();
     };
-    let inFlight: Promise<void> | undefined;
-    for (const page of pagesByType(benchDocuments(documents), batchSize)) {
-      await inFlight;
-      inFlight = applyDocuments(prisma, page, { source: 'migration' }).then(tally);
+    const inFlight = new Map<string, Promise<void>>();
+    for (const { type, page } of pagesByType(benchDocuments(documents), batchSize)) {
+      await inFlight.get(type);
+      while (inFlight.size >= lanes) await Promise.race(inFlight.values());
+      const write: Promise<void> = applyDocuments(prisma, page, { source: 'migration' })
+        .then(tally)
+        .finally(() => {
+          if (inFlight.get(type) === write) inFlight.delete(type);
+        });
+      inFlight.set(type, write);
     }
-    await inFlight;
+    await Promise.all(inFlight.values());
     return { documents, seconds: (performance.now() - started) / 1000, notes: `${written} written, ${quarantined} quarantined` };
   } finally {
     await prisma.$disconnect();
@@ -37,7 +46,7 @@ export const pipeline: VariantRun = async ({ documents, databaseUrl, batchSize, 
 };
 
 /** The stream cut into pages of one type each, as the migration's per-type queries return them. */
-function* pagesByType(documents: Iterable<Record<string, unknown>>, size: number): Generator<unknown[]> {
+function* pagesByType(documents: Iterable<Record<string, unknown>>, size: number): Generator<{ type: string; page: unknown[] }> {
   const buffers = new Map<string, unknown[]>();
   for (const document of documents) {
     const type = documentTypeOf(document.type) ?? 'other';
@@ -48,7 +57,7 @@ function* pagesByType(documents: Iterable<Record<string, unknown>>, size: number
       continue;
     }
     buffers.delete(type);
-    yield buffer;
+    yield { type, page: buffer };
   }
-  for (const buffer of buffers.values()) yield buffer;
+  for (const [type, page] of buffers) yield { type, page };
 }

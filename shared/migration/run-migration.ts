@@ -39,8 +39,9 @@ export interface MigrationOptions {
   maxRequestUnitsPerSecond?: number;
   /**
    * Parts (document types) migrated at the same time, each with its own reader, transaction and
-   * checkpoint. Default 1. Two keeps both the database and this process busy on a small machine; the
-   * Prisma pool (DATABASE_POOL_SIZE) must have a connection for each.
+   * checkpoint. Default 2: while one part's page is being written, this process maps the other's, so
+   * both the database and this process stay busy (npm run bench). The Prisma pool (DATABASE_POOL_SIZE)
+   * must have a connection for each.
    */
   concurrency?: number;
   /** Called after every page, and once more when the run ends (`done: true`). */
@@ -127,7 +128,7 @@ async function execute(
       }
     }
   };
-  const lanes = Math.max(1, Math.min(options.concurrency ?? 1, pending.length));
+  const lanes = Math.max(1, Math.min(options.concurrency ?? defaultConcurrency, pending.length));
   await Promise.all(Array.from({ length: lanes }, worker));
   if (failure) throw failure.error;
   if (!dryRun) await completeRun(ctx.prisma, run);
@@ -135,6 +136,8 @@ async function execute(
   options.onProgress?.({ ...progress });
   return progress;
 }
+
+const defaultConcurrency = 2;
 
 const zeroCounters: RunCounters = { processed: 0, written: 0, unchanged: 0, quarantined: 0, failed: 0, skipped: 0 };
 
