@@ -1,11 +1,12 @@
-import { BulkOperationType, type Container, type JSONObject } from '@azure/cosmos';
+import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentToRow } from '../../shared/domain/mapping.js';
 import { documentTypeNames, documentTypeOf, type DocumentType } from '../../shared/domain/document-types.js';
 import { applyDocuments } from '../../shared/migration/apply-documents.js';
 import { generateDataset } from '../../shared/sample-data/generate-documents.js';
 import { formatStatsForHumans, getMigrationStats, type MigrationStats, type StatsContext } from '../../shared/stats/index.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { createTestContainer, readAllDocuments, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { loadDocuments } from '../../shared/local-services/load-documents.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 type Doc = Record<string, unknown>;
@@ -123,8 +124,8 @@ describe('getMigrationStats', () => {
       { ...legacySettings[0], id: 'user-settings-broken-1', socialSharing: 'yes' },
       { ...payment, id: 'profile-1', type: 'profile' },
     ];
-    await createInCosmos(container, [...dataset, ...broken]);
-    const stored = await readAllFromCosmos(container);
+    expect((await loadDocuments(container, [...dataset, ...broken])).refused).toEqual([]);
+    const stored = await readAllDocuments<Doc>(container);
 
     // Migrate everything except half the payments and all the notification logs.
     const payments = stored.filter((document) => document.type === 'payment' && !String(document.id).includes('broken'));
@@ -238,21 +239,3 @@ function labelOf(type: DocumentType): string {
   return labels[type];
 }
 
-async function createInCosmos(target: Container, documents: Doc[]): Promise<void> {
-  for (let start = 0; start < documents.length; start += 100) {
-    const results = await target.items.executeBulkOperations(
-      documents.slice(start, start + 100).map((document) => ({
-        operationType: BulkOperationType.Create,
-        partitionKey: String(document.pubkey),
-        resourceBody: document as JSONObject,
-      })),
-    );
-    const failed = results.filter((result) => result.response?.statusCode !== 201);
-    if (failed.length > 0) throw new Error(`bulk create failed: ${failed[0]?.error?.message ?? failed[0]?.response?.statusCode}`);
-  }
-}
-
-async function readAllFromCosmos(source: Container): Promise<Doc[]> {
-  const { resources } = await source.items.query<Doc>('SELECT * FROM c').fetchAll();
-  return resources;
-}

@@ -1,4 +1,4 @@
-import { BulkOperationType, type Container, type JSONObject } from '@azure/cosmos';
+import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { documentTypeNames, documentTypeOf, documentTypes, type DocumentType } from '../../shared/domain/document-types.js';
 import { sqlTypeOf, type ColumnKind } from '../../shared/domain/fields.js';
@@ -16,7 +16,8 @@ import {
   type VerificationContext,
   type VerifyAllProgress,
 } from '../../shared/verification/index.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { createTestContainer, readAllDocuments, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { loadDocuments } from '../../shared/local-services/load-documents.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 type Doc = Record<string, unknown>;
@@ -34,8 +35,8 @@ beforeAll(async () => {
   [db, cosmos] = await Promise.all([createTestDatabase(), startCosmosServer()]);
   container = await createTestContainer(cosmos.client);
   ctx = { prisma: db.prisma, cosmos: container };
-  await createInCosmos(container, [...generateDataset({ users: USERS, seed: 7, messy: true })]);
-  const stored = await readAllFromCosmos(container);
+  expect((await loadDocuments(container, [...generateDataset({ users: USERS, seed: 7, messy: true })])).refused).toEqual([]);
+  const stored = await readAllDocuments<Doc>(container);
   for (const document of stored) {
     const type = documentTypeOf(document.type);
     if (type) loaded.set(type, [...(loaded.get(type) ?? []), document]);
@@ -419,21 +420,3 @@ function valueAt(document: Doc, path: string): unknown {
   return steps.reduce<unknown>((value, step) => (value as Record<string, unknown> | undefined)?.[step], document);
 }
 
-async function createInCosmos(target: Container, documents: Doc[]): Promise<void> {
-  for (let start = 0; start < documents.length; start += 100) {
-    const results = await target.items.executeBulkOperations(
-      documents.slice(start, start + 100).map((document) => ({
-        operationType: BulkOperationType.Create,
-        partitionKey: String(document.pubkey),
-        resourceBody: document as JSONObject,
-      })),
-    );
-    const failed = results.filter((result) => result.response?.statusCode !== 201);
-    if (failed.length > 0) throw new Error(`bulk create failed: ${failed[0]?.error?.message ?? failed[0]?.response?.statusCode}`);
-  }
-}
-
-async function readAllFromCosmos(source: Container): Promise<Doc[]> {
-  const { resources } = await source.items.query<Doc>('SELECT * FROM c').fetchAll();
-  return resources;
-}

@@ -76,3 +76,9 @@ export async function createTestContainer(
   });
   return container;
 }
+
+/** Every document in the container as Cosmos stores it, system properties included (small test containers only). */
+export async function readAllDocuments<T = Record<string, unknown>>(container: Container): Promise<T[]> {
+  const { resources } = await container.items.query<T>('SELECT * FROM c').fetchAll();
+  return resources;
+}
