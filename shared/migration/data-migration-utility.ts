@@ -1,6 +1,15 @@
 import type { DocumentType } from '../domain/document-types.js';
 import { getServices } from '../runtime/services.js';
+import {
+  verifyAccountMigration,
+  verifyAll,
+  verifyUser,
+  type FullVerificationReport,
+  type UserVerificationReport,
+  type VerifyAllOptions,
+} from '../verification/index.js';
 import { migrateIncremental, type IncrementalOptions } from './incremental.js';
+import { assertMayMigrate } from './migration-mode.js';
 import { migrateAll, migrateType } from './migrate-type.js';
 import { migrateUser, migrateUserDocuments } from './migrate-user.js';
 import { resumeRun, type MigrationContext, type MigrationOptions, type MigrationProgress } from './run-migration.js';
@@ -14,6 +23,7 @@ import { resumeRun, type MigrationContext, type MigrationOptions, type Migration
  * @example
  * const progress = await DataMigrationUtility.migrateAccounts({ batchSize: 100, skipExisting: true, dryRun: false });
  * await DataMigrationUtility.migrateUserBackupJobs('user-pubkey');
+ * const isConsistent = await DataMigrationUtility.verifyAccountMigration('user-pubkey');
  */
 export class DataMigrationUtility {
   private static context(): MigrationContext {
@@ -61,6 +71,20 @@ export class DataMigrationUtility {
     return resumeRun(DataMigrationUtility.context(), runId, options);
   }
 
-  // Verification (`verifyAccountMigration(pubkey)` and the other verify* methods) is added here by the
-  // verification work, on top of shared/verification.
+  /** Whether all of one user's documents agree on both sides (the guide's check; quarantined ones are reported, not counted against it). */
+  static verifyAccountMigration(pubkey: string): Promise<boolean> {
+    return verifyAccountMigration(DataMigrationUtility.context(), pubkey);
+  }
+
+  /** One user's field-by-field report: every difference with its path, secrets redacted. */
+  static verifyUser(pubkey: string): Promise<UserVerificationReport> {
+    return verifyUser(DataMigrationUtility.context(), pubkey);
+  }
+
+  /** Everything: counts, then per-record content hashes; `repair` re-migrates what differs (needs MIGRATION_MODE=true). */
+  static async verifyAll(options: VerifyAllOptions = {}): Promise<FullVerificationReport> {
+    const context = DataMigrationUtility.context();
+    assertMayMigrate(context.config, !options.repair);
+    return verifyAll(context, options);
+  }
 }

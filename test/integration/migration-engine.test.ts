@@ -165,6 +165,21 @@ describe('per type and per user', () => {
     expect(await unaccounted(db.pool, documents)).toEqual({ missing: [], extra: 0 });
   });
 
+  it('verifies one user through the guide API: consistent after migrating them, not before', async () => {
+    const pubkey = String((source.find((document) => document.type === 'account') as Doc).pubkey);
+    useServices({ config: migrationMode, prisma: db.prisma, cosmos: container });
+    expect(await DataMigrationUtility.verifyAccountMigration(pubkey)).toBe(false);
+    await DataMigrationUtility.migrateUser(pubkey);
+    expect(await DataMigrationUtility.verifyAccountMigration(pubkey)).toBe(true);
+    // Everyone else is still missing: repair migrates them, and the next pass finds nothing.
+    const repaired = await DataMigrationUtility.verifyAll({ repair: true });
+    expect(repaired.consistent).toBe(false);
+    expect(repaired.repair?.written).toBeGreaterThan(0);
+    await expect(DataMigrationUtility.verifyAll()).resolves.toMatchObject({ consistent: true });
+    useServices({ config: loadConfig({}), prisma: db.prisma, cosmos: container });
+    await expect(DataMigrationUtility.verifyAll({ repair: true })).rejects.toThrow(/MIGRATION_MODE=true/);
+  });
+
   it('migrates one user’s backup jobs only', async () => {
     const job = source.find((document) => document.type === 'backup-job') as Doc;
     const jobs = source.filter((document) => document.type === 'backup-job' && document.pubkey === job.pubkey);
