@@ -55,6 +55,11 @@ function delegateFor(prisma: PrismaClient, type: DocumentType): ModelDelegate {
   return delegate;
 }
 
+/** One document's row as stored, version columns (`cosmosTs`, `cosmosEtag`) included; null if there is none. */
+export function readRow(prisma: PrismaClient, type: DocumentType, id: string, pubkey: string): Promise<Record<string, unknown> | null> {
+  return delegateFor(prisma, type).findFirst({ where: { id, pubkey } });
+}
+
 function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: T): DocumentRepository<T> {
   const delegate = delegateFor(prisma, type);
   const { key } = documentTypes[type];
@@ -73,7 +78,7 @@ function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: 
     type,
 
     async getById(id, pubkey) {
-      const row = await delegate.findFirst({ where: { id, pubkey } });
+      const row = await readRow(prisma, type, id, pubkey);
       return row ? toDocument(row) : null;
     },
 

@@ -1,6 +1,7 @@
 import { createCosmosRepositories } from '../cosmos/cosmos-repository.js';
-import { documentTypeOf, documentTypes, type DocumentType } from '../domain/document-types.js';
-import { createPrismaRepositories } from '../postgres/prisma-repository.js';
+import { documentTypeOf, type DocumentType, type DocumentsByType } from '../domain/document-types.js';
+import { rowToDocument } from '../domain/mapping.js';
+import { readRow } from '../postgres/prisma-repository.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
 import type { Services } from '../runtime/services.js';
@@ -90,7 +91,6 @@ export async function retryPendingSync(services: Services, options: RetryPending
   });
   if (due.length === 0) return [];
 
-  const primary = createPrismaRepositories(services.prisma);
   const mirror = createCosmosRepositories(services.cosmos);
   const secrets = secretsOf(services.config);
   const outcomes: PendingSyncOutcome[] = [];
@@ -99,12 +99,13 @@ export async function retryPendingSync(services: Services, options: RetryPending
     try {
       const type = documentTypeOf(entry.documentType);
       if (!type) throw new Error(`unknown document type "${entry.documentType}"`);
-      const current = await repositoryFor(primary, type).getById(document.id, document.pubkey);
-      const primaryTs = current ? await postgresVersion(services.prisma, type, document) : Math.floor(entry.createdAt.getTime() / 1000);
+      const row = await readRow(services.prisma, type, document.id, document.pubkey);
+      const current = row && rowToDocument(type, row);
+      const primaryTs = row ? Number(row.cosmosTs) : Math.floor(entry.createdAt.getTime() / 1000);
       const { resource: copy } = await services.cosmos.item(document.id, document.pubkey).read<{ _ts?: number }>();
       const outcome: PendingSyncOutcome['outcome'] =
         copy?._ts !== undefined && copy._ts > primaryTs ? 'superseded' : current ? 'written' : 'deleted';
-      if (outcome === 'written' && current) await repositoryFor(mirror, type).upsert(current);
+      if (outcome === 'written' && current) await repositoryFor(mirror, type).upsert(current as DocumentsByType[typeof type]);
       if (outcome === 'deleted') await repositoryFor(mirror, type).delete(document.id, document.pubkey);
       // A failure recorded while this ran bumped `attempts`: that entry may stand for a newer state, so it stays.
       await services.prisma.pendingSync.deleteMany({
@@ -118,17 +119,6 @@ export async function retryPendingSync(services: Services, options: RetryPending
     }
   }
   return outcomes;
-}
-
-/** The second of the row's last write in PostgreSQL (its `cosmosTs`, which PostgreSQL-primary writes stamp). */
-async function postgresVersion(prisma: PrismaClient, type: DocumentType, document: PendingDocument): Promise<number> {
-  const table = documentTypes[type].table;
-  const rows = await prisma.$queryRawUnsafe<Array<{ cosmosTs: bigint }>>(
-    `SELECT "cosmosTs" FROM "${table}" WHERE "id" = $1 AND "pubkey" = $2`,
-    document.id,
-    document.pubkey,
-  );
-  return Number(rows[0]?.cosmosTs ?? 0);
 }
 
 function repositoryFor(repositories: Repositories, type: DocumentType): DocumentRepository {
