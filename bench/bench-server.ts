@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { createDatabase, dropDatabase } from '../shared/local-services/database-admin.js';
-import { startEmbeddedPostgres } from '../shared/local-services/embedded-postgres.js';
+import { createDatabase, dropDatabase } from '../dev/local-services/database-admin.js';
+import { startEmbeddedPostgres } from '../dev/local-services/embedded-postgres.js';
 import { applyMigrations } from '../shared/postgres/migration-applier.js';
 
 /** Where the benchmark makes its databases, one fresh (migrated) database per variant. */
@@ -23,7 +23,7 @@ export async function startBenchServer(): Promise<BenchServer> {
     return {
       description: `PostgreSQL at ${url.hostname}:${url.port || '5432'} (${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'TEST_DATABASE_URL'})`,
       freshDatabase: (label) => freshDatabase(configured, label),
-      stop: async () => undefined,
+      stop: () => Promise.resolve(),
     };
   }
   const embedded = await startEmbeddedPostgres();

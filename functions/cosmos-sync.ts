@@ -1,7 +1,7 @@
 import { app, CosmosDBv4ChangeFeedMode, type InvocationContext, type RetryOptions } from '@azure/functions';
-import { enqueueMigrationMessages } from '../shared/queue/enqueue.js';
+import { type ChangeFeedMode, changeFeedModeFrom } from '../shared/config/change-feed-mode.js';
 import { getServices } from '../shared/runtime/services.js';
-import { changeFeedModeFrom, type ChangeFeedMode } from '../shared/sync/change-feed-mode.js';
+import { enqueueMigrationMessages } from '../shared/storage-queue/send-messages.js';
 import { syncChangeBatch } from '../shared/sync/sync-change-batch.js';
 
 /**

@@ -1,10 +1,11 @@
 import { app, type InvocationContext } from '@azure/functions';
-import { MigrationModeDisabledError } from '../shared/migration/migration-mode.js';
-import { enqueueMigrationMessages, withdrawMessage } from '../shared/queue/enqueue.js';
+import { configuredSecrets } from '../shared/config/secrets.js';
+import { AppError, answerOf } from '../shared/core/errors.js';
+import { safeErrorMessage } from '../shared/core/safe-error.js';
 import { handleMigrationMessage, type MessageOutcome } from '../shared/queue/handle-migration-message.js';
-import { InvalidMessageError, parseMigrationMessage } from '../shared/queue/messages.js';
-import { configuredSecrets, safeErrorMessage } from '../shared/runtime/safe-error.js';
 import { getServices } from '../shared/runtime/services.js';
+import { parseMigrationMessage } from '../shared/storage-queue/messages.js';
+import { enqueueMigrationMessages, withdrawMessage } from '../shared/storage-queue/send-messages.js';
 
 /**
  * The migration queue (`%MIGRATION_QUEUE_NAME%` on the host storage, `AzureWebJobsStorage`): full runs
@@ -17,7 +18,8 @@ import { getServices } from '../shared/runtime/services.js';
  * of a message that can never succeed are the price of one simple rule: every failure throws.
  */
 export async function migrationQueue(item: unknown, context: InvocationContext): Promise<void> {
-  const attempt = `message ${String(context.triggerMetadata?.id ?? '?')}, attempt ${String(context.triggerMetadata?.dequeueCount ?? '?')}`;
+  const { id = '?', dequeueCount = '?' } = (context.triggerMetadata ?? {}) as { id?: string; dequeueCount?: number };
+  const attempt = `message ${id}, attempt ${dequeueCount}`;
   const services = getServices();
   try {
     const message = parseMigrationMessage(item);
@@ -31,9 +33,9 @@ export async function migrationQueue(item: unknown, context: InvocationContext):
     );
     context.log(`${attempt}: ${describe(outcome)}`);
   } catch (error) {
-    if (error instanceof InvalidMessageError) context.error(`${attempt}: rejected, ${error.message}`);
-    else if (error instanceof MigrationModeDisabledError) context.error(`${attempt}: refused, ${error.message}`);
-    else context.error(`${attempt}: failed, ${safeErrorMessage(error, configuredSecrets(services))}`);
+    // The error table says how it is logged; our own messages are safe as they are, anything else is masked.
+    const text = error instanceof AppError ? error.message : safeErrorMessage(error, configuredSecrets(services));
+    context.error(`${attempt}: ${answerOf(error).queue}, ${text}`);
     throw error;
   }
 }

@@ -1,7 +1,7 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { runIdSchema } from '../shared/queue/messages.js';
-import { getRunStatus } from '../shared/queue/run-status.js';
+import { getRunStatus } from '../shared/migration/run-status.js';
 import { getServices } from '../shared/runtime/services.js';
+import { runIdSchema } from '../shared/storage-queue/messages.js';
 import { json, jsonHandler, problem } from './support/http-json.js';
 
 /** `GET /api/migration/runs/{runId}`: a run's state, counters and per-part checkpoints. 404 for an unknown run. */

@@ -1,9 +1,9 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { MigrationModeDisabledError } from '../shared/migration/migration-mode.js';
-import { enqueueMigrationMessages } from '../shared/queue/enqueue.js';
-import { migrationRequestSchema, requestMigration } from '../shared/queue/request-migration.js';
-import { describeIssues } from '../shared/runtime/describe-issues.js';
+import { describeIssues } from '../shared/core/describe-issues.js';
+import { migrationRequestSchema } from '../shared/migration/run-request.js';
+import { requestMigration } from '../shared/queue/request-migration.js';
 import { getServices } from '../shared/runtime/services.js';
+import { enqueueMigrationMessages } from '../shared/storage-queue/send-messages.js';
 import { json, jsonHandler, problem, readJsonBody } from './support/http-json.js';
 
 /**
@@ -21,14 +21,10 @@ export async function migrationStart(request: HttpRequest): Promise<HttpResponse
     return problem(400, describeIssues(parsed.error, '(body)').join('; '));
   }
   const services = getServices();
-  try {
-    const started = await requestMigration(services, parsed.data, (messages) => enqueueMigrationMessages(services.config, messages));
-    const statusUrl = `/api/migration/runs/${encodeURIComponent(started.runId)}`;
-    return json(202, { ...started, statusUrl: started.recorded ? statusUrl : null }, started.recorded ? { Location: statusUrl } : undefined);
-  } catch (error) {
-    if (error instanceof MigrationModeDisabledError) return problem(409, error.message);
-    throw error;
-  }
+  // MIGRATION_MODE off is a MigrationModeDisabledError: 409 through the error table (jsonHandler).
+  const started = await requestMigration(services, parsed.data, (messages) => enqueueMigrationMessages(services.config, messages));
+  const statusUrl = `/api/migration/runs/${encodeURIComponent(started.runId)}`;
+  return json(202, { ...started, statusUrl: started.recorded ? statusUrl : null }, started.recorded ? { Location: statusUrl } : undefined);
 }
 
 app.http('migrationStart', {

@@ -1,7 +1,7 @@
+import { loadDocuments } from '../../dev/local-services/load-documents.js';
+import { startLocalCosmosServer } from '../../dev/local-services/local-cosmos-server.js';
+import { DataMigrationUtility } from '../../shared/api/data-migration-utility.js';
 import type { AppConfig } from '../../shared/config/env.js';
-import { startLocalCosmosServer } from '../../shared/local-services/local-cosmos-server.js';
-import { loadDocuments } from '../../shared/local-services/load-documents.js';
-import { DataMigrationUtility } from '../../shared/migration/index.js';
 import { createPrismaClient } from '../../shared/postgres/prisma-client.js';
 import { closeServices, useServices } from '../../shared/runtime/services.js';
 import { benchDocuments } from '../document-stream.js';
@@ -19,7 +19,14 @@ export const endToEnd: VariantRun = async ({ documents, databaseUrl, batchSize, 
   try {
     const container = await cosmos.createDocumentsContainer();
     await loadDocuments(container, benchDocuments(documents));
-    const config: AppConfig = { databaseUrl, poolSize: 5, usePostgres: false, dualDatabaseMode: false, migrationMode: true, cosmos: cosmos.settings };
+    const config: AppConfig = {
+      databaseUrl,
+      poolSize: 5,
+      usePostgres: false,
+      dualDatabaseMode: false,
+      migrationMode: true,
+      cosmos: cosmos.settings,
+    };
     useServices({ config, prisma, cosmos: container });
     await prisma.$queryRawUnsafe('SELECT 1');
     const started = performance.now();

@@ -1,6 +1,6 @@
 import { documentTypeOf } from '../../shared/domain/document-types.js';
-import { applyDocuments, type ApplyResult } from '../../shared/migration/apply-documents.js';
 import { createPrismaClient } from '../../shared/postgres/prisma-client.js';
+import { type ApplyResult, applyDocuments } from '../../shared/write-path/apply-documents.js';
 import { benchDocuments } from '../document-stream.js';
 import type { VariantRun } from './variant.js';
 

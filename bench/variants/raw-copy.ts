@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { finished } from 'node:stream/promises';
 import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
-import { documentTypeNames, documentTypes, type DocumentType } from '../../shared/domain/document-types.js';
+import { type DocumentType, documentTypeNames, documentTypes } from '../../shared/domain/document-types.js';
 import { documentToRow, type Row } from '../../shared/domain/mapping.js';
 import { benchDocuments } from '../document-stream.js';
 import type { VariantRun } from './variant.js';
@@ -21,7 +21,10 @@ export const rawCopy: VariantRun = async ({ documents, databaseUrl, sampler }) =
       await client.connect();
       clients.set(type, client);
       const columns = copyColumns(type).map((column) => client.escapeIdentifier(column));
-      streams.set(type, client.query(pgCopy.from(`COPY ${client.escapeIdentifier(documentTypes[type].table)} (${columns.join(', ')}) FROM STDIN`)));
+      streams.set(
+        type,
+        client.query(pgCopy.from(`COPY ${client.escapeIdentifier(documentTypes[type].table)} (${columns.join(', ')}) FROM STDIN`)),
+      );
     }
     const started = performance.now();
     // Lines are sent in chunks: one CopyData message per row would measure message overhead, not COPY.
@@ -55,7 +58,15 @@ const copyChunkChars = 256 * 1024;
 /** The table's columns in the order `copyLine` writes them. */
 function copyColumns(type: DocumentType): string[] {
   const descriptor = documentTypes[type];
-  return ['id', 'pubkey', ...(descriptor.storesType ? ['type'] : []), ...Object.keys(descriptor.columns), 'extra', 'cosmosTs', 'cosmosEtag'];
+  return [
+    'id',
+    'pubkey',
+    ...(descriptor.storesType ? ['type'] : []),
+    ...Object.keys(descriptor.columns),
+    'extra',
+    'cosmosTs',
+    'cosmosEtag',
+  ];
 }
 
 /** One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes. */
@@ -66,7 +77,8 @@ function copyLine(type: DocumentType, row: Row): string {
     if (value === null || value === undefined) return '\\N';
     if (column === 'extra' || kinds[column] === 'json') return escapeCopyText(JSON.stringify(value));
     if (typeof value === 'boolean') return value ? 't' : 'f';
-    return escapeCopyText(String(value));
+    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return escapeCopyText(String(value));
+    return escapeCopyText(JSON.stringify(value));
   });
   return `${fields.join('\t')}\n`;
 }

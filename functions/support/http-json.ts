@@ -1,6 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from '@azure/functions';
-import { ConfigError } from '../../shared/config/env.js';
-import { configuredSecrets, safeErrorMessage } from '../../shared/runtime/safe-error.js';
+import { configuredSecrets } from '../../shared/config/secrets.js';
+import { AppError, answerOf, ConfigError } from '../../shared/core/errors.js';
+import { safeErrorMessage } from '../../shared/core/safe-error.js';
 import { getServices } from '../../shared/runtime/services.js';
 
 /**
@@ -30,15 +31,23 @@ export function jsonHandler(handler: (request: HttpRequest, context: InvocationC
   };
 }
 
-/** 503 for configuration that is missing or invalid (the settings named, never their values); 500 otherwise. */
+/**
+ * The answer to an error, from the one table of error codes (`answerOf`): a configuration problem names the
+ * settings (never their values), a known error gives its message and code, and anything unexpected is 500
+ * with the invocation id to find the (masked) log line by.
+ */
 export function errorResponse(error: unknown, context: InvocationContext): HttpResponseInit {
+  const answer = answerOf(error);
   if (error instanceof ConfigError) {
-    const settings = error.problems.map((line) => line.split(':')[0]?.trim() ?? line);
     context.warn(`not configured: ${error.problems.join('; ')}`);
-    return problem(503, `not configured: ${settings.join(', ')}`);
+    return problem(answer.http, `not configured: ${error.fields.settings.join(', ')}`, { code: error.code });
+  }
+  if (error instanceof AppError) {
+    context.warn(`request refused: ${error.message}`);
+    return problem(answer.http, error.message, { code: error.code });
   }
   context.error(`request failed: ${safeErrorMessage(error, configuredSecrets(getServices()))}`);
-  return problem(500, 'internal error', { invocationId: context.invocationId });
+  return problem(answer.http, 'internal error', { invocationId: context.invocationId });
 }
 
 /** The parsed JSON body, or why there is none (an empty body, or text that is not JSON). */

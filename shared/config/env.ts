@@ -1,12 +1,13 @@
 import { z } from 'zod';
-import { describeIssues } from '../runtime/describe-issues.js';
+import { issuesOf } from '../core/describe-issues.js';
+import { ConfigError, type SettingProblem } from '../core/errors.js';
 
 /**
  * Every setting the app reads, in one place. Functions, the CLI and the tests all go through
  * `loadConfig`, so a missing or malformed value fails at start with the variable's name.
  */
 
-const flag = (name: string) =>
+const flag = () =>
   z
     .string()
     .trim()
@@ -16,7 +17,7 @@ const flag = (name: string) =>
       if (value === undefined || value === '') return false;
       if (['true', '1', 'yes', 'on'].includes(value)) return true;
       if (['false', '0', 'no', 'off'].includes(value)) return false;
-      ctx.addIssue({ code: 'custom', message: `${name} must be true or false` });
+      ctx.addIssue({ code: 'custom', message: 'expected true or false' });
       return z.NEVER;
     });
 
@@ -60,9 +61,9 @@ const httpsUrl = optionalText.refine(
 export const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   DATABASE_POOL_SIZE: positiveInt(5, 100),
-  USE_POSTGRESQL: flag('USE_POSTGRESQL'),
-  DUAL_DATABASE_MODE: flag('DUAL_DATABASE_MODE'),
-  MIGRATION_MODE: flag('MIGRATION_MODE'),
+  USE_POSTGRESQL: flag(),
+  DUAL_DATABASE_MODE: flag(),
+  MIGRATION_MODE: flag(),
   AZURE_COSMOSDB_CONNECTION_STRING: cosmosConnectionString,
   AZURE_COSMOSDB_ENDPOINT: httpsUrl,
   AZURE_CLIENT_ID: optionalText,
@@ -73,7 +74,10 @@ export const envSchema = z.object({
     .pipe(z.enum(['LatestVersion', 'AllVersionsAndDeletes'], 'expected LatestVersion or AllVersionsAndDeletes')),
   MIGRATION_QUEUE_NAME: optionalText
     .transform((value) => value ?? 'nostria-migration')
-    .refine((value) => /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(value), 'expected a storage queue name (3-63 lowercase letters, digits, hyphens)'),
+    .refine(
+      (value) => /^[a-z0-9](?!.*--)[a-z0-9-]{1,61}[a-z0-9]$/.test(value),
+      'expected a storage queue name (3-63 lowercase letters, digits, hyphens)',
+    ),
   AzureWebJobsStorage: optionalText,
   AzureWebJobsStorage__accountName: optionalText,
   AzureWebJobsStorage__queueServiceUri: httpsUrl,
@@ -105,13 +109,6 @@ export interface AppConfig {
   queue?: QueueSettings;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-  constructor(readonly problems: string[]) {
-    super(`Invalid configuration:\n${problems.map((problem) => `  - ${problem}`).join('\n')}`);
-  }
-}
-
 type Source = Record<string, string | undefined>;
 
 /**
@@ -119,11 +116,33 @@ type Source = Record<string, string | undefined>;
  * they never include the value, since several of these hold secrets.
  */
 export function loadConfig(source: Source = process.env): AppConfig {
+  return loadConfigFor([], source);
+}
+
+/** What a part of the app needs configured before it can run. */
+export type Requirement = 'postgres' | 'cosmos' | 'queue';
+
+/**
+ * {@link loadConfig}, also requiring the settings `needs` names, with EVERY problem reported in one
+ * `ConfigError`: malformed values and missing requirements alike, so a person fixes them in one go.
+ */
+export function loadConfigFor(needs: readonly Requirement[], source: Source = process.env): AppConfig {
   const parsed = envSchema.safeParse(pickKnown(source));
-  if (!parsed.success) {
-    throw new ConfigError(describeIssues(parsed.error, '(environment)'));
+  const problems = parsed.success
+    ? []
+    : issuesOf(parsed.error, '(environment)').map(({ path, message }) => ({ settings: [path], problem: message }));
+  const malformed = new Set(problems.flatMap(({ settings }) => settings));
+  const config = parsed.success ? configOf(parsed.data) : undefined;
+  for (const need of needs) {
+    const missing = requirementProblem(need, config, source);
+    // A setting already reported as malformed is not also reported as missing.
+    if (missing && !missing.settings.some((setting) => malformed.has(setting))) problems.push(missing);
   }
-  const env = parsed.data;
+  if (!config || problems.length > 0) throw new ConfigError(problems);
+  return config;
+}
+
+function configOf(env: Env): AppConfig {
   return {
     databaseUrl: env.DATABASE_URL,
     poolSize: env.DATABASE_POOL_SIZE,
@@ -133,6 +152,24 @@ export function loadConfig(source: Source = process.env): AppConfig {
     cosmos: cosmosSettings(env),
     queue: queueSettings(env),
   };
+}
+
+const requirements: Record<Requirement, SettingProblem> = {
+  postgres: { settings: ['DATABASE_URL'], problem: 'required (a postgresql:// connection string)' },
+  cosmos: { settings: ['AZURE_COSMOSDB_CONNECTION_STRING', 'AZURE_COSMOSDB_ENDPOINT'], problem: 'one is required to reach Cosmos DB' },
+  queue: {
+    settings: ['AzureWebJobsStorage', 'AzureWebJobsStorage__accountName'],
+    problem: 'one is required to reach the migration queue (a connection string, or the account by identity)',
+  },
+};
+
+/** The problem if `need` is not met: judged on the parsed config, or on the raw values when parsing failed. */
+function requirementProblem(need: Requirement, config: AppConfig | undefined, source: Source): SettingProblem | undefined {
+  const met = config
+    ? { postgres: config.databaseUrl !== undefined, cosmos: config.cosmos !== undefined, queue: config.queue !== undefined }[need]
+    : requirements[need].settings.some((setting) => (source[setting] ?? '').trim() !== '') ||
+      (need === 'queue' && (source.AzureWebJobsStorage__queueServiceUri ?? '').trim() !== '');
+  return met ? undefined : requirements[need];
 }
 
 function pickKnown(source: Source): Source {
@@ -164,26 +201,16 @@ function queueSettings(env: Env): QueueSettings | undefined {
 
 /** What each part of the app needs before it can run; checked where it is needed, not at import. */
 export function requirePostgres(config: AppConfig): string {
-  if (!config.databaseUrl) {
-    throw new ConfigError(['DATABASE_URL: required (a postgresql:// connection string)']);
-  }
+  if (!config.databaseUrl) throw new ConfigError([requirements.postgres]);
   return config.databaseUrl;
 }
 
 export function requireCosmos(config: AppConfig): CosmosSettings {
-  if (!config.cosmos) {
-    throw new ConfigError([
-      'AZURE_COSMOSDB_CONNECTION_STRING or AZURE_COSMOSDB_ENDPOINT: one is required to reach Cosmos DB',
-    ]);
-  }
+  if (!config.cosmos) throw new ConfigError([requirements.cosmos]);
   return config.cosmos;
 }
 
 export function requireQueue(config: AppConfig): QueueSettings {
-  if (!config.queue) {
-    throw new ConfigError([
-      'AzureWebJobsStorage (a connection string) or AzureWebJobsStorage__accountName: one is required to reach the migration queue',
-    ]);
-  }
+  if (!config.queue) throw new ConfigError([requirements.queue]);
   return config.queue;
 }

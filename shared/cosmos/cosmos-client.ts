@@ -1,5 +1,5 @@
 import type { Agent } from 'node:https';
-import { CosmosClient, type Container } from '@azure/cosmos';
+import { type Container, CosmosClient } from '@azure/cosmos';
 import { DefaultAzureCredential } from '@azure/identity';
 import type { CosmosSettings } from '../config/env.js';
 

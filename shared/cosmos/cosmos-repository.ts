@@ -1,16 +1,15 @@
 import type { Container, SqlParameter, SqlQuerySpec } from '@azure/cosmos';
-import { documentTypeOf, typeValuesOf, type DocumentType, type DocumentsByType } from '../domain/document-types.js';
+import { DocumentConflictError, DocumentNotFoundError } from '../core/errors.js';
+import { creationField } from '../domain/creation-field.js';
+import { type DocumentsByType, type DocumentType, documentTypeOf, typeValuesOf } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
 import {
-  DocumentConflictError,
-  DocumentNotFoundError,
   type AccountRepository,
   type DocumentRepository,
   type PerUserRepository,
   type Repositories,
-} from '../repositories/document-repository.js';
-import { creationField } from '../repositories/creation-field.js';
-import { validateDocument } from '../repositories/validate-document.js';
+} from '../domain/repository-contract.js';
+import { validateDocument } from '../domain/validate-document.js';
 
 /**
  * The repositories on the Cosmos `Documents` container (partition key `/pubkey`). One generic
@@ -136,8 +135,7 @@ function accountRepository(container: Container): AccountRepository {
       // Cross-partition: usernames are unique ignoring case only by the service's rule, so the oldest wins.
       const { resources } = await container.items
         .query<Record<string, unknown>>({
-          query:
-            'SELECT TOP 1 * FROM c WHERE ARRAY_CONTAINS(@types, c.type) AND LOWER(c.username) = @username ORDER BY c.created',
+          query: 'SELECT TOP 1 * FROM c WHERE ARRAY_CONTAINS(@types, c.type) AND LOWER(c.username) = @username ORDER BY c.created',
           parameters: [
             { name: '@types', value: [...typeValuesOf('account')] },
             { name: '@username', value: username.toLowerCase() },

@@ -1,7 +1,8 @@
 import type { Container, FeedOptions, QueryIterator, SqlParameter, SqlQuerySpec } from '@azure/cosmos';
-import { documentTypeNames, typeValuesOf, type DocumentType } from '../domain/document-types.js';
-import { withRetries } from '../migration/retry.js';
-import { isThrottled, RequestUnitBudget, retryAfterMs, systemClock, type Clock } from '../migration/throttle.js';
+import { type Clock, systemClock } from '../core/clock.js';
+import { withRetries } from '../core/retry.js';
+import { type DocumentType, documentTypeNames, typeValuesOf } from '../domain/document-types.js';
+import { isThrottled, RequestUnitBudget, retryAfterMs } from './throttling.js';
 
 /**
  * Streams documents out of the Documents container a page at a time, so memory stays flat however big

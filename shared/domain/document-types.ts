@@ -1,16 +1,5 @@
 import { z } from 'zod';
-import {
-  billingCycle,
-  documentId,
-  int32,
-  int64,
-  jsonObject,
-  jsonValue,
-  pubkey,
-  tier,
-  timestamp,
-  type ColumnKind,
-} from './fields.js';
+import { billingCycle, type ColumnKind, documentId, int32, int64, jsonObject, jsonValue, pubkey, tier, timestamp } from './fields.js';
 
 /**
  * The seven Nostria document types (see `../shared/spec/data-model.md`), each with its zod schema and
@@ -138,7 +127,9 @@ export interface DocumentTypeDescriptor<S extends z.ZodObject = z.ZodObject> {
   readonly secretFields: readonly string[];
 }
 
-function describe<S extends z.ZodObject>(d: Omit<DocumentTypeDescriptor<S>, 'storesType' | 'secretFields'> & { secretFields?: string[] }): DocumentTypeDescriptor<S> {
+function describe<S extends z.ZodObject>(
+  d: Omit<DocumentTypeDescriptor<S>, 'storesType' | 'secretFields'> & { secretFields?: string[] },
+): DocumentTypeDescriptor<S> {
   return { ...d, storesType: d.typeNames.length > 1, secretFields: d.secretFields ?? [] };
 }
 

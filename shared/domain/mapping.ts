@@ -1,6 +1,6 @@
 import type { z } from 'zod';
-import { describeIssues } from '../runtime/describe-issues.js';
-import { documentTypeOf, documentTypes, type DocumentType } from './document-types.js';
+import { describeIssues } from '../core/describe-issues.js';
+import { type DocumentType, documentTypeOf, documentTypes } from './document-types.js';
 import type { ColumnKind } from './fields.js';
 
 /**
@@ -28,9 +28,7 @@ export type Row = Record<string, unknown> & {
   cosmosEtag: string | null;
 };
 
-export type MapResult =
-  | { ok: true; type: DocumentType; row: Row }
-  | { ok: false; type?: DocumentType; reason: string };
+export type MapResult = { ok: true; type: DocumentType; row: Row } | { ok: false; type?: DocumentType; reason: string };
 
 /** Maps one source document to its row, or says exactly why it cannot be mapped. */
 export function documentToRow(document: unknown): MapResult {
@@ -51,7 +49,11 @@ export function documentToRow(document: unknown): MapResult {
   }
   const nulPath = findNulCharacter(source);
   if (nulPath !== undefined) {
-    return { ok: false, type, reason: `${type}: ${nulPath}: contains a NUL character (\\u0000), which PostgreSQL text and jsonb cannot store` };
+    return {
+      ok: false,
+      type,
+      reason: `${type}: ${nulPath}: contains a NUL character (\\u0000), which PostgreSQL text and jsonb cannot store`,
+    };
   }
   // Values are read from the validated source, not `parsed.data`: zod rebuilds JSON objects and drops
   // `__proto__` keys inside them.

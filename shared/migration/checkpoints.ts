@@ -1,7 +1,7 @@
 import type { SourcePage } from '../cosmos/document-source.js';
 import type { Prisma } from '../postgres/generated/prisma/client.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
-import type { ApplyResult } from './apply-documents.js';
+import type { ApplyResult } from '../write-path/apply-documents.js';
 import type { RunPart } from './runs.js';
 
 /**

@@ -1,6 +1,7 @@
+import type { AppContext } from '../context/app-context.js';
 import { allParts } from './migrate-type.js';
 import { assertMayMigrate } from './migration-mode.js';
-import { startMigration, type MigrationContext, type MigrationOptions, type MigrationProgress } from './run-migration.js';
+import { type MigrationOptions, type MigrationProgress, startMigration } from './run-migration.js';
 import type { RunPart } from './runs.js';
 import { loadWatermarks } from './watermarks.js';
 
@@ -23,7 +24,7 @@ export const defaultOverlapSeconds = 5;
  * not seen (Cosmos queries return only live documents); the sync or verification handles those.
  * With `resume`, continues the latest unfinished incremental run with the watermarks it started from.
  */
-export async function migrateIncremental(ctx: MigrationContext, options: IncrementalOptions = {}): Promise<MigrationProgress> {
+export async function migrateIncremental(ctx: AppContext, options: IncrementalOptions = {}): Promise<MigrationProgress> {
   const overlap = options.overlapSeconds ?? defaultOverlapSeconds;
   assertMayMigrate(ctx.config, options.dryRun === true);
   const watermarks = await loadWatermarks(ctx.prisma);

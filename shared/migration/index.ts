@@ -1,29 +1,23 @@
-export { applyDocuments, type ApplyOptions, type ApplyResult } from './apply-documents.js';
-export { checkpointAfter, type Checkpoint } from './checkpoints.js';
+export { MigrationModeDisabledError, MigrationRunNotFoundError } from '../core/errors.js';
+export { defaultBatchSize } from '../domain/batch-size.js';
+export { type ApplyOptions, type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
+export { type QuarantineSource, quarantineKey } from '../write-path/quarantine.js';
+export { type Checkpoint, checkpointAfter } from './checkpoints.js';
 export { completeRun, completeRunIfDone } from './complete-run.js';
-export { DataMigrationUtility } from './data-migration-utility.js';
-export { defaultOverlapSeconds, migrateIncremental, type IncrementalOptions } from './incremental.js';
+export { defaultOverlapSeconds, type IncrementalOptions, migrateIncremental } from './incremental.js';
 export {
   applyPage,
   CheckpointMovedError,
   migratePage,
-  stepPosition,
   type PageStep,
   type PageStepResult,
   type PageTarget,
   type StepPosition,
+  stepPosition,
 } from './migrate-page.js';
 export { allParts, migrateAll, migrateType } from './migrate-type.js';
 export { migrateUser, migrateUserDocuments } from './migrate-user.js';
-export { assertMayMigrate, MigrationModeDisabledError } from './migration-mode.js';
-export { quarantineKey, type QuarantineSource } from './quarantine.js';
-export {
-  defaultBatchSize,
-  MigrationRunNotFoundError,
-  resumeRun,
-  type MigrationContext,
-  type MigrationOptions,
-  type MigrationProgress,
-} from './run-migration.js';
+export { assertMayMigrate } from './migration-mode.js';
+export { type MigrationOptions, type MigrationProgress, resumeRun } from './run-migration.js';
 export type { RunKind, RunPart, RunState } from './runs.js';
-export { loadWatermarks, watermarkName, type Watermarks } from './watermarks.js';
+export { loadWatermarks, type Watermarks, watermarkName } from './watermarks.js';

@@ -1,9 +1,9 @@
+import type { AppContext } from '../context/app-context.js';
 import { readDocumentPage, type SourcePage } from '../cosmos/document-source.js';
 import type { Prisma } from '../postgres/generated/prisma/client.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
-import { applyDocuments, type ApplyResult } from './apply-documents.js';
-import { checkpointAfter, lockCheckpoint, recordPage, type Checkpoint } from './checkpoints.js';
-import type { MigrationContext } from './run-migration.js';
+import { type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
+import { type Checkpoint, checkpointAfter, lockCheckpoint, recordPage } from './checkpoints.js';
 import type { RunPart } from './runs.js';
 
 /**
@@ -108,11 +108,15 @@ export class CheckpointMovedError extends Error {
  * checkpoint always has a successor message.
  */
 export async function migratePage(
-  ctx: MigrationContext,
+  ctx: AppContext,
   step: PageStep,
   beforeCommit?: (next: { continuation: string | null; done: boolean }) => Promise<void>,
 ): Promise<PageStepResult> {
-  const page = await readDocumentPage(ctx.cosmos, { type: step.part }, { batchSize: step.batchSize, continuation: step.continuation ?? undefined });
+  const page = await readDocumentPage(
+    ctx.cosmos,
+    { type: step.part },
+    { batchSize: step.batchSize, continuation: step.continuation ?? undefined },
+  );
   // Without a token the chain could only start the part over, for ever: fail loudly instead.
   if (!page.done && !page.continuation) throw new Error(`Cosmos returned no continuation for part ${step.part} before its end`);
   const next = { continuation: page.done ? null : (page.continuation ?? null), done: page.done };

@@ -1,5 +1,6 @@
-import { documentTypeNames, type DocumentType } from '../domain/document-types.js';
-import { startMigration, type MigrationContext, type MigrationOptions, type MigrationProgress } from './run-migration.js';
+import type { AppContext } from '../context/app-context.js';
+import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
+import { type MigrationOptions, type MigrationProgress, startMigration } from './run-migration.js';
 import type { RunPart, RunScope } from './runs.js';
 
 /**
@@ -23,13 +24,13 @@ function sameWholeTypes(expected: RunScope): (scope: RunScope) => boolean {
 }
 
 /** Migrates every document of one type (for `account-settings`, both of its `type` names). */
-export function migrateType(ctx: MigrationContext, type: DocumentType, options: MigrationOptions = {}): Promise<MigrationProgress> {
+export function migrateType(ctx: AppContext, type: DocumentType, options: MigrationOptions = {}): Promise<MigrationProgress> {
   const scope = wholeTypesScope([type], options);
   return startMigration(ctx, { kind: 'type', scope }, options, sameWholeTypes(scope));
 }
 
 /** Migrates the whole container: every type, then the documents of no known type (to the quarantine). */
-export function migrateAll(ctx: MigrationContext, options: MigrationOptions = {}): Promise<MigrationProgress> {
+export function migrateAll(ctx: AppContext, options: MigrationOptions = {}): Promise<MigrationProgress> {
   const scope = wholeTypesScope(allParts, options);
   return startMigration(ctx, { kind: 'full', scope }, options, sameWholeTypes(scope));
 }

@@ -1,5 +1,6 @@
+import type { AppContext } from '../context/app-context.js';
 import type { DocumentType } from '../domain/document-types.js';
-import { startMigration, type MigrationContext, type MigrationOptions, type MigrationProgress } from './run-migration.js';
+import { type MigrationOptions, type MigrationProgress, startMigration } from './run-migration.js';
 import type { RunPart, RunScope } from './runs.js';
 
 /**
@@ -14,18 +15,19 @@ function userScope(pubkey: string, part: RunPart, options: MigrationOptions): Ru
 }
 
 function sameUserScope(expected: RunScope): (scope: RunScope) => boolean {
-  return (scope) => scope.pubkey === expected.pubkey && scope.skipExisting === expected.skipExisting && scope.parts[0] === expected.parts[0];
+  return (scope) =>
+    scope.pubkey === expected.pubkey && scope.skipExisting === expected.skipExisting && scope.parts[0] === expected.parts[0];
 }
 
 /** Migrates all of one user's documents, whatever their type. */
-export function migrateUser(ctx: MigrationContext, pubkey: string, options: MigrationOptions = {}): Promise<MigrationProgress> {
+export function migrateUser(ctx: AppContext, pubkey: string, options: MigrationOptions = {}): Promise<MigrationProgress> {
   const scope = userScope(pubkey, 'all', options);
   return startMigration(ctx, { kind: 'user', scope }, options, sameUserScope(scope));
 }
 
 /** Migrates one user's documents of one type (e.g. their backup jobs). */
 export function migrateUserDocuments(
-  ctx: MigrationContext,
+  ctx: AppContext,
   pubkey: string,
   type: DocumentType,
   options: MigrationOptions = {},

@@ -1,15 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import type { Container } from '@azure/cosmos';
-import type { AppConfig } from '../config/env.js';
+import { secretsOf } from '../config/secrets.js';
+import type { AppContext } from '../context/app-context.js';
+import { MigrationRunNotFoundError } from '../core/errors.js';
+import { safeErrorMessage } from '../core/safe-error.js';
 import { readDocumentPages } from '../cosmos/document-source.js';
-import type { PrismaClient } from '../postgres/prisma-client.js';
-import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
-import type { ApplyResult } from './apply-documents.js';
-import { checkpointAfter, loadCheckpoints, type Checkpoint } from './checkpoints.js';
+import { defaultBatchSize } from '../domain/batch-size.js';
+import type { ApplyResult } from '../write-path/apply-documents.js';
+import { type Checkpoint, checkpointAfter, loadCheckpoints } from './checkpoints.js';
 import { completeRun } from './complete-run.js';
 import { applyPage } from './migrate-page.js';
 import { assertMayMigrate } from './migration-mode.js';
-import { createRun, findResumableRun, findRun, finishRun, markRunning, type RunCounters, type RunKind, type RunPart, type RunRecord, type RunScope } from './runs.js';
+import {
+  createRun,
+  findResumableRun,
+  findRun,
+  finishRun,
+  markRunning,
+  type RunCounters,
+  type RunKind,
+  type RunPart,
+  type RunRecord,
+  type RunScope,
+} from './runs.js';
 
 /**
  * The migration loop shared by every kind of run: for each part of the run's scope, read pages from
@@ -18,13 +30,6 @@ import { createRun, findResumableRun, findRun, finishRun, markRunning, type RunC
  * resumes after its last committed page; replaying a page is harmless anyway (writes are idempotent and
  * version-guarded), so a resumed run ends exactly where an uninterrupted one would.
  */
-
-/** What a migration needs; `DataMigrationUtility` takes it from `getServices()`, tests pass their own. */
-export interface MigrationContext {
-  prisma: PrismaClient;
-  cosmos: Container;
-  config: AppConfig;
-}
 
 export interface MigrationOptions {
   /** Documents per Cosmos page, and so per PostgreSQL transaction. Default 100 (the guide's); 500-1000 is faster. */
@@ -61,9 +66,6 @@ export interface MigrationProgress extends RunCounters {
   done: boolean;
 }
 
-/** The guide's batch size; set-based writes go faster with larger pages (500-1000). */
-export const defaultBatchSize = 100;
-
 /** What a new run covers. */
 export interface RunPlan {
   kind: RunKind;
@@ -81,7 +83,7 @@ function addResult(counters: RunCounters & { displaced: number }, result: ApplyR
 }
 
 async function execute(
-  ctx: MigrationContext,
+  ctx: AppContext,
   run: Pick<RunRecord, 'id' | 'kind' | 'scope' | 'startedAt'> & RunCounters,
   options: MigrationOptions,
 ): Promise<MigrationProgress> {
@@ -102,14 +104,18 @@ async function execute(
     const pages = readDocumentPages(
       ctx.cosmos,
       { type: part === 'all' ? undefined : part, pubkey: run.scope.pubkey, changedSince: run.scope.since?.[part] },
-      { batchSize: options.batchSize ?? defaultBatchSize, continuation: position.continuation ?? undefined, maxRequestUnitsPerSecond: options.maxRequestUnitsPerSecond },
+      {
+        batchSize: options.batchSize ?? defaultBatchSize,
+        continuation: position.continuation ?? undefined,
+        maxRequestUnitsPerSecond: options.maxRequestUnitsPerSecond,
+      },
     );
     const target = { runId: run.id, part, dryRun, skipExisting: run.scope.skipExisting };
     for await (const page of pages) {
       // The loop goes on from where it last committed; it does not compare that with the saved checkpoint
       // as a queue step must (two processes resuming one run at once only duplicate work: see resumeRun).
       const from = position;
-      const result = await applyPage(ctx.prisma, target, page, async () => from);
+      const result = await applyPage(ctx.prisma, target, page, () => Promise.resolve(from));
       position = checkpointAfter(from, page);
       progress.type = part;
       addResult(progress, result, page.documents.length);
@@ -142,7 +148,7 @@ const defaultConcurrency = 2;
 const zeroCounters: RunCounters = { processed: 0, written: 0, unchanged: 0, quarantined: 0, failed: 0, skipped: 0 };
 
 /** Runs `execute`, recording a thrown error on the run (secrets masked) before rethrowing it. */
-async function executeRecorded(ctx: MigrationContext, run: RunRecord, options: MigrationOptions): Promise<MigrationProgress> {
+async function executeRecorded(ctx: AppContext, run: RunRecord, options: MigrationOptions): Promise<MigrationProgress> {
   try {
     return await execute(ctx, run, options);
   } catch (error) {
@@ -156,7 +162,7 @@ async function executeRecorded(ctx: MigrationContext, run: RunRecord, options: M
  * accepts (a new run if there is none). Refuses to write without MIGRATION_MODE=true.
  */
 export async function startMigration(
-  ctx: MigrationContext,
+  ctx: AppContext,
   plan: RunPlan,
   options: MigrationOptions,
   sameScope: (scope: RunScope) => boolean,
@@ -174,25 +180,29 @@ export async function startMigration(
   return executeRecorded(ctx, await createRun(ctx.prisma, plan.kind, plan.scope), options);
 }
 
-/** `resumeRun` was given an id no run has. */
-export class MigrationRunNotFoundError extends Error {
-  override readonly name = 'MigrationRunNotFoundError';
-  constructor(readonly runId: string) {
-    super(`No migration run with id ${runId}`);
-  }
-}
-
 /**
  * Continues run `runId` from its checkpoints (a run killed mid-way stays `running`; one that threw is
  * `failed`). A completed run is returned as it is. Two processes resuming the same run at once do
  * no harm beyond duplicated work: every write is idempotent and version-guarded.
  */
-export async function resumeRun(ctx: MigrationContext, runId: string, options: Omit<MigrationOptions, 'dryRun' | 'resume'> = {}): Promise<MigrationProgress> {
+export async function resumeRun(
+  ctx: AppContext,
+  runId: string,
+  options: Omit<MigrationOptions, 'dryRun' | 'resume'> = {},
+): Promise<MigrationProgress> {
   assertMayMigrate(ctx.config, false);
   const run = await findRun(ctx.prisma, runId);
   if (!run) throw new MigrationRunNotFoundError(runId);
   if (run.state === 'completed') {
-    const progress: MigrationProgress = { runId, kind: run.kind, type: run.scope.parts.at(-1) as RunPart, dryRun: false, ...countersOf(run), displaced: 0, done: true };
+    const progress: MigrationProgress = {
+      runId,
+      kind: run.kind,
+      type: run.scope.parts.at(-1) as RunPart,
+      dryRun: false,
+      ...countersOf(run),
+      displaced: 0,
+      done: true,
+    };
     options.onProgress?.(progress);
     return progress;
   }

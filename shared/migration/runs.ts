@@ -91,7 +91,10 @@ export async function findResumableRun(
 
 /** Marks a run (re)started, as a resumed failed run is running again. */
 export async function markRunning(prisma: PrismaClient, runId: string): Promise<void> {
-  await prisma.migrationRun.update({ where: { id: runId }, data: { state: 'running', error: null, finishedAt: null, updatedAt: new Date() } });
+  await prisma.migrationRun.update({
+    where: { id: runId },
+    data: { state: 'running', error: null, finishedAt: null, updatedAt: new Date() },
+  });
 }
 
 /** Ends a run; `error` must already be safe to store (no secrets). */

@@ -1,4 +1,4 @@
-import { documentTypes, type DocumentType } from '../domain/document-types.js';
+import { type DocumentType, documentTypes } from '../domain/document-types.js';
 import { sqlTypeOf } from '../domain/fields.js';
 import type { Row } from '../domain/mapping.js';
 import type { PrismaClient } from './prisma-client.js';
@@ -95,9 +95,7 @@ function hasModified(type: DocumentType): boolean {
 
 /** `ROW(cosmosTs, modified)` of a row alias: the version the guard compares. */
 function versionOf(type: DocumentType, alias: string): string {
-  return hasModified(type)
-    ? `ROW(${alias}."cosmosTs", COALESCE(${alias}."modified", -1))`
-    : `ROW(${alias}."cosmosTs")`;
+  return hasModified(type) ? `ROW(${alias}."cosmosTs", COALESCE(${alias}."modified", -1))` : `ROW(${alias}."cosmosTs")`;
 }
 
 /**

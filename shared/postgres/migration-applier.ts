@@ -92,10 +92,7 @@ interface LedgerRow {
  *
  * Statements that cannot run inside a transaction (e.g. `CREATE INDEX CONCURRENTLY`) need `prisma migrate deploy`.
  */
-export async function applyMigrations(
-  databaseUrl: string,
-  options: ApplyMigrationsOptions = {},
-): Promise<ApplyMigrationsResult> {
+export async function applyMigrations(databaseUrl: string, options: ApplyMigrationsOptions = {}): Promise<ApplyMigrationsResult> {
   const log = options.log ?? (() => undefined);
   const migrations = await readLocalMigrations(options.migrationsDir ?? defaultMigrationsDir);
   const client = new pg.Client({ connectionString: databaseUrl });
@@ -152,10 +149,7 @@ async function applyPending(client: pg.Client, migrations: LocalMigration[], log
 }
 
 async function ensureLedgerTable(client: pg.Client): Promise<void> {
-  const { rows } = await client.query<{ exists: boolean }>(
-    'SELECT to_regclass($1) IS NOT NULL AS exists',
-    ['_prisma_migrations'],
-  );
+  const { rows } = await client.query<{ exists: boolean }>('SELECT to_regclass($1) IS NOT NULL AS exists', ['_prisma_migrations']);
   if (!rows[0]?.exists) await client.query(CREATE_LEDGER_TABLE);
 }
 

@@ -1,15 +1,14 @@
-import { documentTypes, type DocumentType, type DocumentsByType } from '../domain/document-types.js';
+import { DocumentConflictError, DocumentNotFoundError } from '../core/errors.js';
+import { creationField } from '../domain/creation-field.js';
+import { type DocumentsByType, type DocumentType, documentTypes } from '../domain/document-types.js';
 import { rowToDocument } from '../domain/mapping.js';
 import {
-  DocumentConflictError,
-  DocumentNotFoundError,
   type AccountRepository,
   type DocumentRepository,
   type PerUserRepository,
   type Repositories,
-} from '../repositories/document-repository.js';
-import { creationField } from '../repositories/creation-field.js';
-import { validateDocument } from '../repositories/validate-document.js';
+} from '../domain/repository-contract.js';
+import { validateDocument } from '../domain/validate-document.js';
 import { Prisma } from './generated/prisma/client.js';
 import type { PrismaClient } from './prisma-client.js';
 import { toPrismaData } from './row-values.js';

@@ -1,4 +1,4 @@
-import { documentTypes, type DocumentType } from '../domain/document-types.js';
+import { type DocumentType, documentTypes } from '../domain/document-types.js';
 import type { ColumnKind } from '../domain/fields.js';
 import type { Row } from '../domain/mapping.js';
 import { Prisma } from './generated/prisma/client.js';

@@ -1,30 +1,30 @@
 import { randomUUID } from 'node:crypto';
+import type { AppContext } from '../context/app-context.js';
+import { InvalidMessageError } from '../core/errors.js';
 import { loadCheckpoints } from '../migration/checkpoints.js';
 import { completeRunIfDone } from '../migration/complete-run.js';
 import { CheckpointMovedError, migratePage, stepPosition } from '../migration/migrate-page.js';
-import { migrateUser } from '../migration/migrate-user.js';
 import { allParts } from '../migration/migrate-type.js';
+import { migrateUser } from '../migration/migrate-user.js';
 import { assertMayMigrate } from '../migration/migration-mode.js';
-import { resumeRun, type MigrationContext, type MigrationProgress } from '../migration/run-migration.js';
+import { type MigrationProgress, resumeRun } from '../migration/run-migration.js';
 import { createRun, findRun, type RunPart } from '../migration/runs.js';
-import { pendingSyncBacklog, retryPendingSync } from '../repositories/pending-sync.js';
-import type { Services } from '../runtime/services.js';
-import { resyncDocuments, type ResyncOutcome } from '../sync/resync-documents.js';
-import type { SendOptions, SentMessage } from './enqueue.js';
+import { pendingSyncBacklog, retryPendingSync } from '../mirror/pending-sync.js';
+import { type ScheduledRetry, scheduleRetry } from '../mirror/pending-sync-retry.js';
 import {
-  InvalidMessageError,
   type BatchMessage,
   type DocumentsMessage,
   type FullMessage,
   type MigrationMessage,
   type MigrationMessageInput,
   type UserMessage,
-} from './messages.js';
-import { scheduleRetry, type ScheduledRetry } from './pending-sync-retry.js';
+} from '../storage-queue/messages.js';
+import type { SendOptions, SentMessage } from '../storage-queue/send-messages.js';
+import { type ResyncOutcome, resyncDocuments } from '../sync/resync-documents.js';
 
 /** What handling needs besides the services: the queue, to send follow-up messages and take one back. */
 export interface MessageHandling {
-  services: Services;
+  services: AppContext;
   enqueue(messages: readonly MigrationMessageInput[], options?: SendOptions): Promise<SentMessage[]>;
   withdraw(sent: SentMessage): Promise<void>;
   /** The time, for what is due when (default: the system clock); tests pin it. */
@@ -85,10 +85,6 @@ export async function handleMigrationMessage(handling: MessageHandling, message:
   }
 }
 
-function contextOf(services: Services): MigrationContext {
-  return { prisma: services.prisma, cosmos: services.cosmos, config: services.config };
-}
-
 /** One first-page batch message per part that is not done yet; the chains then run in parallel. */
 async function fanOut(handling: MessageHandling, message: FullMessage): Promise<MessageOutcome> {
   const { services } = handling;
@@ -100,7 +96,7 @@ async function fanOut(handling: MessageHandling, message: FullMessage): Promise<
     const run = message.runId
       ? await findRun(services.prisma, message.runId)
       : await createRun(services.prisma, requested.length === 1 ? 'type' : 'full', { parts: requested, skipExisting: false });
-    if (!run) throw new InvalidMessageError(`unknown run ${message.runId}: omit runId to start a new run`);
+    if (!run) throw new InvalidMessageError([`unknown run ${message.runId}: omit runId to start a new run`]);
     runId = run.id;
     // A recorded run's own scope decides, and parts already done are not started again.
     const checkpoints = await loadCheckpoints(services.prisma, run.id);
@@ -127,12 +123,11 @@ async function fanOut(handling: MessageHandling, message: FullMessage): Promise<
 async function migrateBatch(handling: MessageHandling, message: BatchMessage): Promise<MessageOutcome> {
   const { services } = handling;
   assertMayMigrate(services.config, message.dryRun);
-  const ctx = contextOf(services);
   const part = message.documentType;
   let skipExisting = false;
   if (!message.dryRun) {
     const run = await findRun(services.prisma, message.runId);
-    if (!run) throw new InvalidMessageError(`unknown run ${message.runId}`);
+    if (!run) throw new InvalidMessageError([`unknown run ${message.runId}`]);
     if (run.state === 'completed') return { kind: 'duplicate', runId: run.id, part, reason: 'the run is complete' };
     // Cheap early exit for a page someone already did; the locked check in migratePage is the one that counts.
     const checkpoint = (await loadCheckpoints(services.prisma, run.id)).get(part);
@@ -146,13 +141,11 @@ async function migrateBatch(handling: MessageHandling, message: BatchMessage): P
   const { runId, continuation, previous, batchSize, dryRun } = message;
   const step = { runId, part, continuation, previous, batchSize, dryRun, skipExisting };
   try {
-    const page = await migratePage(ctx, step, async (next) => {
+    const page = await migratePage(services, step, async (next) => {
       // A transaction retried after a transient error runs this again: the successor is sent once.
       successor ??= next.done
         ? Promise.resolve(undefined)
-        : handling
-            .enqueue([{ ...message, continuation: next.continuation, previous: message.continuation }])
-            .then(([sent]) => sent);
+        : handling.enqueue([{ ...message, continuation: next.continuation, previous: message.continuation }]).then(([sent]) => sent);
       await successor;
     });
     const runCompleted = page.done && !message.dryRun ? await completeRunIfDone(services.prisma, message.runId) : false;
@@ -185,16 +178,15 @@ async function migrateBatch(handling: MessageHandling, message: BatchMessage): P
 async function migrateOneUser(handling: MessageHandling, message: UserMessage): Promise<MessageOutcome> {
   const { services } = handling;
   assertMayMigrate(services.config, message.dryRun);
-  const ctx = contextOf(services);
   if (message.runId && !message.dryRun) {
     const run = await findRun(services.prisma, message.runId);
-    if (!run) throw new InvalidMessageError(`unknown run ${message.runId}`);
+    if (!run) throw new InvalidMessageError([`unknown run ${message.runId}`]);
     if (run.scope.pubkey !== message.pubkey) {
-      throw new InvalidMessageError(`run ${message.runId} is not a migration of user ${message.pubkey}`);
+      throw new InvalidMessageError([`run ${message.runId} is not a migration of user ${message.pubkey}`]);
     }
-    return userOutcome(message, await resumeRun(ctx, run.id));
+    return userOutcome(message, await resumeRun(services, run.id));
   }
-  return userOutcome(message, await migrateUser(ctx, message.pubkey, { dryRun: message.dryRun }));
+  return userOutcome(message, await migrateUser(services, message.pubkey, { dryRun: message.dryRun }));
 }
 
 function userOutcome(message: UserMessage, progress: MigrationProgress): MessageOutcome {
@@ -220,5 +212,12 @@ async function retryPendingWrites(handling: MessageHandling): Promise<MessageOut
     ? await scheduleRetry(services.prisma, backlog.nextAttempt, now, (options) => handling.enqueue([{ kind: 'pending-sync' }], options))
     : undefined;
   const count = (outcome: 'written' | 'deleted' | 'failed') => outcomes.filter((entry) => entry.outcome === outcome).length;
-  return { kind: 'pending-sync', written: count('written'), deleted: count('deleted'), failed: count('failed'), remaining: backlog.count, next };
+  return {
+    kind: 'pending-sync',
+    written: count('written'),
+    deleted: count('deleted'),
+    failed: count('failed'),
+    remaining: backlog.count,
+    next,
+  };
 }

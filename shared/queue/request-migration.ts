@@ -1,27 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { z } from 'zod';
-import { pubkey } from '../domain/fields.js';
+import { secretsOf } from '../config/secrets.js';
+import type { AppContext } from '../context/app-context.js';
+import { safeErrorMessage } from '../core/safe-error.js';
 import { allParts } from '../migration/migrate-type.js';
 import { assertMayMigrate } from '../migration/migration-mode.js';
+import type { MigrationRequest } from '../migration/run-request.js';
 import { createRun, finishRun, type RunKind, type RunScope } from '../migration/runs.js';
-import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
-import type { Services } from '../runtime/services.js';
-import type { SentMessage } from './enqueue.js';
-import { batchSizeSchema, documentTypeSchema, type MigrationMessageInput } from './messages.js';
-
-/** The body of `POST /api/migration/start`. */
-export const migrationRequestSchema = z.discriminatedUnion('kind', [
-  z.strictObject({ kind: z.literal('full'), batchSize: batchSizeSchema.optional(), dryRun: z.boolean().default(false) }),
-  z.strictObject({
-    kind: z.literal('type'),
-    documentType: documentTypeSchema,
-    batchSize: batchSizeSchema.optional(),
-    dryRun: z.boolean().default(false),
-  }),
-  z.strictObject({ kind: z.literal('user'), pubkey, dryRun: z.boolean().default(false) }),
-]);
-
-export type MigrationRequest = z.infer<typeof migrationRequestSchema>;
+import type { MigrationMessageInput } from '../storage-queue/messages.js';
+import type { SentMessage } from '../storage-queue/send-messages.js';
 
 export interface RequestedMigration {
   runId: string;
@@ -37,7 +23,7 @@ export interface RequestedMigration {
  * (`MigrationModeDisabledError`). If the message cannot be sent, the run is marked failed with the reason.
  */
 export async function requestMigration(
-  services: Services,
+  services: AppContext,
   request: MigrationRequest,
   enqueue: (messages: readonly MigrationMessageInput[]) => Promise<SentMessage[]>,
 ): Promise<RequestedMigration> {

@@ -1,5 +1,6 @@
-import { configuredSecrets, safeErrorMessage } from '../runtime/safe-error.js';
-import type { Services } from '../runtime/services.js';
+import { configuredSecrets } from '../config/secrets.js';
+import type { AppContext } from '../context/app-context.js';
+import { safeErrorMessage } from '../core/safe-error.js';
 
 export interface HealthStatus {
   healthy: boolean;
@@ -14,17 +15,17 @@ export interface HealthCheckOptions {
 }
 
 /** Reads the configured Cosmos container's metadata: proves the account is reachable, the credential works and the container exists. */
-export function checkCosmosHealth(services: Services, options: HealthCheckOptions = {}): Promise<HealthStatus> {
+export function checkCosmosHealth(services: AppContext, options: HealthCheckOptions = {}): Promise<HealthStatus> {
   return probe(services, options, (abortSignal) => services.cosmos.read({ abortSignal }));
 }
 
 /** Runs `SELECT 1` on PostgreSQL. */
-export function checkPostgresHealth(services: Services, options: HealthCheckOptions = {}): Promise<HealthStatus> {
+export function checkPostgresHealth(services: AppContext, options: HealthCheckOptions = {}): Promise<HealthStatus> {
   return probe(services, options, () => services.prisma.$queryRaw`SELECT 1`);
 }
 
 async function probe(
-  services: Services,
+  services: AppContext,
   { timeoutMs = 5000 }: HealthCheckOptions,
   run: (signal: AbortSignal) => Promise<unknown>,
 ): Promise<HealthStatus> {

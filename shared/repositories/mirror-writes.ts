@@ -1,6 +1,6 @@
+import { safeErrorMessage } from '../core/safe-error.js';
 import type { DocumentType } from '../domain/document-types.js';
-import { safeErrorMessage } from '../runtime/safe-error.js';
-import type { DocumentRepository, Repositories } from './document-repository.js';
+import type { DocumentRepository, Repositories } from '../domain/repository-contract.js';
 
 /** A mirror write that failed: which document, and why. */
 export interface MirrorFailure {

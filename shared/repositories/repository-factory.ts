@@ -1,12 +1,14 @@
+import { secretsOf } from '../config/secrets.js';
+import type { AppContext } from '../context/app-context.js';
+import { safeErrorMessage } from '../core/safe-error.js';
 import { createCosmosRepositories } from '../cosmos/cosmos-repository.js';
+import type { Repositories } from '../domain/repository-contract.js';
+import { recordPendingSync } from '../mirror/pending-sync.js';
+import { requestPendingSyncRetry } from '../mirror/pending-sync-retry.js';
 import { createPrismaRepositories } from '../postgres/prisma-repository.js';
-import { requestPendingSyncRetry } from '../queue/pending-sync-retry.js';
-import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
-import { getServices, type Services } from '../runtime/services.js';
-import type { Repositories } from './document-repository.js';
+import { getServices } from '../runtime/services.js';
 import { checkCosmosHealth, checkPostgresHealth, type HealthCheckOptions } from './health-check.js';
 import { mirrorRepositories } from './mirror-writes.js';
-import { recordPendingSync } from './pending-sync.js';
 
 /**
  * The repositories the flags select:
@@ -24,7 +26,7 @@ import { recordPendingSync } from './pending-sync.js';
  * pending_sync and, when the migration queue is configured, a `pending-sync` message is scheduled for
  * when it is due; the queue function then copies it (`npm run migrate:pending-sync` does it by hand).
  */
-export function createRepositories(services: Services): Repositories {
+export function createRepositories(services: AppContext): Repositories {
   const { config } = services;
   if (!config.usePostgres) return createCosmosRepositories(services.cosmos);
   const primary = createPrismaRepositories(services.prisma);

@@ -1,5 +1,6 @@
 import type { Container, CosmosClient } from '@azure/cosmos';
-import { loadConfig, requireCosmos, requirePostgres, type AppConfig } from '../config/env.js';
+import { type AppConfig, loadConfig, requireCosmos, requirePostgres } from '../config/env.js';
+import type { AppContext } from '../context/app-context.js';
 import { createCosmosClient, documentsContainer } from '../cosmos/cosmos-client.js';
 import { createPrismaClient, type PrismaClient } from '../postgres/prisma-client.js';
 
@@ -9,15 +10,9 @@ import { createPrismaClient, type PrismaClient } from '../postgres/prisma-client
  * Function that never touches Cosmos never connects to it, and a missing setting is reported by name
  * (`requirePostgres`/`requireCosmos`) only when something actually needs it.
  */
-export interface Services {
-  readonly config: AppConfig;
-  readonly prisma: PrismaClient;
-  readonly cosmos: Container;
-}
-
 export type ServiceOverrides = Partial<{ config: AppConfig; prisma: PrismaClient; cosmos: Container }>;
 
-class LazyServices implements Services {
+class LazyServices implements AppContext {
   #config: AppConfig | undefined;
   #prisma: PrismaClient | undefined;
   #cosmos: Container | undefined;
@@ -62,7 +57,7 @@ class LazyServices implements Services {
 let current: LazyServices | undefined;
 
 /** This process's services, created on first call from the environment (`loadConfig()`). */
-export function getServices(): Services {
+export function getServices(): AppContext {
   current ??= new LazyServices({});
   return current;
 }
@@ -72,7 +67,7 @@ export function getServices(): Services {
  * are still created lazily from `overrides.config` (or the environment). Clients the previous
  * services created are closed.
  */
-export function useServices(overrides: ServiceOverrides): Services {
+export function useServices(overrides: ServiceOverrides): AppContext {
   const previous = current;
   current = new LazyServices(overrides);
   // Closing is best effort: the replaced clients are no longer reachable by anyone.

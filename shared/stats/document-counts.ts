@@ -1,6 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import { countDocuments } from '../cosmos/document-source.js';
-import { documentTypeNames, documentTypeOf, documentTypes, type DocumentType } from '../domain/document-types.js';
+import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../domain/document-types.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 
 /** Documents of one type in Cosmos, aliases included (`user-settings` counts as `account-settings`): the set a migration of the type reads. */

@@ -1,4 +1,4 @@
-import { documentTypeNames, type DocumentType } from '../domain/document-types.js';
+import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
 import { otherType } from './document-counts.js';
 import type { LastRun, MigrationStats } from './migration-stats.js';
 import { formatCount, typeLabels } from './type-labels.js';

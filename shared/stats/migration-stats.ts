@@ -1,10 +1,7 @@
-import { documentTypeNames, type DocumentType } from '../domain/document-types.js';
+import type { AppContext } from '../context/app-context.js';
+import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
-import type { Services } from '../runtime/services.js';
 import { countCosmosDocuments, countPostgresRows, countQuarantinedByType, type QuarantineCounts } from './document-counts.js';
-
-/** The two databases stats counts in. */
-export type StatsContext = Pick<Services, 'prisma' | 'cosmos'>;
 
 export interface LastRun {
   id: string;
@@ -42,7 +39,7 @@ export interface MigrationStats {
 }
 
 /** Counts per type on both sides, quarantine, progress and the most recent migration run. */
-export async function getMigrationStats(ctx: StatsContext): Promise<MigrationStats> {
+export async function getMigrationStats(ctx: Pick<AppContext, 'prisma' | 'cosmos'>): Promise<MigrationStats> {
   const [cosmosCounts, postgresCounts, quarantinedByType, lastRun] = await Promise.all([
     Promise.all(documentTypeNames.map((type) => countCosmosDocuments(ctx.cosmos, type))),
     Promise.all(documentTypeNames.map((type) => countPostgresRows(ctx.prisma, type))),

@@ -1,4 +1,4 @@
-import type { ChangeFeedMode } from './change-feed-mode.js';
+import type { ChangeFeedMode } from '../config/change-feed-mode.js';
 
 /** A document deleted in Cosmos: `ts` is when (seconds, like `_ts`), so an older row may go and a newer one stays. */
 export interface DeletedDocument {

@@ -1,13 +1,22 @@
 import type { Container } from '@azure/cosmos';
-import { applyDocuments } from '../migration/apply-documents.js';
-import type { ResyncEntry } from '../queue/messages.js';
-import type { Services } from '../runtime/services.js';
+import type { AppContext } from '../context/app-context.js';
+import type { ResyncEntry } from '../storage-queue/messages.js';
+import { applyDocuments } from '../write-path/apply-documents.js';
 import { applyDeletes } from './apply-deletes.js';
 import type { DeletedDocument } from './change-feed-items.js';
 
 export type ResyncOutcome =
   | { kind: 'skipped'; entries: number }
-  | { kind: 'applied'; read: number; written: number; unchanged: number; quarantined: number; failed: number; deleted: number; gone: number };
+  | {
+      kind: 'applied';
+      read: number;
+      written: number;
+      unchanged: number;
+      quarantined: number;
+      failed: number;
+      deleted: number;
+      gone: number;
+    };
 
 /** Point reads in flight at once: enough to hide latency, few enough not to burst the container's RU budget. */
 const readConcurrency = 8;
@@ -20,7 +29,7 @@ const readConcurrency = 8;
  * Skipped while PostgreSQL is primary, like the sync itself. Throws if Cosmos or PostgreSQL fails, so
  * the queue delivers the message again.
  */
-export async function resyncDocuments(services: Services, entries: readonly ResyncEntry[]): Promise<ResyncOutcome> {
+export async function resyncDocuments(services: AppContext, entries: readonly ResyncEntry[]): Promise<ResyncOutcome> {
   if (services.config.usePostgres) return { kind: 'skipped', entries: entries.length };
   const deletes: DeletedDocument[] = [];
   const toRead: Array<{ id: string; pubkey: string; ts: number }> = [];

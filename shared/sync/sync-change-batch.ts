@@ -1,11 +1,12 @@
+import type { ChangeFeedMode } from '../config/change-feed-mode.js';
+import { secretsOf } from '../config/secrets.js';
+import type { AppContext } from '../context/app-context.js';
+import { safeErrorMessage } from '../core/safe-error.js';
 import { documentTypeOf } from '../domain/document-types.js';
-import { applyDocuments, type ApplyResult } from '../migration/apply-documents.js';
-import { documentsMessages, type DocumentsMessage, type ResyncEntry } from '../queue/messages.js';
-import { safeErrorMessage, secretsOf } from '../runtime/safe-error.js';
-import type { Services } from '../runtime/services.js';
+import { type DocumentsMessage, documentsMessages, type ResyncEntry } from '../storage-queue/messages.js';
+import { type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
 import { applyDeletes } from './apply-deletes.js';
-import { changeSetOf, type ChangeSet } from './change-feed-items.js';
-import type { ChangeFeedMode } from './change-feed-mode.js';
+import { type ChangeSet, changeSetOf } from './change-feed-items.js';
 
 export interface SyncBatchOptions {
   mode: ChangeFeedMode;
@@ -35,7 +36,7 @@ export type SyncOutcome =
  * attempt each document's id, pubkey, type and `_ts` go on the migration queue as `documents` messages,
  * whose handler re-reads the current state from Cosmos. If even that enqueue fails, the error is thrown.
  */
-export async function syncChangeBatch(services: Services, items: readonly unknown[], options: SyncBatchOptions): Promise<SyncOutcome> {
+export async function syncChangeBatch(services: AppContext, items: readonly unknown[], options: SyncBatchOptions): Promise<SyncOutcome> {
   if (services.config.usePostgres) return { kind: 'skipped', items: items.length };
   const changes = changeSetOf(items, options.mode);
   try {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { jsonText } from '../core/json-text.js';
 import { normalizeDocument } from '../domain/mapping.js';
 
 /**
@@ -17,7 +18,8 @@ export function canonicalJson(value: unknown): string {
       .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`);
     return `{${members.join(',')}}`;
   }
-  return JSON.stringify(value) ?? 'null';
+  // `JSON.stringify` gives undefined for values JSON cannot hold (undefined, a function): those are null here.
+  return jsonText(value) ?? 'null';
 }
 
 /**
@@ -25,5 +27,7 @@ export function canonicalJson(value: unknown): string {
  * and the row it was migrated to hash the same exactly when they agree field for field.
  */
 export function documentHash(document: Record<string, unknown>): string {
-  return createHash('sha256').update(canonicalJson(normalizeDocument(document))).digest('hex');
+  return createHash('sha256')
+    .update(canonicalJson(normalizeDocument(document)))
+    .digest('hex');
 }

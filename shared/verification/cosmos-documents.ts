@@ -1,5 +1,5 @@
 import type { Container } from '@azure/cosmos';
-import { documentTypeNames, typeValuesOf, type DocumentType } from '../domain/document-types.js';
+import { type DocumentType, documentTypeNames, typeValuesOf } from '../domain/document-types.js';
 
 /**
  * Cosmos lookups for verification, straight on the SDK with parameterised queries (whole types are

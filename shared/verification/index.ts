@@ -1,9 +1,7 @@
 export { canonicalJson, documentHash } from './canonical-json.js';
-export { diffDocuments, REDACTED, type FieldDifference } from './document-diff.js';
+export { diffDocuments, type FieldDifference, REDACTED } from './document-diff.js';
 export { formatFullVerificationReport, formatVerificationReport } from './format-verification-report.js';
-export type { VerificationContext } from './verification-context.js';
 export {
-  verifyAll,
   type Finding,
   type FullVerificationReport,
   type ListedDocument,
@@ -11,11 +9,12 @@ export {
   type TypeVerification,
   type VerifyAllOptions,
   type VerifyAllProgress,
+  verifyAll,
 } from './verify-all.js';
 export {
-  verifyAccountMigration,
-  verifyUser,
   type DifferenceKind,
   type DocumentDifference,
   type UserVerificationReport,
+  verifyAccountMigration,
+  verifyUser,
 } from './verify-user.js';

@@ -1,5 +1,5 @@
-import { documentTypes, type DocumentType } from '../domain/document-types.js';
-import { rowToDocument, type CosmosDocument } from '../domain/mapping.js';
+import { type DocumentType, documentTypes } from '../domain/document-types.js';
+import { type CosmosDocument, rowToDocument } from '../domain/mapping.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 
 /**
@@ -40,12 +40,7 @@ export interface RowKey {
  * One keyset page of a table's ids in index order: the ids after `afterId` (from the start when null).
  * Keyset rather than OFFSET so each page costs the same however deep into the table it is.
  */
-export async function readIdPage(
-  prisma: PrismaClient,
-  type: DocumentType,
-  afterId: string | null,
-  limit: number,
-): Promise<RowKey[]> {
+export async function readIdPage(prisma: PrismaClient, type: DocumentType, afterId: string | null, limit: number): Promise<RowKey[]> {
   const rows =
     afterId === null
       ? await prisma.$queryRawUnsafe<RowKey[]>(`SELECT id, pubkey FROM ${tableOf(type)} ORDER BY id LIMIT $1`, limit)
@@ -54,5 +49,5 @@ export async function readIdPage(
           afterId,
           limit,
         );
-  return rows.map((row) => ({ id: String(row.id), pubkey: String(row.pubkey) }));
+  return rows.map((row) => ({ id: row.id, pubkey: row.pubkey }));
 }

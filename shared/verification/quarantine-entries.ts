@@ -1,5 +1,5 @@
-import { quarantineKey } from '../migration/quarantine.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
+import { quarantineKey } from '../write-path/quarantine.js';
 
 /** A quarantined source document, as verification reports it: which one, which version, and why. */
 export interface QuarantineEntry {

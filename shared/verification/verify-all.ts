@@ -1,15 +1,15 @@
+import type { AppContext } from '../context/app-context.js';
 import { readDocumentPages } from '../cosmos/document-source.js';
-import { documentTypeNames, documentTypes, type DocumentType } from '../domain/document-types.js';
+import { type DocumentType, documentTypeNames, documentTypes } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
-import { applyDocuments } from '../migration/apply-documents.js';
 import { countCosmosDocuments, countPostgresRows } from '../stats/document-counts.js';
+import { applyDocuments } from '../write-path/apply-documents.js';
+import { quarantineKey } from '../write-path/quarantine.js';
 import { documentHash } from './canonical-json.js';
 import { existingIds } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readIdPage, readRowsByIds } from './postgres-documents.js';
-import { quarantineKey } from '../migration/quarantine.js';
 import { explainsVersion, quarantineOfDocuments } from './quarantine-entries.js';
-import type { VerificationContext } from './verification-context.js';
 
 export interface VerifyAllProgress {
   phase: 'counting' | 'comparing' | 'checking-postgres';
@@ -115,7 +115,7 @@ class Findings {
 }
 
 interface Pass {
-  ctx: VerificationContext;
+  ctx: Pick<AppContext, 'prisma' | 'cosmos'>;
   pageSize: number;
   findings: Findings;
   repair: RepairSummary | null;
@@ -134,7 +134,10 @@ interface Pass {
  * different; repair is safe for those (the write path keeps the newest version), and a second pass
  * will not report them again.
  */
-export async function verifyAll(ctx: VerificationContext, options: VerifyAllOptions = {}): Promise<FullVerificationReport> {
+export async function verifyAll(
+  ctx: Pick<AppContext, 'prisma' | 'cosmos'>,
+  options: VerifyAllOptions = {},
+): Promise<FullVerificationReport> {
   const pass: Pass = {
     ctx,
     pageSize: options.pageSize ?? 500,
@@ -191,7 +194,11 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
   let rowsSeen = 0;
   pass.progress({ phase: 'comparing', type, processed: 0, total: tally.cosmos });
   for await (const { documents: page } of readDocumentPages(ctx.cosmos, { type }, { batchSize: pass.pageSize })) {
-    const rows = await readRowsByIds(ctx.prisma, type, page.map((document) => String(document.id)));
+    const rows = await readRowsByIds(
+      ctx.prisma,
+      type,
+      page.map((document) => String(document.id)),
+    );
     const unmatched: Array<{ document: Record<string, unknown>; id: string; pubkey: string; row?: Record<string, unknown> }> = [];
     for (const document of page) {
       tally.compared += 1;
@@ -204,7 +211,10 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
     }
 
     // Only documents that do not match are looked up in the quarantine: usually none, so usually no query.
-    const quarantine = await quarantineOfDocuments(ctx.prisma, unmatched.map(({ document }) => document));
+    const quarantine = await quarantineOfDocuments(
+      ctx.prisma,
+      unmatched.map(({ document }) => document),
+    );
     const toRepair: Record<string, unknown>[] = [];
     for (const { document, id, pubkey, row } of unmatched) {
       const entry = quarantine.get(quarantineKey(document));
@@ -228,7 +238,11 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
   return rowsSeen;
 }
 
-async function repairDocuments(ctx: VerificationContext, summary: RepairSummary, documents: Record<string, unknown>[]): Promise<void> {
+async function repairDocuments(
+  ctx: Pick<AppContext, 'prisma' | 'cosmos'>,
+  summary: RepairSummary,
+  documents: Record<string, unknown>[],
+): Promise<void> {
   const result = await applyDocuments(ctx.prisma, documents, { source: 'repair' });
   summary.attempted += documents.length;
   summary.written += result.written;
@@ -246,7 +260,11 @@ async function findRowsMissingInCosmos(pass: Pass, type: DocumentType, tally: Ty
     const keys = await readIdPage(ctx.prisma, type, afterId, pass.pageSize);
     const last = keys[keys.length - 1];
     if (!last) return;
-    const present = await existingIds(ctx.cosmos, type, keys.map((key) => key.id));
+    const present = await existingIds(
+      ctx.cosmos,
+      type,
+      keys.map((key) => key.id),
+    );
     for (const key of keys) {
       if (present.has(key.id)) continue;
       tally.missingInCosmos += 1;

@@ -1,10 +1,10 @@
-import { documentTypeNames, documentTypeOf, documentTypes, type DocumentType } from '../domain/document-types.js';
+import type { AppContext } from '../context/app-context.js';
+import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
 import { readUserDocuments } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readUserRows } from './postgres-documents.js';
-import { explainsVersion, quarantineOfUser, type QuarantineEntry } from './quarantine-entries.js';
-import type { VerificationContext } from './verification-context.js';
+import { explainsVersion, type QuarantineEntry, quarantineOfUser } from './quarantine-entries.js';
 
 export type DifferenceKind = 'missing-in-postgres' | 'missing-in-cosmos' | 'different' | 'quarantined';
 
@@ -43,7 +43,7 @@ export interface UserVerificationReport {
  * in its table, or differs from it, is reported as `quarantined` instead when the quarantine holds that
  * version of it (`explainsVersion`).
  */
-export async function verifyUser(ctx: VerificationContext, pubkey: string): Promise<UserVerificationReport> {
+export async function verifyUser(ctx: Pick<AppContext, 'prisma' | 'cosmos'>, pubkey: string): Promise<UserVerificationReport> {
   const [cosmosDocuments, postgresByType, quarantine] = await Promise.all([
     readUserDocuments(ctx.cosmos, pubkey),
     Promise.all(documentTypeNames.map((type) => readUserRows(ctx.prisma, type, pubkey))),
@@ -69,7 +69,7 @@ export async function verifyUser(ctx: VerificationContext, pubkey: string): Prom
 }
 
 /** The guide's `verifyAccountMigration(pubkey)`: whether the user's data agrees on both sides. */
-export async function verifyAccountMigration(ctx: VerificationContext, pubkey: string): Promise<boolean> {
+export async function verifyAccountMigration(ctx: Pick<AppContext, 'prisma' | 'cosmos'>, pubkey: string): Promise<boolean> {
   return (await verifyUser(ctx, pubkey)).consistent;
 }
 

@@ -1,11 +1,11 @@
 import fc from 'fast-check';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { documentTypeNames, documentTypeOf, documentTypes, type DocumentType } from '../../shared/domain/document-types.js';
+import { generateDataset } from '../../dev/sample-data/generate-documents.js';
+import { generateInvalidDocuments } from '../../dev/sample-data/generate-invalid-documents.js';
+import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import { normalizeDocument, rowToDocument } from '../../shared/domain/mapping.js';
-import { applyDocuments, type ApplyResult } from '../../shared/migration/apply-documents.js';
-import { quarantineKey } from '../../shared/migration/quarantine.js';
-import { generateDataset } from '../../shared/sample-data/generate-documents.js';
-import { generateInvalidDocuments } from '../../shared/sample-data/generate-invalid-documents.js';
+import { type ApplyResult, applyDocuments } from '../../shared/write-path/apply-documents.js';
+import { quarantineKey } from '../../shared/write-path/quarantine.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { countByType, countQuarantine, countRows, snapshotTables, truncateAll } from './fixtures/migration-tables.js';
 
@@ -73,7 +73,10 @@ describe('applyDocuments', () => {
   });
 
   it('classifies in a dry run exactly as the write does, and writes nothing at all', async () => {
-    const invalid = [...generateInvalidDocuments(3)].map((item, index) => ({ ...item.document, id: `${String(item.document.id)}-${index}` }));
+    const invalid = [...generateInvalidDocuments(3)].map((item, index) => ({
+      ...item.document,
+      id: `${String(item.document.id)}-${index}`,
+    }));
     const documents = [...dataset(40, 13), ...invalid];
     const dry = await applyDocuments(db.prisma, documents, { source: 'migration', dryRun: true });
     expect(await countRows(db.pool)).toEqual(Object.fromEntries(documentTypeNames.map((type) => [type, 0])));
@@ -134,7 +137,10 @@ describe('applyDocuments', () => {
   it('skips documents whose row exists with skipExisting, leaving the row alone', async () => {
     const payment = firstOf('payment', 17);
     await applyDocuments(db.prisma, [{ ...payment, _ts: 10 }], { source: 'migration' });
-    const result = await applyDocuments(db.prisma, [{ ...payment, isPaid: !payment.isPaid, _ts: 20 }], { source: 'migration', skipExisting: true });
+    const result = await applyDocuments(db.prisma, [{ ...payment, isPaid: !payment.isPaid, _ts: 20 }], {
+      source: 'migration',
+      skipExisting: true,
+    });
     expect(result).toMatchObject({ written: 0, skipped: 1 });
     expect((await rowOf('payment', String(payment.id)))?.isPaid).toBe(payment.isPaid);
   });
@@ -215,7 +221,7 @@ describe('identity guard', () => {
   ])('keeps the newer of two account documents of one pubkey and quarantines the older, naming the other (%s)', async (_, order) => {
     const pubkey = pubkeyOf(1);
     const versions = [account(pubkey, `account-${pubkey}`, 100), account(pubkey, 'legacy-account-id', 200)];
-    for (const index of order) await applyDocuments(db.prisma, [versions[index as number]], { source: 'migration' });
+    for (const index of order) await applyDocuments(db.prisma, [versions[index]], { source: 'migration' });
     expect((await rowOf('account', pubkey))?.id).toBe('legacy-account-id');
     const entry = await quarantineEntry(quarantineKey(versions[0]));
     expect(entry?.reason).toContain('legacy-account-id');
@@ -277,11 +283,18 @@ describe('out-of-order and duplicate deliveries', () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...documentTypeNames),
-        fc.uniqueArray(fc.record({ ts: fc.integer({ min: 1, max: 4 }), modified: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }), idIndex: fc.integer({ min: 0, max: 1 }) }), {
-          minLength: 1,
-          maxLength: 6,
-          selector: (v) => `${v.ts}:${v.modified ?? -1}`,
-        }),
+        fc.uniqueArray(
+          fc.record({
+            ts: fc.integer({ min: 1, max: 4 }),
+            modified: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+            idIndex: fc.integer({ min: 0, max: 1 }),
+          }),
+          {
+            minLength: 1,
+            maxLength: 6,
+            selector: (v) => `${v.ts}:${v.modified ?? -1}`,
+          },
+        ),
         fc.array(fc.nat(), { minLength: 0, maxLength: 6 }),
         fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 12, maxLength: 12 }),
         fc.integer({ min: 1, max: 4 }),
@@ -342,7 +355,9 @@ describe('throughput (reported, not asserted)', () => {
       await applyDocuments(db.prisma, documents.slice(start, start + 1000), { source: 'migration' });
     }
     const seconds = (performance.now() - started) / 1000;
-    console.info(`applyDocuments: ${documents.length} documents in ${seconds.toFixed(2)} s = ${Math.round(documents.length / seconds)} docs/s`);
+    console.info(
+      `applyDocuments: ${documents.length} documents in ${seconds.toFixed(2)} s = ${Math.round(documents.length / seconds)} docs/s`,
+    );
     expect(Object.values(await countRows(db.pool)).reduce((a, b) => a + b)).toBe(documents.length);
   });
 });

@@ -5,21 +5,21 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentTypeNames, documentTypeOf, type DocumentType } from '../../shared/domain/document-types.js';
-import { loadDocuments } from '../../shared/local-services/load-documents.js';
-import { generateDataset } from '../../shared/sample-data/generate-documents.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { loadDocuments } from '../../dev/local-services/load-documents.js';
+import { generateDataset } from '../../dev/sample-data/generate-documents.js';
+import { type DocumentType, documentTypeNames, documentTypeOf } from '../../shared/domain/document-types.js';
+import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 /**
- * The migrate:* commands as users run them: child processes (`node --import tsx shared/cli/migrate.ts`)
+ * The migrate:* commands as users run them: child processes (`node --import tsx cli/migrate.ts`)
  * configured only through the environment, against a real PostgreSQL and the Cosmos-protocol server
  * over TLS. The server's throwaway certificate is trusted the standard Node way, NODE_EXTRA_CA_CERTS,
  * so TLS verification stays on in the CLI.
  */
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
-const cli = path.join(projectRoot, 'shared/cli/migrate.ts');
+const cli = path.join(projectRoot, 'cli/migrate.ts');
 
 interface CliResult {
   code: number | null;
@@ -37,7 +37,11 @@ function baseEnv(): Record<string, string> {
   return env;
 }
 
-function runCli(args: string[], env: Record<string, string>, onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<CliResult> {
+function runCli(
+  args: string[],
+  env: Record<string, string>,
+  onStderr?: (text: string, child: ReturnType<typeof spawn>) => void,
+): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', cli, ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -106,14 +110,17 @@ describe.concurrent('--help', () => {
     incremental: ['--batch-size', '--dry-run', '--resume', '--max-ru', '--json'],
   };
 
-  it.each(Object.entries(expectedOptions))('migrate:%s --help exits 0 and describes its options, settings and exit codes', async (command, options) => {
-    const result = await runCli([command, '--help'], baseEnv());
-    expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`npm run migrate:${command}`);
-    for (const option of options) expect(result.stdout).toContain(option);
-    expect(result.stdout).toContain('DATABASE_URL');
-    expect(result.stdout).toMatch(/Exit codes:[\s\S]*\b2\s+bad arguments/);
-  });
+  it.each(Object.entries(expectedOptions))(
+    'migrate:%s --help exits 0 and describes its options, settings and exit codes',
+    async (command, options) => {
+      const result = await runCli([command, '--help'], baseEnv());
+      expect(result.code).toBe(0);
+      expect(result.stdout).toContain(`npm run migrate:${command}`);
+      for (const option of options) expect(result.stdout).toContain(option);
+      expect(result.stdout).toContain('DATABASE_URL');
+      expect(result.stdout).toMatch(/Exit codes:[\s\S]*\b2\s+bad arguments/);
+    },
+  );
 });
 
 describe.concurrent('bad arguments exit 2 with a message naming the argument', () => {

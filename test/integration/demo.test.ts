@@ -12,7 +12,11 @@ const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 function runDemo(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'shared/cli/demo.ts', ...args], { cwd: projectRoot, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', 'cli/demo.ts', ...args], {
+      cwd: projectRoot,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
@@ -50,7 +54,15 @@ describe('npm run demo', () => {
     const stats = out.slice(out.indexOf('=== Migration Statistics ==='));
     expect(stats).toMatch(/^=== Migration Statistics ===\nCosmosDB:\n/);
     for (const section of ['CosmosDB:', 'PostgreSQL:', 'Migration Progress:']) expect(stats).toContain(`\n${section}\n`);
-    for (const label of ['Accounts', 'Account Settings', 'Backup Jobs', 'Payments', 'Notification Subscriptions', 'Notification Settings', 'Notification Logs']) {
+    for (const label of [
+      'Accounts',
+      'Account Settings',
+      'Backup Jobs',
+      'Payments',
+      'Notification Subscriptions',
+      'Notification Settings',
+      'Notification Logs',
+    ]) {
       expect(stats).toContain(`  ${label}: 100.0%`);
     }
     // The deliberately broken documents are accounted for in the quarantine, not dropped.

@@ -2,12 +2,12 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { loadDocuments } from '../../dev/local-services/load-documents.js';
+import { demoDocuments } from '../../dev/sample-data/demo-dataset.js';
 import { documentTypeNames, documentTypeOf } from '../../shared/domain/document-types.js';
-import { demoDocuments } from '../../shared/local-services/demo-dataset.js';
-import { loadDocuments } from '../../shared/local-services/load-documents.js';
 import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
 import { useServices } from '../../shared/runtime/services.js';
-import { startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
 
 /**
  * The HTTP functions, invoked for real through their registrations: each request is routed the way the
@@ -146,7 +146,7 @@ describe('GET /api/migration/stats', () => {
     try {
       const answer = await call('GET', '/api/migration/stats');
       expect(answer.status).toBe(503);
-      expect(answer.body).toEqual({ error: 'not configured: DATABASE_URL' });
+      expect(answer.body).toEqual({ error: 'not configured: DATABASE_URL', code: 'CONFIG_INVALID' });
     } finally {
       app.restoreServices();
     }
@@ -261,7 +261,11 @@ describe('a run from start to finish, over HTTP', () => {
     expect([byType.status, byUser.status]).toEqual([202, 202]);
     expect(await app.drain()).toMatchObject({ failures: 0, poisoned: 0 });
     const typeRun = await call('GET', `/api/migration/runs/${byType.body.runId as string}`);
-    expect(typeRun.body).toMatchObject({ kind: 'type', state: 'completed', parts: [expect.objectContaining({ part: 'payment', done: true })] });
+    expect(typeRun.body).toMatchObject({
+      kind: 'type',
+      state: 'completed',
+      parts: [expect.objectContaining({ part: 'payment', done: true })],
+    });
     const userRun = await call('GET', `/api/migration/runs/${byUser.body.runId as string}`);
     expect(userRun.body).toMatchObject({
       kind: 'user',

@@ -2,15 +2,19 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { demoDocuments } from '../../shared/local-services/demo-dataset.js';
-import { loadDocuments } from '../../shared/local-services/load-documents.js';
-import { listPoisonMessages, replayPoisonMessages } from '../../shared/queue/poison.js';
-import { getRunStatus } from '../../shared/queue/run-status.js';
-import { generateUser } from '../../shared/sample-data/generate-documents.js';
+import { loadDocuments } from '../../dev/local-services/load-documents.js';
+import { demoDocuments } from '../../dev/sample-data/demo-dataset.js';
+import { generateUser } from '../../dev/sample-data/generate-documents.js';
+import { getRunStatus } from '../../shared/migration/run-status.js';
 import { getMigrationStats } from '../../shared/stats/migration-stats.js';
+import { listPoisonMessages, replayPoisonMessages } from '../../shared/storage-queue/poison.js';
 import { verifyAll } from '../../shared/verification/verify-all.js';
 import { verifyUser } from '../../shared/verification/verify-user.js';
-import { maxDequeueCount, startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+import {
+  type FunctionAppEnvironment,
+  maxDequeueCount,
+  startFunctionAppEnvironment,
+} from '../support/functions-core/function-app-environment.js';
 
 /**
  * The migration queue function, driven only by messages on a real (Azurite) queue: the test puts plain
@@ -91,7 +95,7 @@ describe('a full migration through the queue', () => {
     expect(quarantined.every((entry) => entry.pubkey === null)).toBe(true);
   });
 
-  test('a late duplicate of the run\'s messages changes nothing', async () => {
+  test("a late duplicate of the run's messages changes nothing", async () => {
     const before = await getRunStatus(app.db.prisma, runId);
     await put(JSON.stringify({ kind: 'full', runId, batchSize: 7 }));
     await put(JSON.stringify({ kind: 'batch', runId, documentType: 'account', continuation: null, batchSize: 7 }));
@@ -99,7 +103,7 @@ describe('a full migration through the queue', () => {
     expect(await getRunStatus(app.db.prisma, runId)).toEqual(before);
   });
 
-  test('a user message migrates one user\'s documents', async () => {
+  test("a user message migrates one user's documents", async () => {
     const documents = generateUser({ seed: 99, index: 0, messy: false });
     const pubkey = documents[0]!.pubkey;
     await loadDocuments(app.container, documents);
@@ -121,7 +125,10 @@ describe('messages that cannot be processed', () => {
     const drained = await app.drain();
     expect(drained).toMatchObject({ invocations: bad.length * maxDequeueCount, completed: 0, poisoned: bad.length });
     expect((await poisonTexts()).sort()).toEqual([...bad].sort());
-    const errors = app.logs.slice(logsBefore).filter((log) => log.level === 'error').map((log) => log.message);
+    const errors = app.logs
+      .slice(logsBefore)
+      .filter((log) => log.level === 'error')
+      .map((log) => log.message);
     expect(errors.some((message) => /rejected, not JSON/.test(message))).toBe(true);
     expect(errors.some((message) => /rejected, .*runId: .*documentType: .*continuation: /.test(message))).toBe(true);
     expect(errors.some((message) => /rejected, unknown run no-such-run/.test(message))).toBe(true);
@@ -179,7 +186,7 @@ describe('messages that cannot be processed', () => {
     // Asynchronous: Azurite runs in this process and must keep answering while the CLI runs.
     const cli = (args: string[]) =>
       new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../../shared/cli/poison.ts'), ...args], {
+        const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../../cli/poison.ts'), ...args], {
           env: { PATH: process.env.PATH, AzureWebJobsStorage: app.azurite.connectionString, MIGRATION_QUEUE_NAME: app.config.queue!.name },
         });
         let stdout = '';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeAll, describe, expect, test, vi } from 'vitest';
 import { envSchema } from '../../shared/config/env.js';
-import { loadFunctionApp, type CapturedBinding, type CapturedRegistration } from '../support/functions-core/load-function-app.js';
+import { type CapturedBinding, type CapturedRegistration, loadFunctionApp } from '../support/functions-core/load-function-app.js';
 
 /**
  * What each function file hands the Functions host, captured through the real @azure/functions library
@@ -72,7 +72,9 @@ test('the change-feed sync: Cosmos DB trigger on the configured container, own l
     maximumInterval: { seconds: 120 },
   });
   // No output bindings: the handler writes PostgreSQL and the queue itself.
-  expect(Object.values(registrations.get('cosmosSync')?.metadata.bindings ?? {}).filter((binding) => binding.direction === 'out')).toEqual([]);
+  expect(Object.values(registrations.get('cosmosSync')?.metadata.bindings ?? {}).filter((binding) => binding.direction === 'out')).toEqual(
+    [],
+  );
 });
 
 test('the migration queue: storage queue trigger on the host storage and the configured queue', () => {
@@ -134,5 +136,5 @@ test('local.settings.sample.json lists every setting the functions and the confi
 
 test('package.json "main" loads every compiled function file', () => {
   expect(readJson('package.json').main).toBe('dist/functions/*.js');
-  expect((readJson('package.json').scripts as Record<string, string>)['migrate:poison']).toBe('tsx shared/cli/poison.ts');
+  expect((readJson('package.json').scripts as Record<string, string>)['migrate:poison']).toBe('tsx cli/poison.ts');
 });

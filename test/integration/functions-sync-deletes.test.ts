@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
-import { startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
 
 /**
  * The sync in all-versions-and-deletes mode (COSMOSDB_CHANGE_FEED_MODE=AllVersionsAndDeletes), where
@@ -61,25 +61,24 @@ test('registers the trigger in all-versions-and-deletes mode, without start-from
   expect(trigger).not.toHaveProperty('startFromBeginning');
 });
 
-test('a batch applies each document\'s last change: writes, deletes, and a delete followed by a re-create', async () => {
+test("a batch applies each document's last change: writes, deletes, and a delete followed by a re-create", async () => {
   const pubkey = randomBytes(32).toString('hex');
   const kept = await write(notificationLog(pubkey, 1, 'first'));
   const keptNewer = await write(notificationLog(pubkey, 1, 'second'));
   const removed = await write(notificationLog(pubkey, 2, 'short-lived'));
   const recreatedOld = await write(notificationLog(pubkey, 3, 'old'));
   await sync([created(kept), created(removed), created(recreatedOld)]);
-  expect(await titles(pubkey)).toEqual({ [kept.id as string]: 'first', [removed.id as string]: 'short-lived', [recreatedOld.id as string]: 'old' });
+  expect(await titles(pubkey)).toEqual({
+    [kept.id as string]: 'first',
+    [removed.id as string]: 'short-lived',
+    [recreatedOld.id as string]: 'old',
+  });
 
   await app.container.item(removed.id as string, pubkey).delete();
   await app.container.item(recreatedOld.id as string, pubkey).delete();
   const recreated = await write(notificationLog(pubkey, 3, 'new'));
   const now = Math.floor(Date.now() / 1000);
-  await sync([
-    replaced(keptNewer),
-    deleted(removed, now),
-    deleted(recreatedOld, now),
-    created(recreated),
-  ]);
+  await sync([replaced(keptNewer), deleted(removed, now), deleted(recreatedOld, now), created(recreated)]);
   expect(await titles(pubkey)).toEqual({ [kept.id as string]: 'second', [recreated.id as string]: 'new' });
   expect(app.logs.some((log) => /synced 4 change\(s\): .* 1 deleted/.test(log.message))).toBe(true);
 });

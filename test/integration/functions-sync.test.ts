@@ -3,9 +3,9 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
-import { migrationMessageSchema, type DocumentsMessage } from '../../shared/queue/messages.js';
+import { type DocumentsMessage, migrationMessageSchema } from '../../shared/storage-queue/messages.js';
 import { verifyUser } from '../../shared/verification/verify-user.js';
-import { startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
 
 /**
  * The change-feed sync function, invoked for real. The trigger itself cannot run here (no change feed
@@ -97,7 +97,12 @@ describe('a batch of changes', () => {
   test('arrives with the system properties the trigger delivers', () => {
     for (const version of versions) {
       expect(version).toEqual(
-        expect.objectContaining({ _rid: expect.any(String), _self: expect.any(String), _etag: expect.any(String), _ts: expect.any(Number) }),
+        expect.objectContaining({
+          _rid: expect.any(String),
+          _self: expect.any(String),
+          _etag: expect.any(String),
+          _ts: expect.any(Number),
+        }),
       );
     }
   });
@@ -185,9 +190,7 @@ describe('PostgreSQL down for a batch', () => {
     expect(queued).toHaveLength(1);
     const message = queued[0] as DocumentsMessage;
     expect(message.kind).toBe('documents');
-    expect(message.documents).toEqual(
-      batch.map((document) => ({ id: document.id, pubkey, type: document.type, ts: document._ts })),
-    );
+    expect(message.documents).toEqual(batch.map((document) => ({ id: document.id, pubkey, type: document.type, ts: document._ts })));
     expect(message.reason).toMatch(/^sync could not write: .*reach database server/);
     expect(app.logs.some((log) => log.level === 'warning' && /sent for resync in 1 queue message/.test(log.message))).toBe(true);
 
@@ -199,11 +202,13 @@ describe('PostgreSQL down for a batch', () => {
     const drained = await app.drain();
     expect(drained).toMatchObject({ completed: 1, failures: 0, poisoned: 0 });
     expect((await accountRow(pubkey))?.username).toBe('user-v3');
-    expect(await app.db.prisma.payment.findMany({ where: { pubkey }, select: { id: true, isPaid: true }, orderBy: { id: 'asc' } })).toEqual([
-      { id: kept.id, isPaid: true },
-      { id: doomed.id, isPaid: false },
-      { id: `payment-${pubkey.slice(0, 8)}-3`, isPaid: false },
-    ]);
+    expect(await app.db.prisma.payment.findMany({ where: { pubkey }, select: { id: true, isPaid: true }, orderBy: { id: 'asc' } })).toEqual(
+      [
+        { id: kept.id, isPaid: true },
+        { id: doomed.id, isPaid: false },
+        { id: `payment-${pubkey.slice(0, 8)}-3`, isPaid: false },
+      ],
+    );
     // The doomed payment was not in the failed batch, so it is still in PostgreSQL: latest-version mode
     // cannot see deletes (verification reports it as missing in Cosmos).
     const report = await verifyUser({ prisma: app.db.prisma, cosmos: app.container }, pubkey);
@@ -214,7 +219,9 @@ describe('PostgreSQL down for a batch', () => {
     const gone = await write(payment(pubkey, 9, false));
     await sync([gone]);
     await app.container.item(gone.id as string, pubkey).delete();
-    await app.queues.main.sendMessage(JSON.stringify({ kind: 'documents', documents: [{ id: gone.id, pubkey, type: 'payment', ts: gone._ts }] }));
+    await app.queues.main.sendMessage(
+      JSON.stringify({ kind: 'documents', documents: [{ id: gone.id, pubkey, type: 'payment', ts: gone._ts }] }),
+    );
     expect(await app.drain()).toMatchObject({ completed: 1, failures: 0 });
     expect(await app.db.prisma.payment.count({ where: { id: gone.id as string } })).toBe(0);
   });
@@ -227,7 +234,10 @@ describe('PostgreSQL down for a batch', () => {
     });
     await new Promise<void>((resolve) => refusingQueue.listen(0, '127.0.0.1', resolve));
     const { port } = refusingQueue.address() as AddressInfo;
-    const connectionString = app.azurite.connectionString.replace(/QueueEndpoint=[^;]+/, `QueueEndpoint=http://127.0.0.1:${port}/devstoreaccount1`);
+    const connectionString = app.azurite.connectionString.replace(
+      /QueueEndpoint=[^;]+/,
+      `QueueEndpoint=http://127.0.0.1:${port}/devstoreaccount1`,
+    );
     const queue = { ...app.config.queue!, auth: { kind: 'connectionString' as const, connectionString } };
     app.useServices({ config: { databaseUrl: refusingUrl, queue }, prisma: refusing });
     try {

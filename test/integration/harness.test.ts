@@ -1,8 +1,8 @@
 import type { ErrorResponse } from '@azure/cosmos';
 import { QueueClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startAzurite, type AzuriteTestServer } from '../support/azurite.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { type AzuriteTestServer, startAzurite } from '../support/azurite.js';
+import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 describe('PostgreSQL test database', () => {
@@ -49,7 +49,7 @@ describe('Cosmos stand-in over TLS', () => {
 
     const duplicate = await container.items.create(item).then(
       () => undefined,
-      (error: ErrorResponse) => error,
+      (error: unknown) => error as ErrorResponse,
     );
     expect(duplicate?.code).toBe(409);
   });
@@ -57,7 +57,10 @@ describe('Cosmos stand-in over TLS', () => {
   it('is not trusted by a client without the throwaway CA', async () => {
     const response = await fetch(cosmos.endpoint).then(
       () => 'connected',
-      (error: Error & { cause?: { code?: string } }) => error.cause?.code ?? error.message,
+      (error: unknown) => {
+        const failure = error as Error & { cause?: { code?: string } };
+        return failure.cause?.code ?? failure.message;
+      },
     );
     expect(response).toMatch(/CERT|SELF_SIGNED|UNABLE_TO_VERIFY/);
   });

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { Language, Parser, type Node } from 'web-tree-sitter';
+import { Language, type Node, Parser } from 'web-tree-sitter';
 import { parse as parseYaml } from 'yaml';
 import { envSchema } from '../../shared/config/env.js';
 
@@ -124,9 +124,7 @@ describe('infra module wiring', () => {
   it('every <module>.outputs.<name> names an output the module declares', () => {
     const problems: string[] = [];
     for (const file of bicep.values()) {
-      const targets = new Map(
-        declarations(file.root, 'module_declaration').map((m) => [declaredName(m), moduleTarget(file, m)] as const),
-      );
+      const targets = new Map(declarations(file.root, 'module_declaration').map((m) => [declaredName(m), moduleTarget(file, m)] as const));
       for (const member of present(file.root.descendantsOfType('member_expression'))) {
         const object = member.childForFieldName('object');
         if (object?.type !== 'member_expression' || object.childForFieldName('property')?.text !== 'outputs') continue;
@@ -135,7 +133,8 @@ describe('infra module wiring', () => {
         const target = targets.get(symbol);
         if (!target) continue;
         const outputs = declarations(target.root, 'output_declaration').map(declaredName);
-        if (!outputs.includes(output)) problems.push(`${file.name}:${line(member)}: ${symbol}.outputs.${output} is not an output of ${target.name}`);
+        if (!outputs.includes(output))
+          problems.push(`${file.name}:${line(member)}: ${symbol}.outputs.${output} is not an output of ${target.name}`);
       }
     }
     expect(problems).toEqual([]);
@@ -190,7 +189,9 @@ describe('function app settings', () => {
     const databaseUrl = appSetting('DATABASE_URL');
     expect(databaseUrl.value.type).toBe('string');
     expect(databaseUrl.value.text).toMatch(/^'@Microsoft\.KeyVault\(SecretUri=\$\{[A-Za-z_.]+\}\)'$/);
-    const site = declarations(fileNamed(functionAppFile).root, 'resource_declaration').find((r) => resourceType(r).startsWith('Microsoft.Web/sites@'));
+    const site = declarations(fileNamed(functionAppFile).root, 'resource_declaration').find((r) =>
+      resourceType(r).startsWith('Microsoft.Web/sites@'),
+    );
     expect(site).toBeDefined();
     const properties = propertyValue(bodyObject(site!), 'properties');
     expect(propertyValue(properties, 'keyVaultReferenceIdentity')?.text).toBe('identityId');
@@ -202,7 +203,9 @@ describe('function app settings', () => {
       .filter((p) => decoratorNames(p).includes('secure'))
       .map(declaredName);
     const leaks = appSettings().filter((s) =>
-      present(s.value.descendantsOfType('identifier')).concat(s.value.type === 'identifier' ? [s.value] : []).some((id) => secure.includes(id.text)),
+      present(s.value.descendantsOfType('identifier'))
+        .concat(s.value.type === 'identifier' ? [s.value] : [])
+        .some((id) => secure.includes(id.text)),
     );
     expect(leaks.map((s) => s.name)).toEqual([]);
 
@@ -225,9 +228,20 @@ describe('function app settings', () => {
   });
 
   it('compare with local settings by connection, not by identity-specific suffix', () => {
-    const azure = ['AzureWebJobsStorage__accountName', 'AzureWebJobsStorage__credential', 'DATABASE_URL', 'APPLICATIONINSIGHTS_CONNECTION_STRING'];
-    expect(settingsMismatch(['AzureWebJobsStorage', 'DATABASE_URL', 'FUNCTIONS_WORKER_RUNTIME'], azure)).toEqual({ onlyLocal: [], onlyAzure: [] });
-    expect(settingsMismatch(['AzureWebJobsStorage', 'MIGRATION_MODE'], azure)).toEqual({ onlyLocal: ['MIGRATION_MODE'], onlyAzure: ['DATABASE_URL'] });
+    const azure = [
+      'AzureWebJobsStorage__accountName',
+      'AzureWebJobsStorage__credential',
+      'DATABASE_URL',
+      'APPLICATIONINSIGHTS_CONNECTION_STRING',
+    ];
+    expect(settingsMismatch(['AzureWebJobsStorage', 'DATABASE_URL', 'FUNCTIONS_WORKER_RUNTIME'], azure)).toEqual({
+      onlyLocal: [],
+      onlyAzure: [],
+    });
+    expect(settingsMismatch(['AzureWebJobsStorage', 'MIGRATION_MODE'], azure)).toEqual({
+      onlyLocal: ['MIGRATION_MODE'],
+      onlyAzure: ['DATABASE_URL'],
+    });
   });
 
   it('set every variable the configuration schema reads, by connection', () => {
@@ -254,7 +268,10 @@ describe('azd wiring', () => {
   it('azure.yaml deploys this package as the function app the template tags', () => {
     const azureYaml = parseYaml(readFileSync(join(repoRoot, 'azure.yaml'), 'utf8')) as {
       infra?: { provider?: string; path?: string; module?: string };
-      services?: Record<string, { project?: string; language?: string; host?: string; hooks?: Record<string, Record<string, { run?: string }>> }>;
+      services?: Record<
+        string,
+        { project?: string; language?: string; host?: string; hooks?: Record<string, Record<string, { run?: string }>> }
+      >;
     };
     const infra = azureYaml.infra ?? {};
     expect(infra.provider ?? 'bicep').toBe('bicep');
@@ -267,7 +284,9 @@ describe('azd wiring', () => {
     expect(['ts', 'js']).toContain(service.language);
     expect(existsSync(join(repoRoot, service.project ?? '', 'package.json'))).toBe(true);
 
-    const serviceParam = declarations(fileNamed(functionAppFile).root, 'parameter_declaration').find((p) => declaredName(p) === 'serviceName');
+    const serviceParam = declarations(fileNamed(functionAppFile).root, 'parameter_declaration').find(
+      (p) => declaredName(p) === 'serviceName',
+    );
     expect(serviceParam && literalString(serviceParam.lastNamedChild)).toBe(serviceName);
 
     const buildHooks = Object.values(service.hooks?.prepackage ?? {}).map((hook) => hook.run);
@@ -278,16 +297,22 @@ describe('azd wiring', () => {
   });
 
   it('main.parameters.json maps only declared params and every required one', () => {
-    const file = JSON.parse(readFileSync(join(infraDir, 'main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
+    const file = JSON.parse(readFileSync(join(infraDir, 'main.parameters.json'), 'utf8')) as {
+      parameters: Record<string, { value: unknown }>;
+    };
     const mapped = Object.keys(file.parameters);
     const declared = mainParams().map(declaredName);
     expect(mapped.filter((name) => !declared.includes(name))).toEqual([]);
-    const required = mainParams().filter((p) => !hasDefault(p)).map(declaredName);
+    const required = mainParams()
+      .filter((p) => !hasDefault(p))
+      .map(declaredName);
     expect(required.filter((name) => !mapped.includes(name))).toEqual([]);
   });
 
   it('main.parameters.json uses azd ${VAR} / ${VAR=default} substitutions whose defaults the template allows', () => {
-    const file = JSON.parse(readFileSync(join(infraDir, 'main.parameters.json'), 'utf8')) as { parameters: Record<string, { value: unknown }> };
+    const file = JSON.parse(readFileSync(join(infraDir, 'main.parameters.json'), 'utf8')) as {
+      parameters: Record<string, { value: unknown }>;
+    };
     for (const [name, { value }] of Object.entries(file.parameters)) {
       expect(typeof value, name).toBe('string');
       const match = /^\$\{([A-Z][A-Z0-9_]*)(?:=([^}]*))?\}$/.exec(String(value));
@@ -302,9 +327,7 @@ describe('azd wiring', () => {
 
 describe('API versions', () => {
   it('are exactly the ones docs/deploy.md lists as checked, none of them previews', () => {
-    const used = new Set(
-      [...bicep.values()].flatMap((file) => declarations(file.root, 'resource_declaration').map(resourceType)),
-    );
+    const used = new Set([...bicep.values()].flatMap((file) => declarations(file.root, 'resource_declaration').map(resourceType)));
     const documented = new Set(documentedApiVersions());
     expect([...used].sort()).toEqual([...documented].sort());
     expect([...used].filter((typeAndVersion) => typeAndVersion.includes('preview'))).toEqual([]);
@@ -375,7 +398,9 @@ function decoratorNames(declaration: Node): string[] {
 function decoratorCalls(declaration: Node): Node[] {
   const previous = declaration.previousNamedSibling;
   if (previous?.type !== 'decorators') return [];
-  return present(previous.namedChildren).flatMap((decorator) => present(decorator.namedChildren).filter((n) => n.type === 'call_expression'));
+  return present(previous.namedChildren).flatMap((decorator) =>
+    present(decorator.namedChildren).filter((n) => n.type === 'call_expression'),
+  );
 }
 
 function allowedValues(parameter: Node): string[] | undefined {
@@ -456,7 +481,8 @@ function appSettings(): AppSetting[] {
   return present(list.namedChildren).map((entry) => {
     const name = literalString(propertyValue(entry, 'name'));
     const value = propertyValue(entry, 'value');
-    if (name === undefined || !value) throw new Error(`${functionAppFile}:${line(entry)}: each app setting needs a literal name and a value`);
+    if (name === undefined || !value)
+      throw new Error(`${functionAppFile}:${line(entry)}: each app setting needs a literal name and a value`);
     return { name, value };
   });
 }

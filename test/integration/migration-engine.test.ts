@@ -1,20 +1,21 @@
 import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { DataMigrationUtility } from '../../shared/api/data-migration-utility.js';
 import { loadConfig } from '../../shared/config/env.js';
-import { documentTypeOf, type DocumentType } from '../../shared/domain/document-types.js';
-import { applyDocuments } from '../../shared/migration/apply-documents.js';
-import { DataMigrationUtility } from '../../shared/migration/data-migration-utility.js';
+import type { AppContext } from '../../shared/context/app-context.js';
+import { MigrationModeDisabledError } from '../../shared/core/errors.js';
+import { type DocumentType, documentTypeOf } from '../../shared/domain/document-types.js';
 import { migrateIncremental } from '../../shared/migration/incremental.js';
 import { migrateAll, migrateType } from '../../shared/migration/migrate-type.js';
 import { migrateUser } from '../../shared/migration/migrate-user.js';
-import { MigrationModeDisabledError } from '../../shared/migration/migration-mode.js';
-import type { MigrationContext, MigrationProgress } from '../../shared/migration/run-migration.js';
+import type { MigrationProgress } from '../../shared/migration/run-migration.js';
 import { loadWatermarks } from '../../shared/migration/watermarks.js';
 import { closeServices, useServices } from '../../shared/runtime/services.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { applyDocuments } from '../../shared/write-path/apply-documents.js';
+import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
-import { countQuarantine, countRows, snapshotTables, truncateAll } from './fixtures/migration-tables.js';
 import { loadSource, readAll, sourceDocuments, unaccounted } from './fixtures/migration-source.js';
+import { countQuarantine, countRows, snapshotTables, truncateAll } from './fixtures/migration-tables.js';
 
 type Doc = Record<string, unknown>;
 
@@ -25,7 +26,7 @@ let cosmos: CosmosTestServer;
 let container: Container;
 let db: TestDatabase;
 let source: Doc[];
-let ctx: MigrationContext;
+let ctx: AppContext;
 
 beforeAll(async () => {
   [cosmos, db] = await Promise.all([startCosmosServer(), createTestDatabase()]);
@@ -44,7 +45,9 @@ function typeCount(type: DocumentType): number {
 }
 
 async function runRows(): Promise<Array<Record<string, unknown>>> {
-  const { rows } = await db.pool.query('SELECT kind, state, scope, processed::int, written::int, unchanged::int, quarantined::int, failed::int, skipped::int FROM migration_runs');
+  const { rows } = await db.pool.query(
+    'SELECT kind, state, scope, processed::int, written::int, unchanged::int, quarantined::int, failed::int, skipped::int FROM migration_runs',
+  );
   return rows;
 }
 
@@ -83,7 +86,9 @@ describe('full migration', () => {
         for (const document of newer) await applyDocuments(db.prisma, [document], { source: 'sync' });
       })(),
     ]);
-    const { rows } = await db.pool.query<{ tier: string }>('SELECT tier FROM accounts WHERE pubkey = ANY($1)', [accounts.map((a) => a.pubkey)]);
+    const { rows } = await db.pool.query<{ tier: string }>('SELECT tier FROM accounts WHERE pubkey = ANY($1)', [
+      accounts.map((a) => a.pubkey),
+    ]);
     expect(rows.map((row) => row.tier)).toEqual(accounts.map(() => 'premium_plus'));
   });
 });
@@ -213,7 +218,9 @@ describe('incremental catch-up', () => {
 
     const progress = await migrateIncremental(ctx, { batchSize: 100 });
     expect(progress).toMatchObject({ kind: 'incremental', written: logs.length, done: true });
-    const { rows } = await db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM notification_logs WHERE title = 'changed after the full run'`);
+    const { rows } = await db.pool.query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM notification_logs WHERE title = 'changed after the full run'`,
+    );
     expect(rows[0]?.n).toBe(logs.length);
     expect(await unaccounted(db.pool, await readAll(container))).toEqual({ missing: [], extra: 0 });
   });

@@ -5,7 +5,7 @@ import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../shared/config/env.js';
 import { migrateAll } from '../../shared/migration/migrate-type.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { loadSource, sourceDocuments, unaccounted } from './fixtures/migration-source.js';
 import { snapshotTables } from './fixtures/migration-tables.js';
@@ -98,6 +98,8 @@ describe('a migration killed with SIGKILL and started again', () => {
     expect(await unaccounted(killed.pool, source)).toEqual({ missing: [], extra: 0 });
     // Every start continued the same run; its page checkpoints committed with the pages, so it counted each document once.
     const { rows } = await killed.pool.query('SELECT state, processed::int, written::int, quarantined::int FROM migration_runs');
-    expect(rows).toEqual([{ state: 'completed', processed: source.length, written: uninterrupted.written, quarantined: uninterrupted.quarantined }]);
+    expect(rows).toEqual([
+      { state: 'completed', processed: source.length, written: uninterrupted.written, quarantined: uninterrupted.quarantined },
+    ]);
   });
 });

@@ -1,10 +1,10 @@
 import { Agent, createServer, request, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { CosmosClient, type Container } from '@azure/cosmos';
+import { type Container, CosmosClient } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Clock } from '../../shared/core/clock.js';
 import { readDocumentPages } from '../../shared/cosmos/document-source.js';
-import type { Clock } from '../../shared/migration/throttle.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
 import { createThrowawayCertificate } from '../support/tls.js';
 import { loadSource, sourceDocuments } from './fixtures/migration-source.js';
 
@@ -45,7 +45,14 @@ async function startProxy(target: CosmosTestServer): Promise<ThrottlingProxy> {
     }
     if (isQuery) proxy.forwardedQueries += 1;
     const upstream = request(
-      { host: targetUrl.hostname, port: targetUrl.port, path: req.url, method: req.method, headers: { ...req.headers, host: targetUrl.host }, agent: target.agent },
+      {
+        host: targetUrl.hostname,
+        port: targetUrl.port,
+        path: req.url,
+        method: req.method,
+        headers: { ...req.headers, host: targetUrl.host },
+        agent: target.agent,
+      },
       (answer) => {
         res.writeHead(answer.statusCode ?? 502, answer.headers);
         answer.pipe(res);
@@ -73,7 +80,10 @@ beforeAll(async () => {
     endpoint: proxy.endpoint,
     key: cosmos.key,
     agent: proxy.agent,
-    connectionPolicy: { enableEndpointDiscovery: false, retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 } },
+    connectionPolicy: {
+      enableEndpointDiscovery: false,
+      retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
+    },
   });
 });
 afterAll(async () => {
@@ -117,9 +127,10 @@ describe('reading under Cosmos throttling', () => {
     let now = 0;
     const clock: Clock = {
       now: () => now,
-      sleep: async (ms) => {
+      sleep: (ms) => {
         waits.push(ms);
         now += ms;
+        return Promise.resolve();
       },
     };
     let pages = 0;

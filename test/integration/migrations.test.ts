@@ -7,8 +7,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sqlTypeOf } from '../../shared/domain/fields.js';
 import { documentTypeNames, documentTypes } from '../../shared/domain/document-types.js';
+import { sqlTypeOf } from '../../shared/domain/fields.js';
 import {
   applyMigrations,
   defaultMigrationsDir,
@@ -16,7 +16,7 @@ import {
   MigrationHistoryError,
 } from '../../shared/postgres/migration-applier.js';
 import { createEmptyDatabase, type EmptyTestDatabase } from '../support/postgres.js';
-import { databaseSchema, declaredSchema, readDatamodel, type Datamodel, type SchemaShape } from '../support/schema-shape.js';
+import { type Datamodel, databaseSchema, declaredSchema, readDatamodel, type SchemaShape } from '../support/schema-shape.js';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 const schemaPath = path.join(projectRoot, 'prisma', 'schema.prisma');
@@ -40,7 +40,10 @@ async function copyOfMigrations(): Promise<string> {
 
 async function localMigrationNames(dir = defaultMigrationsDir): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
-  return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+  return entries
+    .filter((entry) => entry.isDirectory())
+    .map((entry) => entry.name)
+    .sort();
 }
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
@@ -72,14 +75,17 @@ describe('the schema the migrations build', () => {
     declared = declaredSchema(datamodel);
   });
 
-  it('has exactly the tables schema.prisma declares, plus Prisma\'s ledger', () => {
+  it("has exactly the tables schema.prisma declares, plus Prisma's ledger", () => {
     expect(Object.keys(actual).sort()).toEqual([...Object.keys(declared), '_prisma_migrations'].sort());
   });
 
   // One test per table keeps the failure diff to the table that differs.
-  it.each(documentTableNames())('table %s matches schema.prisma: columns, types, nullability, defaults, keys, indexes, foreign keys', (table) => {
-    expect(actual[table], `table ${table} in the migrated database`).toEqual(declared[table]);
-  });
+  it.each(documentTableNames())(
+    'table %s matches schema.prisma: columns, types, nullability, defaults, keys, indexes, foreign keys',
+    (table) => {
+      expect(actual[table], `table ${table} in the migrated database`).toEqual(declared[table]);
+    },
+  );
 
   it('covers every model of schema.prisma in the per-table checks above', () => {
     expect(documentTableNames().sort()).toEqual(Object.keys(declared).sort());
@@ -103,7 +109,7 @@ describe('the schema the migrations build', () => {
     });
   });
 
-  it.each(documentTypeNames)('gives document type %s a table whose columns are its descriptor\'s', (name) => {
+  it.each(documentTypeNames)("gives document type %s a table whose columns are its descriptor's", (name) => {
     const descriptor = documentTypes[name];
     const table = actual[descriptor.table];
     expect(table, `table ${descriptor.table}`).toBeDefined();
@@ -122,7 +128,7 @@ describe('the schema the migrations build', () => {
     expect(types).toEqual(kinds);
     expect(table?.primaryKey?.columns).toEqual([descriptor.key]);
     const model = datamodel.models.find((candidate) => (candidate.dbName ?? candidate.name) === descriptor.table);
-    expect(model && model.name[0]?.toLowerCase() + model.name.slice(1)).toBe(descriptor.model);
+    expect(model && model.name.charAt(0).toLowerCase() + model.name.slice(1)).toBe(descriptor.model);
   });
 
   function documentTableNames(): string[] {
@@ -268,7 +274,7 @@ describe('applyMigrations', () => {
     expect(next.rows[0]?.found).toBeNull();
   });
 
-  it('never puts the connection string\'s password in its errors', async () => {
+  it("never puts the connection string's password in its errors", async () => {
     const password = 'pw-that-must-not-leak-7d3f';
     const error = await applyMigrations(`postgresql://someone:${password}@127.0.0.1:1/nowhere`).catch((caught: unknown) => caught);
     expect(error).toBeInstanceOf(Error);
@@ -335,7 +341,7 @@ function withPassword(url: string): string {
 
 function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'shared/cli/db-migrate.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/db-migrate.ts'), ...args], {
       cwd: projectRoot,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],

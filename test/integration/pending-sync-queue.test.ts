@@ -10,14 +10,14 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
 import type { BackupJobDocument } from '../../shared/domain/document-types.js';
 import { normalizeDocument } from '../../shared/domain/mapping.js';
-import { enqueueMigrationMessages, withdrawMessage } from '../../shared/queue/enqueue.js';
+import { mirrorTarget } from '../../shared/mirror/pending-sync.js';
+import { retryScheduleName } from '../../shared/mirror/pending-sync-retry.js';
 import { handleMigrationMessage, type MessageHandling } from '../../shared/queue/handle-migration-message.js';
-import { retryScheduleName } from '../../shared/queue/pending-sync-retry.js';
-import { mirrorTarget } from '../../shared/repositories/pending-sync.js';
 import RepositoryFactory from '../../shared/repositories/repository-factory.js';
 import { getServices, useServices } from '../../shared/runtime/services.js';
+import { enqueueMigrationMessages, withdrawMessage } from '../../shared/storage-queue/send-messages.js';
 import { startCosmosServer } from '../support/cosmos.js';
-import { startFunctionAppEnvironment, type FunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
 
 /**
  * Dual mode with PostgreSQL primary and the migration queue on Azurite: a mirror write that fails
@@ -42,7 +42,11 @@ beforeAll(async () => {
   stoppedConnectionString = stopped.connectionString;
   stoppedKey = stopped.key;
   stoppedClient = createCosmosClient(
-    { auth: { kind: 'connectionString', connectionString: stopped.connectionString }, databaseName: 'NostriaDB', containerName: 'Documents' },
+    {
+      auth: { kind: 'connectionString', connectionString: stopped.connectionString },
+      databaseName: 'NostriaDB',
+      containerName: 'Documents',
+    },
     { endpointDiscovery: false },
   );
   unreachable = stoppedClient.database('NostriaDB').container('Documents');
@@ -58,7 +62,14 @@ function cosmosDown(): void {
 }
 
 function backupJob(): BackupJobDocument {
-  return { id: randomUUID(), pubkey: randomBytes(32).toString('hex'), type: 'backup-job', status: 'pending', backupType: 'full', requested: 1_732_000_000_000 };
+  return {
+    id: randomUUID(),
+    pubkey: randomBytes(32).toString('hex'),
+    type: 'backup-job',
+    status: 'pending',
+    backupType: 'full',
+    requested: 1_732_000_000_000,
+  };
 }
 
 async function cosmosCopy(document: { id: string; pubkey: string }): Promise<Record<string, unknown> | undefined> {
@@ -133,7 +144,9 @@ describe('pending mirror writes, through the migration queue', () => {
     expect(await cosmosCopy(second)).toEqual(second);
     // Nothing left, so nothing scheduled.
     expect(await queuedMessages()).toBe(0);
-    const reports = app.logs.slice(logsBefore).map((log) => /pending Cosmos writes: (\d+) written, 0 deleted, 0 failed again/.exec(log.message));
+    const reports = app.logs
+      .slice(logsBefore)
+      .map((log) => /pending Cosmos writes: (\d+) written, 0 deleted, 0 failed again/.exec(log.message));
     expect(reports.reduce((sum, match) => sum + Number(match?.[1] ?? 0), 0)).toBe(2);
   }, 60_000);
 
@@ -154,7 +167,14 @@ describe('pending mirror writes, through the migration queue', () => {
       now: () => now,
     };
     const outcome = await handleMigrationMessage(handling, { kind: 'pending-sync' });
-    expect(outcome).toEqual({ kind: 'pending-sync', written: 0, deleted: 0, failed: 1, remaining: 1, next: { delaySeconds: 20, sent: true } });
+    expect(outcome).toEqual({
+      kind: 'pending-sync',
+      written: 0,
+      deleted: 0,
+      failed: 1,
+      remaining: 1,
+      next: { delaySeconds: 20, sent: true },
+    });
     const [entry] = await pendingEntries();
     expect(entry).toMatchObject({ documentId: job.id, attempts: 2 });
     expect(entry!.lastError).toBeTruthy();
@@ -202,7 +222,7 @@ describe('npm run migrate:pending-sync', () => {
   const cli = (args: string[], overrides: Record<string, string> = {}) =>
     new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
       // Asynchronous: the Cosmos-protocol server runs in this process and must keep answering.
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'shared/cli/pending-sync.ts'), ...args], {
+      const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/pending-sync.ts'), ...args], {
         cwd: projectRoot,
         env: { ...env, ...overrides },
       });

@@ -1,16 +1,11 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DocumentConflictError, DocumentNotFoundError, DocumentValidationError } from '../../shared/core/errors.js';
 import { createCosmosRepositories } from '../../shared/cosmos/cosmos-repository.js';
-import { documentTypeNames, type DocumentType, type DocumentsByType } from '../../shared/domain/document-types.js';
+import { creationField } from '../../shared/domain/creation-field.js';
+import { type DocumentsByType, type DocumentType, documentTypeNames } from '../../shared/domain/document-types.js';
+import { type DocumentRepository, type Repositories } from '../../shared/domain/repository-contract.js';
 import { createPrismaRepositories } from '../../shared/postgres/prisma-repository.js';
-import { creationField } from '../../shared/repositories/creation-field.js';
-import {
-  DocumentConflictError,
-  DocumentNotFoundError,
-  DocumentValidationError,
-  type DocumentRepository,
-  type Repositories,
-} from '../../shared/repositories/document-repository.js';
 import { createTestContainer, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase } from '../support/postgres.js';
 
@@ -60,7 +55,11 @@ function sample<T extends DocumentType>(type: T, pubkey: string, created = base)
       type: 'account',
       username: `user-${token()}`,
       tier: 'premium',
-      subscription: { tier: 'premium', price: { priceCents: 999, currency: 'USD' }, entitlements: { notificationsPerDay: 50, features: ['backup'] } },
+      subscription: {
+        tier: 'premium',
+        price: { priceCents: 999, currency: 'USD' },
+        entitlements: { notificationsPerDay: 50, features: ['backup'] },
+      },
       expires: created + 365 * 86_400_000,
       created,
       modified: created + 1,
@@ -132,7 +131,7 @@ function sample<T extends DocumentType>(type: T, pubkey: string, created = base)
       modified: created,
     },
   };
-  return documents[type] as DocumentsByType[T];
+  return documents[type];
 }
 
 /** A change to a modeled field of each type, for update and upsert. */
@@ -194,7 +193,9 @@ function repositoryContract(open: () => Promise<OpenRepositories>) {
 
     it('fails to update a document that does not exist', async () => {
       const document = sample(type, newPubkey());
-      const error = await repositoryOf(type).update(document).catch((caught: unknown) => caught);
+      const error = await repositoryOf(type)
+        .update(document)
+        .catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(DocumentNotFoundError);
       expect(error).toMatchObject({ type, id: document.id });
       expect(await repositoryOf(type).getById(document.id, document.pubkey)).toBeNull();
@@ -263,8 +264,12 @@ function repositoryContract(open: () => Promise<OpenRepositories>) {
     it('rejects an invalid document with the reason, without writing it', async () => {
       const document = sample(type, newPubkey());
       const repository = repositoryOf(type);
-      const invalid = { ...document, [creationField[type]]: 'yesterday' } as unknown as AnyDocument;
-      const writes = [(d: AnyDocument) => repository.create(d), (d: AnyDocument) => repository.update(d), (d: AnyDocument) => repository.upsert(d)];
+      const invalid = { ...document, [creationField[type]]: 'yesterday' };
+      const writes = [
+        (d: AnyDocument) => repository.create(d),
+        (d: AnyDocument) => repository.update(d),
+        (d: AnyDocument) => repository.upsert(d),
+      ];
       for (const write of writes) {
         const error = await write(invalid).catch((caught: unknown) => caught);
         expect(error).toBeInstanceOf(DocumentValidationError);
@@ -277,7 +282,9 @@ function repositoryContract(open: () => Promise<OpenRepositories>) {
     it("rejects another type's document, and does not find another type's id", async () => {
       const otherType = documentTypeNames.find((name) => name !== type) ?? type;
       const foreign = sample(otherType, newPubkey());
-      const error = await repositoryOf(type).create(foreign).catch((caught: unknown) => caught);
+      const error = await repositoryOf(type)
+        .create(foreign)
+        .catch((caught: unknown) => caught);
       expect(error).toBeInstanceOf(DocumentValidationError);
       await repositoryOf(otherType).create(foreign);
       expect(await repositoryOf(type).getById(foreign.id, foreign.pubkey)).toBeNull();

@@ -1,16 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
 import type { Container, CosmosClient } from '@azure/cosmos';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type AppConfig } from '../../shared/config/env.js';
+import { type AppConfig, loadConfig } from '../../shared/config/env.js';
+import { ConfigError } from '../../shared/core/errors.js';
 import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
 import type { AccountDocument, BackupJobDocument } from '../../shared/domain/document-types.js';
 import { normalizeDocument } from '../../shared/domain/mapping.js';
+import { mirrorTarget, nextAttemptAt, retryPendingSync } from '../../shared/mirror/pending-sync.js';
 import { createPrismaRepositories } from '../../shared/postgres/prisma-repository.js';
-import { mirrorTarget, nextAttemptAt, retryPendingSync } from '../../shared/repositories/pending-sync.js';
 import RepositoryFactory from '../../shared/repositories/repository-factory.js';
 import { closeServices, getServices, useServices } from '../../shared/runtime/services.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
+import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 let db: TestDatabase;
@@ -108,9 +109,15 @@ describe('RepositoryFactory flags', () => {
     expect(RepositoryFactory.getNotificationSubscriptionRepository().type).toBe('notification-subscription');
     expect(RepositoryFactory.getNotificationSettingsRepository().type).toBe('notification-settings');
     expect(RepositoryFactory.getNotificationLogRepository().type).toBe('notification-log');
-    expect(Object.keys(RepositoryFactory.getRepositories()).sort()).toEqual(
-      ['account', 'account-settings', 'backup-job', 'notification-log', 'notification-settings', 'notification-subscription', 'payment'],
-    );
+    expect(Object.keys(RepositoryFactory.getRepositories()).sort()).toEqual([
+      'account',
+      'account-settings',
+      'backup-job',
+      'notification-log',
+      'notification-settings',
+      'notification-subscription',
+      'payment',
+    ]);
   });
 
   it('never touches Cosmos with PostgreSQL primary and dual mode off (no Cosmos settings needed)', async () => {
@@ -180,7 +187,11 @@ describe('dual mode with PostgreSQL primary', () => {
       const stopped = await startCosmosServer();
       await stopped.stop();
       stoppedClient = createCosmosClient(
-        { auth: { kind: 'connectionString', connectionString: stopped.connectionString }, databaseName: 'NostriaDB', containerName: 'Documents' },
+        {
+          auth: { kind: 'connectionString', connectionString: stopped.connectionString },
+          databaseName: 'NostriaDB',
+          containerName: 'Documents',
+        },
         { endpointDiscovery: false },
       );
       unreachable = stoppedClient.database('NostriaDB').container('Documents');
@@ -205,7 +216,9 @@ describe('dual mode with PostgreSQL primary', () => {
 
       const entries = await pendingEntries();
       const byId = (a: { documentId: string }, b: { documentId: string }) => a.documentId.localeCompare(b.documentId);
-      expect(entries.map(({ documentType, pubkey, documentId, attempts }) => ({ documentType, pubkey, documentId, attempts })).sort(byId)).toEqual(
+      expect(
+        entries.map(({ documentType, pubkey, documentId, attempts }) => ({ documentType, pubkey, documentId, attempts })).sort(byId),
+      ).toEqual(
         [
           { documentType: 'backup-job', pubkey: kept.pubkey, documentId: kept.id, attempts: 2 },
           { documentType: 'backup-job', pubkey: removed.pubkey, documentId: removed.id, attempts: 2 },
@@ -250,7 +263,7 @@ describe('dual mode with PostgreSQL primary', () => {
       expect(await cosmosCopy(recovered, kept)).toEqual(changed);
     });
 
-    it('leaves a Cosmos copy alone that was written after PostgreSQL\'s state (a rollback to Cosmos primary)', async () => {
+    it("leaves a Cosmos copy alone that was written after PostgreSQL's state (a rollback to Cosmos primary)", async () => {
       const target = await createTestContainer(cosmos.client);
       useServices({ config: config({ usePostgres: true, dual: true }), prisma: db.prisma, cosmos: unreachable });
       const repository = RepositoryFactory.getBackupJobRepository();
@@ -301,7 +314,9 @@ describe('health checks', () => {
     });
     // Accepts connections and never answers: a hung server.
     silent = createServer((socket) => silentSockets.add(socket));
-    silentPort = await new Promise<number>((resolve) => silent.listen(0, '127.0.0.1', () => resolve((silent.address() as AddressInfo).port)));
+    silentPort = await new Promise<number>((resolve) =>
+      silent.listen(0, '127.0.0.1', () => resolve((silent.address() as AddressInfo).port)),
+    );
   });
   afterAll(async () => {
     await new Promise<void>((resolve) => silent?.close(() => resolve()));

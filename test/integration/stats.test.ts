@@ -1,12 +1,13 @@
 import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadDocuments } from '../../dev/local-services/load-documents.js';
+import { generateDataset } from '../../dev/sample-data/generate-documents.js';
+import type { AppContext } from '../../shared/context/app-context.js';
+import { type DocumentType, documentTypeNames, documentTypeOf } from '../../shared/domain/document-types.js';
 import { documentToRow } from '../../shared/domain/mapping.js';
-import { documentTypeNames, documentTypeOf, type DocumentType } from '../../shared/domain/document-types.js';
-import { applyDocuments } from '../../shared/migration/apply-documents.js';
-import { generateDataset } from '../../shared/sample-data/generate-documents.js';
-import { formatStatsForHumans, getMigrationStats, type MigrationStats, type StatsContext } from '../../shared/stats/index.js';
-import { createTestContainer, readAllDocuments, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
-import { loadDocuments } from '../../shared/local-services/load-documents.js';
+import { formatStatsForHumans, getMigrationStats, type MigrationStats } from '../../shared/stats/index.js';
+import { applyDocuments } from '../../shared/write-path/apply-documents.js';
+import { type CosmosTestServer, createTestContainer, readAllDocuments, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 type Doc = Record<string, unknown>;
@@ -23,7 +24,8 @@ const cosmosTypeNames = [
 
 describe('formatStatsForHumans', () => {
   it("prints the guide's layout for all seven types, then the quarantine and the last run", () => {
-    const counts = (values: number[]) => Object.fromEntries(cosmosTypeNames.map((type, index) => [type, values[index]])) as MigrationStats['cosmos'];
+    const counts = (values: number[]) =>
+      Object.fromEntries(cosmosTypeNames.map((type, index) => [type, values[index]])) as MigrationStats['cosmos'];
     const stats: MigrationStats = {
       cosmos: counts([1523, 1400, 342, 20_117, 800, 700, 1_234_567]),
       postgres: counts([1523, 1398, 342, 10_000, 0, 700, 1_234_567]),
@@ -79,9 +81,9 @@ describe('formatStatsForHumans', () => {
           '25,000 processed, 24,990 written, 7 unchanged, 3 quarantined, 0 failed',
       ].join('\n'),
     );
-    expect(formatStatsForHumans({ ...stats, quarantined: 0, quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 }, lastRun: null })).toMatch(
-      /\n\nQuarantined: 0\nLast run: none$/,
-    );
+    expect(
+      formatStatsForHumans({ ...stats, quarantined: 0, quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 }, lastRun: null }),
+    ).toMatch(/\n\nQuarantined: 0\nLast run: none$/);
   });
 });
 
@@ -89,7 +91,7 @@ describe('getMigrationStats', () => {
   let db: TestDatabase;
   let cosmos: CosmosTestServer;
   let container: Container;
-  let ctx: StatsContext;
+  let ctx: Pick<AppContext, 'prisma' | 'cosmos'>;
 
   beforeAll(async () => {
     [db, cosmos] = await Promise.all([createTestDatabase(), startCosmosServer()]);
@@ -129,7 +131,10 @@ describe('getMigrationStats', () => {
 
     // Migrate everything except half the payments and all the notification logs.
     const payments = stored.filter((document) => document.type === 'payment' && !String(document.id).includes('broken'));
-    const heldBack = new Set([...payments.slice(0, Math.floor(payments.length / 2)), ...stored.filter((d) => d.type === 'notification-log')]);
+    const heldBack = new Set([
+      ...payments.slice(0, Math.floor(payments.length / 2)),
+      ...stored.filter((d) => d.type === 'notification-log'),
+    ]);
     const result = await applyDocuments(
       db.prisma,
       stored.filter((document) => !heldBack.has(document)),
@@ -139,7 +144,13 @@ describe('getMigrationStats', () => {
     expect(result.failed).toBe(0);
 
     await db.prisma.migrationRun.create({
-      data: { id: 'run-old', kind: 'accounts', state: 'completed', startedAt: new Date('2026-11-20T08:00:00Z'), finishedAt: new Date('2026-11-20T08:01:00Z') },
+      data: {
+        id: 'run-old',
+        kind: 'accounts',
+        state: 'completed',
+        startedAt: new Date('2026-11-20T08:00:00Z'),
+        finishedAt: new Date('2026-11-20T08:01:00Z'),
+      },
     });
     await db.prisma.migrationRun.create({
       data: {
@@ -203,8 +214,7 @@ describe('getMigrationStats', () => {
     expect(JSON.parse(JSON.stringify(stats))).toEqual(stats);
 
     const text = formatStatsForHumans(stats);
-    const lines = (values: Record<DocumentType, string>) =>
-      documentTypeNames.map((type) => `  ${labelOf(type)}: ${values[type]}`);
+    const lines = (values: Record<DocumentType, string>) => documentTypeNames.map((type) => `  ${labelOf(type)}: ${values[type]}`);
     const asCount = (value: (type: DocumentType) => number) =>
       Object.fromEntries(documentTypeNames.map((type) => [type, value(type).toLocaleString('en-US')])) as Record<DocumentType, string>;
     expect(text).toBe(
@@ -216,7 +226,12 @@ describe('getMigrationStats', () => {
         ...lines(asCount(migrated)),
         '',
         'Migration Progress:',
-        ...lines(Object.fromEntries(documentTypeNames.map((type) => [type, `${expectedProgress(type).toFixed(1)}%`])) as Record<DocumentType, string>),
+        ...lines(
+          Object.fromEntries(documentTypeNames.map((type) => [type, `${expectedProgress(type).toFixed(1)}%`])) as Record<
+            DocumentType,
+            string
+          >,
+        ),
         '',
         'Quarantined: 3 (Account Settings: 1, Payments: 1, Unknown type: 1)',
         'Last run: full failed, started 2026-11-24T09:30:00.000Z; 5,000,000,000 processed, 4,321 written, 2 unchanged, ' +
@@ -238,4 +253,3 @@ function labelOf(type: DocumentType): string {
   };
   return labels[type];
 }
-

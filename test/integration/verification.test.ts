@@ -1,23 +1,23 @@
 import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { documentTypeNames, documentTypeOf, documentTypes, type DocumentType } from '../../shared/domain/document-types.js';
-import { sqlTypeOf, type ColumnKind } from '../../shared/domain/fields.js';
+import { loadDocuments } from '../../dev/local-services/load-documents.js';
+import { generateDataset } from '../../dev/sample-data/generate-documents.js';
+import type { AppContext } from '../../shared/context/app-context.js';
+import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
+import { type ColumnKind, sqlTypeOf } from '../../shared/domain/fields.js';
 import { normalizeDocument, systemProperties } from '../../shared/domain/mapping.js';
-import { applyDocuments } from '../../shared/migration/apply-documents.js';
-import { generateDataset } from '../../shared/sample-data/generate-documents.js';
 import {
+  type DocumentDifference,
   formatFullVerificationReport,
   formatVerificationReport,
   REDACTED,
+  type VerifyAllProgress,
   verifyAccountMigration,
   verifyAll,
   verifyUser,
-  type DocumentDifference,
-  type VerificationContext,
-  type VerifyAllProgress,
 } from '../../shared/verification/index.js';
-import { createTestContainer, readAllDocuments, startCosmosServer, type CosmosTestServer } from '../support/cosmos.js';
-import { loadDocuments } from '../../shared/local-services/load-documents.js';
+import { applyDocuments } from '../../shared/write-path/apply-documents.js';
+import { type CosmosTestServer, createTestContainer, readAllDocuments, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 
 type Doc = Record<string, unknown>;
@@ -27,7 +27,7 @@ const USERS = 200;
 let db: TestDatabase;
 let cosmos: CosmosTestServer;
 let container: Container;
-let ctx: VerificationContext;
+let ctx: Pick<AppContext, 'prisma' | 'cosmos'>;
 /** Every loaded document as Cosmos returned it (system properties included), by type. */
 const loaded = new Map<DocumentType, Doc[]>();
 
@@ -97,7 +97,8 @@ describe('a dataset migrated in full', () => {
       const hasAbsent = (document: Doc) => columns.some((column) => document[column] === undefined);
       const hasNull = (document: Doc) => columns.some((column) => document[column] === null);
       const original =
-        documentsOf(type).find((document) => hasAbsent(document) && hasNull(document)) ?? pick(type, hasAbsent, `${type} with an absent optional field`);
+        documentsOf(type).find((document) => hasAbsent(document) && hasNull(document)) ??
+        pick(type, hasAbsent, `${type} with an absent optional field`);
       const changed = withoutSystemProperties(original);
       for (const column of optionalColumns(type)) {
         if (changed[column] === null) delete changed[column];
@@ -173,7 +174,9 @@ describe('planted differences', () => {
   });
 
   it('never shows a secret, in the report or in its text', async () => {
-    const secrets = planted.filter(({ type, expected }) => documentTypes[type].secretFields.some((field) => expected.path?.startsWith(field)));
+    const secrets = planted.filter(({ type, expected }) =>
+      documentTypes[type].secretFields.some((field) => expected.path?.startsWith(field)),
+    );
     expect(secrets.map(({ expected }) => expected.path)).toEqual(
       expect.arrayContaining(['xAccessToken', 'xAccessSecret', 'xRequestToken', 'xRequestSecret', 'subscription.keys.auth']),
     );
@@ -265,7 +268,7 @@ describe('documents on one side only', () => {
       ]),
     );
     expect(report.differences).toHaveLength(3);
-    expect(formatVerificationReport(report)).toContain(`Payments ${String(broken.id)}: quarantined (`);
+    expect(formatVerificationReport(report)).toContain(`Payments ${broken.id}: quarantined (`);
 
     const found = await verifyAll(ctx, { repair: true, pageSize: 61 });
     expect(found.consistent).toBe(false);
@@ -297,7 +300,7 @@ describe('documents on one side only', () => {
     expect(clean.quarantined.count).toBe(1);
     expect(await verifyAccountMigration(ctx, pubkey)).toBe(true);
 
-    await container.item(String(broken.id), pubkey).delete();
+    await container.item(broken.id, pubkey).delete();
     await db.pool.query('DELETE FROM quarantine WHERE "documentId" = $1', [broken.id]);
   });
 });
@@ -370,15 +373,21 @@ async function plantInPostgres(type: DocumentType, document: Doc, field: string,
 function changedScalar(kind: ColumnKind, value: unknown, secret: boolean): unknown {
   switch (kind) {
     case 'text':
-      return secret ? `planted-secret-${String(value ?? '')}` : value === 'user-settings' ? 'account-settings' : value === 'account-settings' ? 'user-settings' : `${String(value ?? '')}-planted`;
+      return secret
+        ? `planted-secret-${typeof value === 'string' ? value : ''}`
+        : value === 'user-settings'
+          ? 'account-settings'
+          : value === 'account-settings'
+            ? 'user-settings'
+            : `${typeof value === 'string' ? value : ''}-planted`;
     case 'boolean':
       return value === undefined ? true : !value;
     case 'int':
-      return (value as number | undefined ?? 0) + 1;
+      return ((value as number | undefined) ?? 0) + 1;
     default:
       // Earlier, not later: `modified` is part of a row's version, and repair never rewrites a row
       // that claims to be newer than the source (see the next test).
-      return (value as number | undefined ?? 1_700_000_000_000) - 1;
+      return ((value as number | undefined) ?? 1_700_000_000_000) - 1;
   }
 }
 
@@ -419,4 +428,3 @@ function valueAt(document: Doc, path: string): unknown {
   const steps = path.match(/[A-Za-z_$][\w$]*|\d+/g) ?? [];
   return steps.reduce<unknown>((value, step) => (value as Record<string, unknown> | undefined)?.[step], document);
 }
-

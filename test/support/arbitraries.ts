@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { z } from 'zod';
-import { documentTypeNames, documentTypeOf, documentTypes, type DocumentType } from '../../shared/domain/document-types.js';
+import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import type { ColumnKind } from '../../shared/domain/fields.js';
 import { systemProperties } from '../../shared/domain/mapping.js';
 
@@ -21,7 +21,7 @@ export interface InvalidDocumentCase {
 
 const absent = Symbol('absent');
 const systemPropertyNames = new Set<string>(systemProperties);
-const hexDigit = fc.constantFrom(...'0123456789abcdefABCDEF');
+const hexDigit = fc.constantFrom(...Array.from('0123456789abcdefABCDEF'));
 const jsonValue = fc.jsonValue({ maxDepth: 3, stringUnit: 'grapheme' });
 /** Keys that break naive `key in object` checks and plain-object assignment. */
 const prototypeKeys = ['constructor', '__proto__', 'toString', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
@@ -117,7 +117,11 @@ function extraFields(type: DocumentType): fc.Arbitrary<Record<string, unknown>> 
 
 const cosmosSystemProperties = fc.record(
   {
-    _rid: fc.string({ unit: fc.constantFrom(...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/='), minLength: 16, maxLength: 24 }),
+    _rid: fc.string({
+      unit: fc.constantFrom(...Array.from('ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/=')),
+      minLength: 16,
+      maxLength: 24,
+    }),
     _self: fc.string({ unit: 'grapheme-ascii', minLength: 1, maxLength: 40 }).map((rid) => `dbs/AAAA==/colls/AAAAAA==/docs/${rid}/`),
     _etag: fc.uuid().map((uuid) => `"${uuid}"`),
     _attachments: fc.constant('attachments/'),
@@ -134,9 +138,7 @@ export function arbitraryDocument(type: DocumentType): fc.Arbitrary<JsonDocument
     isOptional(type, field) ? fc.oneof(fc.constant(absent), fc.constant(null), validValue(type, field)) : validValue(type, field),
   );
   return fc.tuple(fc.tuple(...values), extraFields(type), cosmosSystemProperties).map(([modeled, extra, system]) => {
-    const document: JsonDocument = Object.fromEntries(
-      fields.flatMap((field, i) => (modeled[i] === absent ? [] : [[field, modeled[i]]])),
-    );
+    const document: JsonDocument = Object.fromEntries(fields.flatMap((field, i) => (modeled[i] === absent ? [] : [[field, modeled[i]]])));
     return asCosmosJson({ ...document, ...extra, ...system });
   });
 }
@@ -151,16 +153,14 @@ export function arbitraryAnyDocument(): fc.Arbitrary<JsonDocument> {
  * (`type` is never replaced by another known type, which would make a different, valid kind).
  */
 export function arbitraryInvalidDocument(type: DocumentType): fc.Arbitrary<InvalidDocumentCase> {
-  return fc
-    .tuple(arbitraryDocument(type), fc.constantFrom(...requiredFields(type)))
-    .chain(([document, field]) =>
-      invalidValue(type, field).map((value) => {
-        const broken: JsonDocument = { ...document };
-        if (value === absent) delete broken[field];
-        else broken[field] = value;
-        return { document: broken, field };
-      }),
-    );
+  return fc.tuple(arbitraryDocument(type), fc.constantFrom(...requiredFields(type))).chain(([document, field]) =>
+    invalidValue(type, field).map((value) => {
+      const broken: JsonDocument = { ...document };
+      if (value === absent) delete broken[field];
+      else broken[field] = value;
+      return { document: broken, field };
+    }),
+  );
 }
 
 function invalidValue(type: DocumentType, field: string): fc.Arbitrary<unknown> {

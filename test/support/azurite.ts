@@ -29,8 +29,8 @@ export interface AzuriteTestServer {
  */
 export async function startAzurite(): Promise<AzuriteTestServer> {
   const require = createRequire(import.meta.url);
-  const QueueConfiguration = loadDefault<QueueConfigurationCtor>(require('azurite/dist/src/queue/QueueConfiguration'));
-  const QueueServer = loadDefault<QueueServerCtor>(require('azurite/dist/src/queue/QueueServer'));
+  const QueueConfiguration = (require('azurite/dist/src/queue/QueueConfiguration') as { default: QueueConfigurationCtor }).default;
+  const QueueServer = (require('azurite/dist/src/queue/QueueServer') as { default: QueueServerCtor }).default;
   // Loki names its in-memory stores by path; unique names keep servers in one process apart.
   const id = randomBytes(4).toString('hex');
   const config = new QueueConfiguration(
@@ -63,8 +63,4 @@ export async function startAzurite(): Promise<AzuriteTestServer> {
       await server.clean();
     },
   };
-}
-
-function loadDefault<T>(module: unknown): T {
-  return (module as { default: T }).default;
 }

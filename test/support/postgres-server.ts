@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { startEmbeddedPostgres } from '../../shared/local-services/embedded-postgres.js';
+import { startEmbeddedPostgres } from '../../dev/local-services/embedded-postgres.js';
 
-export { createDatabase, databaseUrlFor, dropDatabase } from '../../shared/local-services/database-admin.js';
+export { createDatabase, databaseUrlFor, dropDatabase } from '../../dev/local-services/database-admin.js';
 
 /** A PostgreSQL server the test run may create and drop databases on. */
 export interface PostgresServer {
@@ -16,7 +16,7 @@ export interface PostgresServer {
  */
 export async function startPostgresServer(): Promise<PostgresServer> {
   const configured = process.env.TEST_DATABASE_URL?.trim();
-  if (configured) return { adminUrl: configured, stop: async () => undefined };
+  if (configured) return { adminUrl: configured, stop: () => Promise.resolve() };
   return startEmbeddedPostgres();
 }
 

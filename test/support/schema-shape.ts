@@ -229,8 +229,7 @@ const ACTIONS: Record<string, ReferentialAction> = { a: 'NoAction', r: 'Restrict
 /** Every ordinary table in the connection's current schema, in {@link SchemaShape} form. */
 export async function databaseSchema(db: pg.Pool | pg.Client): Promise<SchemaShape> {
   const shape: SchemaShape = {};
-  const tableShape = (table: string): TableShape =>
-    (shape[table] ??= { columns: {}, primaryKey: null, indexes: {}, foreignKeys: {} });
+  const tableShape = (table: string): TableShape => (shape[table] ??= { columns: {}, primaryKey: null, indexes: {}, foreignKeys: {} });
 
   const tables = await db.query<{ table: string }>(
     `SELECT c.relname AS table FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
@@ -288,7 +287,14 @@ export async function databaseSchema(db: pg.Pool | pg.Client): Promise<SchemaSha
     }
   }
 
-  const indexes = await db.query<{ table: string; name: string; unique: boolean; method: string; columns: string[]; predicate: string | null }>(
+  const indexes = await db.query<{
+    table: string;
+    name: string;
+    unique: boolean;
+    method: string;
+    columns: string[];
+    predicate: string | null;
+  }>(
     `SELECT t.relname AS table, i.relname AS name, ix.indisunique AS unique, am.amname AS method,
             (SELECT array_agg(coalesce(a.attname, pg_get_indexdef(ix.indexrelid, k.ord::int, true))
                               || CASE WHEN k.option & 1 = 1 THEN ' DESC' ELSE '' END ORDER BY k.ord)::text[]

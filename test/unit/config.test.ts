@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { ConfigError, loadConfig, requireCosmos, requirePostgres, requireQueue } from '../../shared/config/env.js';
+import { loadConfig, requireCosmos, requirePostgres, requireQueue } from '../../shared/config/env.js';
+import { ConfigError } from '../../shared/core/errors.js';
 
 const password = 'Pa55-w0rd-Zebra-91';
 const accountKey = 'C2y6yDjf5R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==';
@@ -39,8 +40,15 @@ describe('loadConfig defaults', () => {
 
   it('names the database NostriaDB and the container Documents unless told otherwise', () => {
     const endpoint = 'https://nostria.documents.azure.com:443/';
-    expect(loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint }).cosmos).toMatchObject({ databaseName: 'NostriaDB', containerName: 'Documents' });
-    const named = loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint, AZURE_COSMOSDB_DATABASE_NAME: 'Staging', AZURE_COSMOSDB_CONTAINER_NAME: 'Docs2' });
+    expect(loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint }).cosmos).toMatchObject({
+      databaseName: 'NostriaDB',
+      containerName: 'Documents',
+    });
+    const named = loadConfig({
+      AZURE_COSMOSDB_ENDPOINT: endpoint,
+      AZURE_COSMOSDB_DATABASE_NAME: 'Staging',
+      AZURE_COSMOSDB_CONTAINER_NAME: 'Docs2',
+    });
     expect(named.cosmos).toMatchObject({ databaseName: 'Staging', containerName: 'Docs2' });
   });
 
@@ -88,7 +96,11 @@ describe('DATABASE_POOL_SIZE', () => {
 
 describe('secrets in configuration errors', () => {
   it('names DATABASE_URL and the expected form, never the password, for a malformed URL', () => {
-    for (const url of [`mysql://nostria:${password}@db.example.com/nostria`, `postgresql//nostria:${password}@db.example.com/nostria`, password]) {
+    for (const url of [
+      `mysql://nostria:${password}@db.example.com/nostria`,
+      `postgresql//nostria:${password}@db.example.com/nostria`,
+      password,
+    ]) {
       const error = configError(() => loadConfig({ DATABASE_URL: url }));
       expect(error.problems).toStrictEqual(['DATABASE_URL: expected a postgresql:// connection string']);
       expect(everythingShown(error)).not.toContain(password);
@@ -96,7 +108,11 @@ describe('secrets in configuration errors', () => {
   });
 
   it('names AZURE_COSMOSDB_CONNECTION_STRING, never the account key, for a malformed connection string', () => {
-    for (const value of [`AccountEndpoint=ftp://x.example;AccountKey=${accountKey};`, `AccountKey=${accountKey}`, `https://x.documents.azure.com/;${accountKey}`]) {
+    for (const value of [
+      `AccountEndpoint=ftp://x.example;AccountKey=${accountKey};`,
+      `AccountKey=${accountKey}`,
+      `https://x.documents.azure.com/;${accountKey}`,
+    ]) {
       const error = configError(() => loadConfig({ AZURE_COSMOSDB_CONNECTION_STRING: value }));
       expect(error.problems).toHaveLength(1);
       expect(error.problems[0]).toMatch(/^AZURE_COSMOSDB_CONNECTION_STRING: expected "AccountEndpoint=https:/);
@@ -128,13 +144,20 @@ describe('Cosmos DB connection', () => {
   const connectionString = `AccountEndpoint=https://nostria.documents.azure.com:443/;AccountKey=${accountKey};`;
 
   it('uses the connection string when there is one, even beside an endpoint', () => {
-    const config = loadConfig({ AZURE_COSMOSDB_CONNECTION_STRING: connectionString, AZURE_COSMOSDB_ENDPOINT: 'https://other.documents.azure.com/' });
+    const config = loadConfig({
+      AZURE_COSMOSDB_CONNECTION_STRING: connectionString,
+      AZURE_COSMOSDB_ENDPOINT: 'https://other.documents.azure.com/',
+    });
     expect(config.cosmos?.auth).toStrictEqual({ kind: 'connectionString', connectionString });
   });
 
   it('uses identity with the endpoint alone, passing the managed identity client id through', () => {
     const endpoint = 'https://nostria.documents.azure.com:443/';
-    expect(loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint }).cosmos?.auth).toStrictEqual({ kind: 'identity', endpoint, clientId: undefined });
+    expect(loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint }).cosmos?.auth).toStrictEqual({
+      kind: 'identity',
+      endpoint,
+      clientId: undefined,
+    });
     const withClient = loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint, AZURE_CLIENT_ID: '0b1c2d3e-aaaa-bbbb-cccc-123456789abc' });
     expect(withClient.cosmos?.auth).toStrictEqual({ kind: 'identity', endpoint, clientId: '0b1c2d3e-aaaa-bbbb-cccc-123456789abc' });
   });
@@ -178,13 +201,17 @@ describe('migration queue', () => {
   });
 
   it('uses identity with the storage account name, or an explicit queue service URI', () => {
-    expect(loadConfig({ AzureWebJobsStorage__accountName: 'nostriasa', AzureWebJobsStorage__clientId: 'client-1' }).queue?.auth).toStrictEqual({
+    expect(
+      loadConfig({ AzureWebJobsStorage__accountName: 'nostriasa', AzureWebJobsStorage__clientId: 'client-1' }).queue?.auth,
+    ).toStrictEqual({
       kind: 'identity',
       serviceUri: 'https://nostriasa.queue.core.windows.net',
       clientId: 'client-1',
     });
     const uri = 'https://nostriasa.queue.core.windows.net/';
-    expect(loadConfig({ AzureWebJobsStorage__accountName: 'ignored', AzureWebJobsStorage__queueServiceUri: uri }).queue?.auth).toMatchObject({ kind: 'identity', serviceUri: uri });
+    expect(
+      loadConfig({ AzureWebJobsStorage__accountName: 'ignored', AzureWebJobsStorage__queueServiceUri: uri }).queue?.auth,
+    ).toMatchObject({ kind: 'identity', serviceUri: uri });
   });
 
   it.each(['Bad_Name', 'ab', 'double--hyphen', '-leading'])('refuses the queue name %j, naming MIGRATION_QUEUE_NAME', (name) => {

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { documentTypeNames, documentTypeOf, documentTypes, type DocumentType } from '../../shared/domain/document-types.js';
-import { documentToRow, normalizeDocument, rowToDocument, systemProperties, type Row } from '../../shared/domain/mapping.js';
+import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
+import { documentToRow, normalizeDocument, type Row, rowToDocument, systemProperties } from '../../shared/domain/mapping.js';
 import { arbitraryAnyDocument, arbitraryDocument, arbitraryInvalidDocument, reasonFields } from '../support/arbitraries.js';
 
 const runs = { numRuns: 1000 };

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { generateInvalidDocuments, type InvalidKind } from '../../dev/sample-data/generate-invalid-documents.js';
 import { documentTypeNames, documentTypes } from '../../shared/domain/document-types.js';
-import { documentToRow, findNulCharacter, normalizeDocument, rowToDocument, type Row } from '../../shared/domain/mapping.js';
-import { generateInvalidDocuments, type InvalidKind } from '../../shared/sample-data/generate-invalid-documents.js';
+import { documentToRow, findNulCharacter, normalizeDocument, type Row, rowToDocument } from '../../shared/domain/mapping.js';
 import { reasonFields } from '../support/arbitraries.js';
 
 const pubkey = '3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d';
@@ -69,7 +69,16 @@ describe('documents that must be quarantined', () => {
   const invalid = [...generateInvalidDocuments(7)];
 
   it('cover every kind of breakage', () => {
-    const kinds: InvalidKind[] = ['wrong-type', 'unknown-enum', 'missing-required', 'not-an-integer', 'out-of-range', 'unknown-type', 'bad-pubkey', 'bad-id'];
+    const kinds: InvalidKind[] = [
+      'wrong-type',
+      'unknown-enum',
+      'missing-required',
+      'not-an-integer',
+      'out-of-range',
+      'unknown-type',
+      'bad-pubkey',
+      'bad-id',
+    ];
     expect(new Set(invalid.map((entry) => entry.kind))).toStrictEqual(new Set(kinds));
     expect(new Set(invalid.map((entry) => entry.type))).toStrictEqual(new Set(documentTypeNames));
   });
@@ -216,7 +225,12 @@ describe('round trips', () => {
 
   it('gives timestamps back as numbers of milliseconds from BigInt or text columns', () => {
     const row = mapOk(payment);
-    const fromPrisma = rowToDocument('payment', { ...row, created: BigInt(payment.created), paid: BigInt(payment.paid), lnAmountSat: 5000n });
+    const fromPrisma = rowToDocument('payment', {
+      ...row,
+      created: BigInt(payment.created),
+      paid: BigInt(payment.paid),
+      lnAmountSat: 5000n,
+    });
     const fromPg = rowToDocument('payment', { ...row, created: String(payment.created), expires: String(payment.expires) });
     for (const document of [fromPrisma, fromPg]) {
       for (const field of ['created', 'paid', 'expires', 'modified', 'lnAmountSat']) expect(typeof document[field]).toBe('number');
@@ -225,7 +239,15 @@ describe('round trips', () => {
   });
 
   it('keeps _ts and _etag as the copied version and drops the other system properties', () => {
-    const row = mapOk({ ...account, _rid: 'AbCdEf==', _self: 'dbs/x/colls/y/docs/z/', _etag: '"0000a1b2-0000-0000-0000-65f0a1b20000"', _attachments: 'attachments/', _ts: 1_700_000_100, _lsn: 12 });
+    const row = mapOk({
+      ...account,
+      _rid: 'AbCdEf==',
+      _self: 'dbs/x/colls/y/docs/z/',
+      _etag: '"0000a1b2-0000-0000-0000-65f0a1b20000"',
+      _attachments: 'attachments/',
+      _ts: 1_700_000_100,
+      _lsn: 12,
+    });
     expect(row.cosmosTs).toBe(1_700_000_100);
     expect(row.cosmosEtag).toBe('"0000a1b2-0000-0000-0000-65f0a1b20000"');
     expect(row.extra).toEqual({});
@@ -244,8 +266,14 @@ describe('NUL characters, which PostgreSQL cannot store in text or jsonb', () =>
   const base = { id: 'notification-log-1', pubkey: 'a'.repeat(64), type: 'notification-log', created: 1 };
 
   it('refuses a document with U+0000 in a modeled field, an extra field or a key, naming where', () => {
-    expect(documentToRow({ ...base, title: 'bad\u0000title' })).toMatchObject({ ok: false, reason: expect.stringContaining('title: contains a NUL') });
-    expect(documentToRow({ ...base, note: { deep: ['x', 'y\u0000'] } })).toMatchObject({ ok: false, reason: expect.stringContaining('note.deep[1]') });
+    expect(documentToRow({ ...base, title: 'bad\u0000title' })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('title: contains a NUL'),
+    });
+    expect(documentToRow({ ...base, note: { deep: ['x', 'y\u0000'] } })).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('note.deep[1]'),
+    });
     const byKey = documentToRow({ ...base, ['k\u0000']: 1 });
     expect(byKey.ok).toBe(false);
     if (!byKey.ok) expect(byKey.reason).not.toContain('\u0000');

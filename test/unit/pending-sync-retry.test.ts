@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { retryDelaySeconds } from '../../shared/queue/pending-sync-retry.js';
+import { retryDelaySeconds } from '../../shared/mirror/pending-sync-retry.js';
 
 describe('retryDelaySeconds', () => {
   const now = new Date('2026-11-24T10:00:00.000Z');

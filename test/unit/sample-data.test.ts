@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { documentTypeOf, documentTypes, type DocumentType } from '../../shared/domain/document-types.js';
-import { documentToRow, normalizeDocument, rowToDocument, systemProperties, type CosmosDocument } from '../../shared/domain/mapping.js';
-import { generateDataset, generateUser, randomPubkey } from '../../shared/sample-data/generate-documents.js';
-import { generateInvalidDocuments } from '../../shared/sample-data/generate-invalid-documents.js';
-import { SeededRandom } from '../../shared/sample-data/seeded-random.js';
+import { generateDataset, generateUser, randomPubkey } from '../../dev/sample-data/generate-documents.js';
+import { generateInvalidDocuments } from '../../dev/sample-data/generate-invalid-documents.js';
+import { SeededRandom } from '../../dev/sample-data/seeded-random.js';
+import { type DocumentType, documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
+import { type CosmosDocument, documentToRow, normalizeDocument, rowToDocument, systemProperties } from '../../shared/domain/mapping.js';
 
 const seed = 2024;
 const users = 400;
@@ -13,7 +13,7 @@ const latest = Date.UTC(2027, 11, 31);
 
 function typeOf(document: CosmosDocument): DocumentType {
   const type = documentTypeOf(document.type);
-  if (!type) throw new Error(`generated an unknown type ${String(document.type)}`);
+  if (!type) throw new Error(`generated an unknown type ${document.type}`);
   return type;
 }
 

@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
 import { InvocationContext, type InvocationContextInit } from '@azure/functions';
-import { loadConfig, requireQueue, type AppConfig } from '../../../shared/config/env.js';
+import { type AppConfig, loadConfig, requireQueue } from '../../../shared/config/env.js';
 import type { PrismaClient } from '../../../shared/postgres/prisma-client.js';
-import { migrationQueues, type MigrationQueues } from '../../../shared/queue/queue-client.js';
 import { closeServices, useServices } from '../../../shared/runtime/services.js';
-import { startAzurite, type AzuriteTestServer } from '../azurite.js';
-import { createTestContainer, startCosmosServer, type CosmosTestServer } from '../cosmos.js';
+import { type MigrationQueues, migrationQueues } from '../../../shared/storage-queue/queue-client.js';
+import { type AzuriteTestServer, startAzurite } from '../azurite.js';
+import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../postgres.js';
-import { loadFunctionApp, type CapturedRegistration } from './load-function-app.js';
-import { drainQueue, type DrainOptions, type DrainResult } from './queue-host.js';
+import { type CapturedRegistration, loadFunctionApp } from './load-function-app.js';
+import { type DrainOptions, type DrainResult, drainQueue } from './queue-host.js';
 
 /** host.json's `extensions.queues.maxDequeueCount`, which the queue-host loop applies as the host does. */
 export const maxDequeueCount = 5;

@@ -73,7 +73,10 @@ export async function loadFunctionApp(): Promise<{
   for (const file of functionFiles()) {
     const before = core.registrations.length;
     await import(pathToFileURL(file).href);
-    byFile.set(path.basename(file), core.registrations.slice(before).map((registration) => registration.metadata.name));
+    byFile.set(
+      path.basename(file),
+      core.registrations.slice(before).map((registration) => registration.metadata.name),
+    );
   }
   return { registrations: new Map(core.registrations.map((registration) => [registration.metadata.name, registration])), byFile };
 }

@@ -1,5 +1,5 @@
 import { InvocationContext } from '@azure/functions';
-import type { MigrationQueues } from '../../../shared/queue/queue-client.js';
+import type { MigrationQueues } from '../../../shared/storage-queue/queue-client.js';
 import type { CapturedRegistration } from './load-function-app.js';
 
 /**

@@ -1,0 +1,64 @@
+import type { Container } from '@azure/cosmos';
+import type { AppConfig } from '../../shared/config/env.js';
+import { applyMigrations } from '../../shared/postgres/migration-applier.js';
+import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { startLocalCosmosServer } from './local-cosmos-server.js';
+
+/** An embedded PostgreSQL and a local Cosmos-protocol server, wired up as the app's configuration. */
+export interface LocalEnvironment {
+  /** Built here, never read from the environment. MIGRATION_MODE is on: these databases are throwaway. */
+  config: AppConfig;
+  prisma: PrismaClient;
+  /** `NostriaDB`/`Documents`, partitioned on `/pubkey`, empty. */
+  container: Container;
+  /** Stops both servers and deletes PostgreSQL's data directory. Safe to call twice. */
+  stop(): Promise<void>;
+}
+
+const databaseName = 'nostria_demo';
+
+/**
+ * Starts both stand-ins on free ports of 127.0.0.1, applies the project's migrations and creates the
+ * Cosmos container. Nothing here looks at DATABASE_URL or the Cosmos settings, so no configured database
+ * can be touched. `log` receives a line per step.
+ */
+export async function startLocalEnvironment(log: (line: string) => void): Promise<LocalEnvironment> {
+  const stops: Array<() => Promise<void>> = [];
+  let stopping: Promise<void> | undefined;
+  // One shutdown, however many callers (Ctrl-C and the normal end can overlap): all of them wait for it.
+  const stop = () =>
+    (stopping ??= (async () => {
+      // Last started, first stopped; every step runs even if one fails.
+      for (const step of stops.splice(0).reverse()) await step().catch(() => undefined);
+    })());
+  try {
+    log('Starting an embedded PostgreSQL (temporary data directory, random port on 127.0.0.1)...');
+    const postgres = await startEmbeddedPostgres();
+    stops.push(() => postgres.stop());
+    const databaseUrl = await postgres.createDatabase(databaseName);
+    const migrations = await applyMigrations(databaseUrl);
+    log(`  PostgreSQL ready; applied ${migrations.applied.length} migration(s) to database ${databaseName}.`);
+
+    log('Starting the local Cosmos-protocol server (@vercel/cosmosdb-server, in memory, 127.0.0.1)...');
+    const cosmos = await startLocalCosmosServer();
+    stops.push(() => cosmos.stop());
+    const container = await cosmos.createDocumentsContainer();
+    log(`  Cosmos ready at ${cosmos.endpoint}: ${cosmos.settings.databaseName}/${cosmos.settings.containerName}, partition key /pubkey.`);
+
+    const config: AppConfig = {
+      databaseUrl,
+      poolSize: 5,
+      usePostgres: false,
+      dualDatabaseMode: false,
+      migrationMode: true,
+      cosmos: cosmos.settings,
+    };
+    const prisma = createPrismaClient(databaseUrl, config.poolSize);
+    stops.push(() => prisma.$disconnect());
+    return { config, prisma, container, stop };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}

@@ -1,0 +1,210 @@
+/**
+ * Every error this project raises on purpose, in one module (as Electric's client keeps its `error.ts`).
+ * Each has a stable `code` and structured `fields`, never a message to be taken apart again; the HTTP
+ * functions, the queue function and the CLI turn a code into their answer with one table,
+ * {@link errorAnswers}. Anything else that is thrown (a driver's error, a bug) is "unexpected": answered
+ * as an internal error, its message masked before it is shown anywhere (see `safe-error.ts`).
+ */
+
+export const errorAnswers = {
+  /** A setting is missing or malformed. `fields.settings` names them, never their values. */
+  CONFIG_INVALID: { http: 503, exit: 1, queue: 'failed' },
+  /** A command was run with a setting it needs missing. */
+  NOT_CONFIGURED: { http: 503, exit: 1, queue: 'failed' },
+  /** A write was asked for while MIGRATION_MODE is off. */
+  MIGRATION_MODE_DISABLED: { http: 409, exit: 1, queue: 'refused' },
+  /** A queue message that can never be processed. */
+  INVALID_MESSAGE: { http: 400, exit: 2, queue: 'rejected' },
+  /** A request body, query or command-line argument that is not valid. */
+  INVALID_INPUT: { http: 400, exit: 2, queue: 'rejected' },
+  /** A document a caller wants to write does not fit its schema. */
+  DOCUMENT_INVALID: { http: 400, exit: 1, queue: 'rejected' },
+  /** `create` of a document that exists. */
+  DOCUMENT_CONFLICT: { http: 409, exit: 1, queue: 'failed' },
+  /** `update` of a document that does not exist. */
+  DOCUMENT_NOT_FOUND: { http: 404, exit: 1, queue: 'failed' },
+  /** A migration run id that no run has. */
+  RUN_NOT_FOUND: { http: 404, exit: 1, queue: 'rejected' },
+  /** `--resume` with no unfinished run to continue. */
+  NOTHING_TO_RESUME: { http: 404, exit: 1, queue: 'rejected' },
+  /** The PostgreSQL schema is not there (migrations not applied). */
+  SCHEMA_MISSING: { http: 503, exit: 1, queue: 'failed' },
+  /** A database did not answer. `fields.database` says which, `fields.endpoint` where. */
+  DATABASE_UNREACHABLE: { http: 503, exit: 1, queue: 'failed' },
+  /** Stopped by the operator (Ctrl-C) or a shutdown, at a point from which it can be resumed. */
+  INTERRUPTED: { http: 503, exit: 130, queue: 'failed' },
+} as const satisfies Record<string, ErrorAnswer>;
+
+export interface ErrorAnswer {
+  /** HTTP status of the functions' JSON answer. */
+  http: number;
+  /** CLI exit code. */
+  exit: number;
+  /** How the queue function logs a message that failed so (every failure is still thrown, see `migration-queue.ts`). */
+  queue: 'rejected' | 'refused' | 'failed';
+}
+
+export type ErrorCode = keyof typeof errorAnswers;
+
+/** The answer to anything that is not an {@link AppError}. */
+export const unexpectedAnswer: ErrorAnswer = { http: 500, exit: 1, queue: 'failed' };
+
+/**
+ * The base of this project's errors. `message` is for people and never carries a secret; `fields`
+ * carries what a program needs (setting names, ids), so nobody parses the message.
+ */
+export class AppError<F extends Record<string, unknown> = Record<string, unknown>> extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly fields: F,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** How HTTP, the queue and the CLI answer an error: by its code, or as unexpected. */
+export function answerOf(error: unknown): ErrorAnswer {
+  return error instanceof AppError ? errorAnswers[error.code] : unexpectedAnswer;
+}
+
+/** A problem with the configuration: the setting(s) concerned (alternatives, when one of several will do) and what was expected. */
+export interface SettingProblem {
+  settings: string[];
+  problem: string;
+}
+
+/** One or more settings are missing or malformed; every problem is reported at once, naming settings, never values. */
+export class ConfigError extends AppError<{ settings: string[]; problems: string[] }> {
+  constructor(problems: SettingProblem[]) {
+    const lines = problems.map(({ settings, problem }) => `${settings.join(' or ')}: ${problem}`);
+    super('CONFIG_INVALID', `Invalid configuration:\n${lines.map((line) => `  - ${line}`).join('\n')}`, {
+      settings: [...new Set(problems.flatMap(({ settings }) => settings))],
+      problems: lines,
+    });
+  }
+
+  get problems(): string[] {
+    return this.fields.problems;
+  }
+}
+
+/** A command that needs settings which are not set: names them and says what to do instead. */
+export class NotConfiguredError extends AppError<{ settings: string[] }> {
+  constructor(message: string, settings: string[]) {
+    super('NOT_CONFIGURED', message, { settings });
+  }
+}
+
+/** A migration that would write was started without MIGRATION_MODE=true. */
+export class MigrationModeDisabledError extends AppError<Record<string, never>> {
+  constructor() {
+    super(
+      'MIGRATION_MODE_DISABLED',
+      'Migration utilities are disabled: set MIGRATION_MODE=true to let them write to PostgreSQL (a dry run is always allowed).',
+      {},
+    );
+  }
+}
+
+/** A queue message that can never be processed; thrown so the host moves it to the poison queue. */
+export class InvalidMessageError extends AppError<{ problems: string[] }> {
+  constructor(problems: string[]) {
+    super('INVALID_MESSAGE', problems.join('; '), { problems });
+  }
+}
+
+/** Input from a person or a client (argument, body, route parameter) that is not valid; the message names it. */
+export class InvalidInputError extends AppError<{ input: string }> {
+  constructor(input: string, problem: string) {
+    super('INVALID_INPUT', problem.startsWith(input) ? problem : `${input}: ${problem}`, { input });
+  }
+}
+
+/** A document a caller wants to write does not fit its schema; the reason names fields, never values. */
+export class DocumentValidationError extends AppError<{ reason: string }> {
+  constructor(reason: string) {
+    super('DOCUMENT_INVALID', reason, { reason });
+  }
+}
+
+export class DocumentConflictError extends AppError<{ type: string; id: string }> {
+  constructor(type: string, id: string) {
+    super('DOCUMENT_CONFLICT', `${type} ${id} already exists`, { type, id });
+  }
+
+  get type(): string {
+    return this.fields.type;
+  }
+
+  get id(): string {
+    return this.fields.id;
+  }
+}
+
+export class DocumentNotFoundError extends AppError<{ type: string; id: string }> {
+  constructor(type: string, id: string) {
+    super('DOCUMENT_NOT_FOUND', `${type} ${id} does not exist`, { type, id });
+  }
+
+  get type(): string {
+    return this.fields.type;
+  }
+
+  get id(): string {
+    return this.fields.id;
+  }
+}
+
+/** A run id no run has. */
+export class MigrationRunNotFoundError extends AppError<{ runId: string }> {
+  constructor(runId: string) {
+    super('RUN_NOT_FOUND', `No migration run with id ${runId}`, { runId });
+  }
+
+  get runId(): string {
+    return this.fields.runId;
+  }
+}
+
+/** `--resume` found no unfinished run of the same scope. */
+export class NothingToResumeError extends AppError<{ command: string }> {
+  constructor(command: string) {
+    super('NOTHING_TO_RESUME', `There is no interrupted or failed ${command} run to resume; run it without --resume to start one.`, {
+      command,
+    });
+  }
+}
+
+/** The PostgreSQL tables are not there: the migrations were not applied to this database. */
+export class SchemaMissingError extends AppError<{ table: string }> {
+  constructor(table: string, options?: ErrorOptions) {
+    super('SCHEMA_MISSING', `PostgreSQL has no table "${table}": apply the schema first with npm run db:migrate`, { table }, options);
+  }
+}
+
+/** A database that did not answer; the message names it and where it was looked for, never a credential. */
+export class DatabaseUnreachableError extends AppError<{ database: 'Cosmos DB' | 'PostgreSQL'; endpoint: string; reason: string }> {
+  constructor(database: 'Cosmos DB' | 'PostgreSQL', endpoint: string, reason: string, options?: ErrorOptions) {
+    super('DATABASE_UNREACHABLE', `${database} at ${endpoint} did not answer: ${reason}`, { database, endpoint, reason }, options);
+  }
+}
+
+/** Work stopped on request (an aborted `AbortSignal`) at a point from which it can be resumed. */
+export class InterruptedError extends AppError<{ reason: string }> {
+  constructor(reason: string) {
+    super('INTERRUPTED', `interrupted: ${reason}`, { reason });
+  }
+}
+
+/** Throws {@link InterruptedError} if `signal` is aborted: call it at the points where stopping is safe. */
+export function throwIfInterrupted(signal: AbortSignal | undefined): void {
+  if (!signal?.aborted) return;
+  const reason = signal.reason instanceof Error ? signal.reason.message : typeof signal.reason === 'string' ? signal.reason : 'aborted';
+  throw new InterruptedError(reason);
+}

@@ -1,0 +1,74 @@
+import type { PrismaClient } from '../postgres/prisma-client.js';
+import { type Checkpoint, loadCheckpoints } from './checkpoints.js';
+
+export interface PartProgress {
+  /** A document type, `other` (documents of no known type) or `all` (all of one user's documents). */
+  part: string;
+  /** Not started: no page of this part has been committed yet. */
+  started: boolean;
+  done: boolean;
+  /** Documents read in this part so far. */
+  processed: number;
+  /** The newest `_ts` read in this part (seconds). */
+  maxCosmosTs: number;
+}
+
+export interface RunStatus {
+  id: string;
+  kind: string;
+  state: string;
+  dryRun: boolean;
+  pubkey: string | null;
+  skipExisting: boolean;
+  startedAt: string;
+  updatedAt: string;
+  finishedAt: string | null;
+  /** Why the run failed, already masked when it was stored. */
+  error: string | null;
+  counters: { processed: number; written: number; unchanged: number; skipped: number; quarantined: number; failed: number };
+  /** Parts done out of parts in the run's scope. */
+  partsDone: number;
+  parts: PartProgress[];
+}
+
+/** A run with its counters and its per-part checkpoints (`GET /api/migration/runs/{runId}`); undefined if unknown. */
+export async function getRunStatus(prisma: PrismaClient, runId: string): Promise<RunStatus | undefined> {
+  const [run, checkpoints] = await Promise.all([prisma.migrationRun.findUnique({ where: { id: runId } }), loadCheckpoints(prisma, runId)]);
+  if (!run) return undefined;
+  // Scope parts are read back as plain strings, so the map is looked up as one keyed by strings.
+  const byPart: ReadonlyMap<string, Checkpoint> = checkpoints;
+  const scope = (run.scope ?? {}) as { parts?: unknown; pubkey?: unknown; skipExisting?: unknown };
+  const scopeParts = Array.isArray(scope.parts) ? scope.parts.filter((part): part is string => typeof part === 'string') : [];
+  const parts = scopeParts.map((part): PartProgress => {
+    const checkpoint = byPart.get(part);
+    return {
+      part,
+      started: checkpoint !== undefined && (checkpoint.done || checkpoint.continuation !== null || checkpoint.processed > 0),
+      done: checkpoint?.done ?? false,
+      processed: checkpoint?.processed ?? 0,
+      maxCosmosTs: checkpoint?.maxCosmosTs ?? 0,
+    };
+  });
+  return {
+    id: run.id,
+    kind: run.kind,
+    state: run.state,
+    dryRun: run.dryRun,
+    pubkey: typeof scope.pubkey === 'string' ? scope.pubkey : null,
+    skipExisting: scope.skipExisting === true,
+    startedAt: run.startedAt.toISOString(),
+    updatedAt: run.updatedAt.toISOString(),
+    finishedAt: run.finishedAt?.toISOString() ?? null,
+    error: run.error,
+    counters: {
+      processed: Number(run.processed),
+      written: Number(run.written),
+      unchanged: Number(run.unchanged),
+      skipped: Number(run.skipped),
+      quarantined: Number(run.quarantined),
+      failed: Number(run.failed),
+    },
+    partsDone: parts.filter((part) => part.done).length,
+    parts,
+  };
+}

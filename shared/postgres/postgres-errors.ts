@@ -1,0 +1,89 @@
+/**
+ * PostgreSQL errors as the migration sees them: by SQLSTATE, whether they reach us from `pg` directly
+ * or wrapped by Prisma's driver adapter (`meta.driverAdapterError.cause.originalCode`).
+ * https://www.postgresql.org/docs/current/errcodes-appendix.html
+ */
+
+export const SERIALIZATION_FAILURE = '40001';
+export const DEADLOCK_DETECTED = '40P01';
+export const TOO_MANY_CONNECTIONS = '53300';
+export const ADMIN_SHUTDOWN = '57P01';
+export const UNIQUE_VIOLATION = '23505';
+
+/** Worth another try as they are: the server or the network, not the statement, was the problem. */
+const transientCodes = new Set([SERIALIZATION_FAILURE, DEADLOCK_DETECTED, TOO_MANY_CONNECTIONS, ADMIN_SHUTDOWN]);
+
+/** Prisma's adapter reports lost connections by kind, without a SQLSTATE. */
+const transientAdapterKinds = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TransactionWriteConflict',
+]);
+
+/**
+ * What `pg` throws when the server closed the socket (no SQLSTATE: the reply never came), including on
+ * a pooled connection that broke while idle or mid-transaction and is handed out once more.
+ */
+const connectionLostMessages = [
+  'Connection terminated unexpectedly',
+  'Connection terminated',
+  'Client has encountered a connection error and is not queryable',
+];
+
+interface AdapterCause {
+  originalCode?: unknown;
+  code?: unknown;
+  kind?: unknown;
+  originalMessage?: unknown;
+  message?: unknown;
+}
+
+/** Prisma wraps the adapter's error in `meta` for queries, and throws it bare from a transaction's commit. */
+function adapterCauseOf(error: unknown): AdapterCause | undefined {
+  const e = error as { name?: unknown; cause?: unknown; meta?: { driverAdapterError?: { cause?: AdapterCause } } } | null;
+  if (e?.meta?.driverAdapterError?.cause) return e.meta.driverAdapterError.cause;
+  if (e?.name === 'DriverAdapterError' && e.cause !== null && typeof e.cause === 'object') return e.cause;
+  return undefined;
+}
+
+/** The SQLSTATE of a PostgreSQL error, however it was wrapped; undefined if it carries none. */
+export function sqlStateOf(error: unknown): string | undefined {
+  const cause = adapterCauseOf(error);
+  for (const code of [cause?.originalCode, cause?.code, (error as { code?: unknown } | null)?.code]) {
+    if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
+  }
+  return undefined;
+}
+
+/** Serialization failures, deadlocks, too many connections, admin shutdown and connection exceptions (class 08). */
+export function isTransientPostgresError(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  if (state) return transientCodes.has(state) || state.startsWith('08');
+  const kind = adapterCauseOf(error)?.kind;
+  if (typeof kind === 'string') return transientAdapterKinds.has(kind);
+  return error instanceof Error && connectionLostMessages.includes(error.message);
+}
+
+/**
+ * A value the database refused for one row (data exception, class 22, or an integrity constraint other
+ * than a unique-key race, class 23): the row is at fault, not the batch, so it is isolated.
+ */
+export function isRowDataError(error: unknown): boolean {
+  const state = sqlStateOf(error);
+  return state !== undefined && (state.startsWith('22') || (state.startsWith('23') && state !== UNIQUE_VIOLATION));
+}
+
+/**
+ * A database error for a quarantine reason: SQLSTATE and the server's one-line message, never its DETAIL
+ * (which prints the whole failing row, secrets included).
+ */
+export function describePostgresError(error: unknown): string {
+  const cause = adapterCauseOf(error);
+  const message = [cause?.originalMessage, cause?.message, error instanceof Error ? error.message : undefined].find(
+    (text): text is string => typeof text === 'string' && text.length > 0,
+  );
+  const state = sqlStateOf(error);
+  return `${state ? `SQLSTATE ${state}: ` : ''}${(message ?? 'unknown error').slice(0, 300)}`;
+}

@@ -1,0 +1,149 @@
+import { z } from 'zod';
+import { describeIssues } from '../core/describe-issues.js';
+import { InvalidMessageError } from '../core/errors.js';
+import { defaultBatchSize } from '../domain/batch-size.js';
+import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
+import { documentId, pubkey } from '../domain/fields.js';
+
+/**
+ * The migration queue's messages. Every message is plain JSON text (host.json sets
+ * `messageEncoding: none`), so `az storage message put --content '{"kind":"full",...}'` works, and
+ * every message is validated here before anything acts on it. Objects are strict: a misspelt field is
+ * a rejected message, not a silently ignored option.
+ */
+
+/** A run's id: `createRun` makes UUIDs; the pattern keeps anything else a message carries harmless in logs and URLs. */
+export const runIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'expected 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
+
+export const documentTypeSchema = z.enum(documentTypeNames as [DocumentType, ...DocumentType[]]);
+/** What one chain of batch messages reads: a document type, or `other` (documents of no known type, for the quarantine). */
+export const batchPartSchema = z.union([documentTypeSchema, z.literal('other')]);
+
+/** Documents per Cosmos page; the engine writes each page in one transaction. */
+export const batchSizeSchema = z.number().int().min(1).max(1000);
+
+/**
+ * One page of one type: process the page that starts at `continuation` (null: the first), checkpoint,
+ * enqueue the next. `previous` is where the message before it in the chain started (absent on the first
+ * page): it tells "my predecessor has not committed yet" from "someone already did my page".
+ */
+export const batchMessageSchema = z.strictObject({
+  kind: z.literal('batch'),
+  runId: runIdSchema,
+  documentType: batchPartSchema,
+  continuation: z.string().min(1).nullable(),
+  previous: z.string().min(1).nullable().optional(),
+  batchSize: batchSizeSchema.default(defaultBatchSize),
+  dryRun: z.boolean().default(false),
+});
+
+/**
+ * All of one user's documents. With `runId`, the recorded run `POST /api/migration/start` created for
+ * this user is continued from its checkpoint; without, a new run is recorded (none for a dry run).
+ */
+export const userMessageSchema = z.strictObject({
+  kind: z.literal('user'),
+  pubkey,
+  runId: runIdSchema.optional(),
+  dryRun: z.boolean().default(false),
+});
+
+/**
+ * Everything (or the listed types): fans out into one `batch` chain per type (plus `other` for a whole
+ * container), which instances work on in parallel. Without `runId` a new run is recorded; with one, that
+ * run (created by `POST /api/migration/start`) is continued from its checkpoints.
+ */
+export const fullMessageSchema = z.strictObject({
+  kind: z.literal('full'),
+  runId: runIdSchema.optional(),
+  batchSize: batchSizeSchema.default(defaultBatchSize),
+  dryRun: z.boolean().default(false),
+  types: z.array(documentTypeSchema).min(1).optional(),
+});
+
+/**
+ * A change the sync could not write. For a changed document `ts` is the `_ts` it was seen at: the
+ * handler reads the document's current state by id and `pubkey` (its partition key) and applies that.
+ * For a delete (`deleted: true`) `ts` is the delete's time and the handler applies the delete itself,
+ * version-guarded; its `pubkey` is known only when the change feed said.
+ */
+export const resyncEntrySchema = z
+  .strictObject({
+    id: documentId,
+    pubkey: z.string().min(1).max(255).optional(),
+    type: z.string().max(100).optional(),
+    ts: z.number().int().min(0),
+    deleted: z.literal(true).optional(),
+  })
+  .refine((entry) => entry.deleted || entry.pubkey !== undefined, {
+    error: 'required to read a changed document back',
+    path: ['pubkey'],
+  });
+
+/** Entries per `documents` message: keeps every message far below the queue's 64 KB limit. */
+export const maxResyncEntries = 100;
+
+export const documentsMessageSchema = z.strictObject({
+  kind: z.literal('documents'),
+  reason: z.string().max(1000).optional(),
+  documents: z.array(resyncEntrySchema).min(1).max(maxResyncEntries),
+});
+
+/**
+ * Dual mode with PostgreSQL primary: copy the documents whose Cosmos copy is behind (`pending_sync`)
+ * again, and if entries remain, send this message again for when the next one is due. The mirror
+ * sends it after recording a failure; anyone may send one at any time (`{"kind":"pending-sync"}`).
+ */
+export const pendingSyncMessageSchema = z.strictObject({
+  kind: z.literal('pending-sync'),
+});
+
+export const migrationMessageSchema = z.discriminatedUnion('kind', [
+  batchMessageSchema,
+  userMessageSchema,
+  fullMessageSchema,
+  documentsMessageSchema,
+  pendingSyncMessageSchema,
+]);
+
+export type BatchMessage = z.infer<typeof batchMessageSchema>;
+export type UserMessage = z.infer<typeof userMessageSchema>;
+export type FullMessage = z.infer<typeof fullMessageSchema>;
+export type ResyncEntry = z.infer<typeof resyncEntrySchema>;
+export type DocumentsMessage = z.infer<typeof documentsMessageSchema>;
+export type MigrationMessage = z.infer<typeof migrationMessageSchema>;
+/** What a sender writes: defaults may be left out. */
+export type MigrationMessageInput = z.input<typeof migrationMessageSchema>;
+
+/**
+ * Validates a queue item as the trigger hands it over: the runtime gives JSON messages already parsed,
+ * anything else as a string (or bytes), which is parsed here. The error names what is wrong, never
+ * more than a short excerpt of the message.
+ */
+export function parseMigrationMessage(item: unknown): MigrationMessage {
+  let value = item;
+  if (typeof value === 'string' || value instanceof Uint8Array) {
+    const text = typeof value === 'string' ? value : Buffer.from(value).toString('utf8');
+    try {
+      value = JSON.parse(text);
+    } catch {
+      throw new InvalidMessageError([`not JSON: ${JSON.stringify(text.slice(0, 80))}`]);
+    }
+  }
+  const parsed = migrationMessageSchema.safeParse(value);
+  if (!parsed.success) {
+    throw new InvalidMessageError(describeIssues(parsed.error, '(message)'));
+  }
+  return parsed.data;
+}
+
+/** Splits resync entries into messages the queue accepts. */
+export function documentsMessages(entries: readonly ResyncEntry[], reason?: string): DocumentsMessage[] {
+  const messages: DocumentsMessage[] = [];
+  for (let start = 0; start < entries.length; start += maxResyncEntries) {
+    messages.push({ kind: 'documents', reason, documents: entries.slice(start, start + maxResyncEntries) });
+  }
+  return messages;
+}
