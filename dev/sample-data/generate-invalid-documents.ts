@@ -126,7 +126,7 @@ const breakages: readonly Breakage[] = [
   { kind: 'bad-pubkey', type: 'backup-job', field: 'pubkey', why: 'no pubkey', value: undefined },
   { kind: 'bad-pubkey', type: 'notification-settings', field: 'pubkey', why: 'pubkey as a number', value: 12345 },
   { kind: 'bad-id', type: 'account', field: 'id', why: 'empty id', value: '' },
-  { kind: 'bad-id', type: 'payment', field: 'id', why: 'id longer than 255 characters', value: `payment-${'9'.repeat(300)}` },
+  { kind: 'bad-id', type: 'payment', field: 'id', why: 'id longer than 1,023 bytes', value: `payment-${'9'.repeat(1100)}` },
   { kind: 'bad-id', type: 'notification-subscription', field: 'id', why: 'id as a number', value: 12 },
 ];
 

@@ -7,7 +7,12 @@ import { z } from 'zod';
  */
 
 export const pubkey = z.string().regex(/^[0-9a-fA-F]{64}$/, 'expected a 64-character hex public key');
-export const documentId = z.string().min(1, 'expected a non-empty id').max(255, 'expected an id of at most 255 characters');
+/** Cosmos DB limits an item id to 1,023 bytes ("Service quotas and default limits", per-item limits). */
+export const maxIdBytes = 1023;
+export const documentId = z
+  .string()
+  .min(1, 'expected a non-empty id')
+  .refine((id) => Buffer.byteLength(id, 'utf8') <= maxIdBytes, `expected an id of at most ${maxIdBytes} bytes`);
 
 /** Milliseconds since the epoch, stored as BIGINT. */
 export const timestamp = z.number().int('expected whole milliseconds since the epoch');

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { describeIssues } from '../core/describe-issues.js';
 import { type DocumentType, documentTypeOf, documentTypes } from './document-types.js';
 import type { ColumnKind } from './fields.js';
+import { describeUnstorable, findUnstorable } from './storable-json.js';
 
 /**
  * Cosmos document <-> PostgreSQL row. Lossless for everything a document says:
@@ -36,24 +38,15 @@ export function documentToRow(document: unknown): MapResult {
     return { ok: false, reason: 'not a JSON object' };
   }
   const source = document as Record<string, unknown>;
+  // Before the schema: zod recurses per level of nesting, and what PostgreSQL cannot hold must never reach it.
+  const unstorable = findUnstorable(source);
   const type = documentTypeOf(source.type);
-  if (!type) {
-    const shown =
-      typeof source.type === 'string' ? `"${source.type.slice(0, 40)}"` : source.type === undefined ? 'missing' : '(not a string)';
-    return { ok: false, reason: `unknown document type ${shown}` };
-  }
+  if (unstorable) return { ok: false, type, reason: `${type ?? 'document'}: ${describeUnstorable(unstorable)}` };
+  if (!type) return { ok: false, reason: `unknown document type ${describeTypeValue(source.type)}` };
   const descriptor = documentTypes[type];
   const parsed = (descriptor.schema as z.ZodObject).safeParse(source);
   if (!parsed.success) {
     return { ok: false, type, reason: `${type}: ${describeIssues(parsed.error, '(document)').join('; ')}` };
-  }
-  const nulPath = findNulCharacter(source);
-  if (nulPath !== undefined) {
-    return {
-      ok: false,
-      type,
-      reason: `${type}: ${nulPath}: contains a NUL character (\\u0000), which PostgreSQL text and jsonb cannot store`,
-    };
   }
   // Values are read from the validated source, not `parsed.data`: zod rebuilds JSON objects and drops
   // `__proto__` keys inside them.
@@ -79,19 +72,19 @@ export function documentToRow(document: unknown): MapResult {
 }
 
 /**
- * The path of the first string (value or key) anywhere in `value` holding U+0000, which PostgreSQL
- * refuses in text and jsonb; undefined when there is none. The path shows a NUL in a key as `\u0000`.
+ * An unknown `type` as a reason may show it: by its length and a short hash, never its text (it is field
+ * content, and can be anything up to megabytes long).
  */
-export function findNulCharacter(value: unknown, path = ''): string | undefined {
-  if (typeof value === 'string') return value.includes('\u0000') ? path || '(document)' : undefined;
-  if (value === null || typeof value !== 'object') return undefined;
-  for (const [key, child] of Object.entries(value)) {
-    const childPath = Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key;
-    if (key.includes('\u0000')) return childPath.replaceAll('\u0000', '\\u0000');
-    const found = findNulCharacter(child, childPath);
-    if (found !== undefined) return found;
-  }
-  return undefined;
+function describeTypeValue(value: unknown): string {
+  if (value === undefined) return '(missing)';
+  if (typeof value !== 'string') return `(not a string: ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
+  return `(${value.length} characters, sha256 ${createHash('sha256').update(value).digest('hex').slice(0, 12)})`;
+}
+
+/** @deprecated-free shim for the quarantine until it moves to {@link findUnstorable}: the path of a U+0000, if any. */
+export function findNulCharacter(value: unknown): string | undefined {
+  const found = findUnstorable(value);
+  return found?.kind === 'nul' ? found.path : undefined;
 }
 
 /** Rebuilds the Cosmos-shaped document from a row, whatever driver produced it (bigint, string or number). */

@@ -96,8 +96,8 @@ describe('documents that must be quarantined', () => {
   });
 
   it('says when a type is there but is not a string, rather than calling it missing', () => {
-    expect(reasonOf({ ...account, type: 7 })).toBe('unknown document type (not a string)');
-    expect(reasonOf({ ...account, type: undefined })).toBe('unknown document type missing');
+    expect(reasonOf({ ...account, type: 7 })).toBe('unknown document type (not a string: number)');
+    expect(reasonOf({ ...account, type: undefined })).toBe('unknown document type (missing)');
   });
 
   it('refuses anything that is not a JSON object', () => {

@@ -1,0 +1,115 @@
+/**
+ * What PostgreSQL cannot hold exactly, found before anything is written. JavaScript strings are UTF-16 and may
+ * carry what UTF-8 text cannot: a lone surrogate half is silently replaced with U+FFFD on its way to a text
+ * column (so two ids that differ only there become one row) and refused in jsonb (22P02); U+0000 is refused by
+ * both (22021). Nesting is bounded too: Cosmos DB itself allows at most 128 levels ("Service quotas and default
+ * limits", per-item limits), and both zod and PostgreSQL's jsonb parser recurse per level, so a deeper value
+ * would exhaust a stack rather than be refused cleanly. A document with any of these is quarantined with the
+ * reason and kept exactly as its JSON text (see the quarantine), never altered.
+ */
+
+/** Cosmos DB's own limit on the nesting of embedded objects and arrays. */
+export const maxNestingDepth = 128;
+
+export type UnstorableKind = 'nul' | 'lone-surrogate' | 'too-deep';
+
+export interface Unstorable {
+  kind: UnstorableKind;
+  /** Where, as `a.b[2].c`, shortened for long paths; keys are shown escaped and cut short, never values. */
+  path: string;
+}
+
+/** A lone surrogate: a high half not followed by a low one, or a low half not preceded by a high one. */
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** What in `text` PostgreSQL cannot store exactly, if anything. */
+export function unstorableText(text: string): Exclude<UnstorableKind, 'too-deep'> | undefined {
+  if (text.includes('\u0000')) return 'nul';
+  if (loneSurrogate.test(text)) return 'lone-surrogate';
+  return undefined;
+}
+
+/** Whether `text` goes into a PostgreSQL text column unchanged. */
+export function isStorableText(text: string): boolean {
+  return unstorableText(text) === undefined;
+}
+
+/** One value still to look at; the path to it is rebuilt from `parent` links only when something is found. */
+interface Frame {
+  value: unknown;
+  key: string | number | undefined;
+  parent: Frame | undefined;
+  depth: number;
+}
+
+/**
+ * The first thing in `value` (a key, a string value, or the nesting itself) that PostgreSQL cannot store
+ * exactly; undefined when there is none. Iterative, so however deep the value, the walk cannot overflow the
+ * stack: it stops at the first level past {@link maxNestingDepth}. On the hot path of every write, so it
+ * allocates one small frame per object or array member and nothing per string.
+ */
+export function findUnstorable(value: unknown): Unstorable | undefined {
+  const stack: Frame[] = [{ value, key: undefined, parent: undefined, depth: 0 }];
+  for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
+    const current = frame.value;
+    if (typeof current === 'string') {
+      const kind = unstorableText(current);
+      if (kind) return { kind, path: pathOf(frame) };
+      continue;
+    }
+    if (current === null || typeof current !== 'object') continue;
+    if (frame.depth >= maxNestingDepth) return { kind: 'too-deep', path: pathOf(frame) };
+    const depth = frame.depth + 1;
+    // Pushed in reverse, so fields are visited in document order and the first problem a reader meets is reported.
+    if (Array.isArray(current)) {
+      for (let index = current.length - 1; index >= 0; index -= 1) stack.push({ value: current[index], key: index, parent: frame, depth });
+      continue;
+    }
+    const keys = Object.keys(current);
+    for (let index = keys.length - 1; index >= 0; index -= 1) {
+      const key = keys[index] as string;
+      const kind = unstorableText(key);
+      if (kind) return { kind, path: pathOf({ value: undefined, key, parent: frame, depth }) };
+      stack.push({ value: (current as Record<string, unknown>)[key], key, parent: frame, depth });
+    }
+  }
+  return undefined;
+}
+
+function pathOf(frame: Frame): string {
+  const segments: Array<string | number> = [];
+  for (let at: Frame | undefined = frame; at?.key !== undefined; at = at.parent) segments.push(at.key);
+  return describePath(segments.reverse());
+}
+
+/** The reason text for an {@link Unstorable}: what, where, and why it cannot be stored. */
+export function describeUnstorable(found: Unstorable): string {
+  switch (found.kind) {
+    case 'nul':
+      return `${found.path}: contains a NUL character (\\u0000), which PostgreSQL text and jsonb cannot store`;
+    case 'lone-surrogate':
+      return `${found.path}: contains a lone UTF-16 surrogate, which PostgreSQL cannot store exactly (it would become U+FFFD)`;
+    case 'too-deep':
+      return `${found.path}: nested more than ${maxNestingDepth} levels deep (Cosmos DB's own limit)`;
+  }
+}
+
+const shownSegments = 6;
+const shownKeyLength = 40;
+
+/** `a.b[2].c`, with awkward keys escaped and cut short, and only the first and last segments of a deep path. */
+function describePath(path: ReadonlyArray<string | number>): string {
+  if (path.length === 0) return '(document)';
+  const render = (segment: string | number, first: boolean) =>
+    typeof segment === 'number' ? `[${segment}]` : first ? escapeKey(segment) : `.${escapeKey(segment)}`;
+  if (path.length <= shownSegments * 2) return path.map((segment, index) => render(segment, index === 0)).join('');
+  const head = path.slice(0, shownSegments).map((segment, index) => render(segment, index === 0));
+  const tail = path.slice(-shownSegments).map((segment) => render(segment, false));
+  return `${head.join('')}…(${path.length - shownSegments * 2} more levels)…${tail.join('')}`;
+}
+
+/** A key as it can be printed: control characters and surrogate halves escaped, long keys shortened. */
+function escapeKey(key: string): string {
+  const escaped = key.replace(/[\u0000-\u001f\uD800-\uDFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+  return escaped.length > shownKeyLength ? `${escaped.slice(0, shownKeyLength)}…` : escaped;
+}
