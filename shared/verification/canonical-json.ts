@@ -5,21 +5,44 @@ import { normalizeDocument } from '../domain/mapping.js';
 /**
  * JSON with object keys sorted at every depth, so two equal documents serialise to the same text
  * whatever order their keys were written in (Cosmos keeps insertion order, JSONB sorts its own way).
+ * Iterative: a document nested thousands of levels deep (which the mapping quarantines, but which
+ * verification still reads from Cosmos) is hashed like any other instead of overflowing the stack.
  */
 export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) {
-    return `[${value.map((item) => canonicalJson(item === undefined ? null : item)).join(',')}]`;
+  const out: string[] = [];
+  // Work still to do, last first: a value to serialise, or text to emit as it is.
+  const work: Array<{ value: unknown } | string> = [{ value }];
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    if (typeof item === 'string') {
+      out.push(item);
+      continue;
+    }
+    const current = item.value;
+    if (Array.isArray(current)) {
+      work.push(']');
+      for (let index = current.length - 1; index >= 0; index -= 1) {
+        const element: unknown = current[index];
+        work.push({ value: element === undefined ? null : element });
+        if (index > 0) work.push(',');
+      }
+      work.push('[');
+    } else if (current !== null && typeof current === 'object') {
+      const object = current as Record<string, unknown>;
+      const keys = Object.keys(object)
+        .filter((key) => object[key] !== undefined)
+        .sort();
+      work.push('}');
+      for (let index = keys.length - 1; index >= 0; index -= 1) {
+        const key = keys[index] as string;
+        work.push({ value: object[key] }, `${JSON.stringify(key)}:`);
+        if (index > 0) work.push(',');
+      }
+      work.push('{');
+    } else {
+      out.push(jsonText(current) ?? 'null');
+    }
   }
-  if (value !== null && typeof value === 'object') {
-    const object = value as Record<string, unknown>;
-    const members = Object.keys(object)
-      .filter((key) => object[key] !== undefined)
-      .sort()
-      .map((key) => `${JSON.stringify(key)}:${canonicalJson(object[key])}`);
-    return `{${members.join(',')}}`;
-  }
-  // `JSON.stringify` gives undefined for values JSON cannot hold (undefined, a function): those are null here.
-  return jsonText(value) ?? 'null';
+  return out.join('');
 }
 
 /**

@@ -20,26 +20,34 @@ export function diffDocuments(
 ): FieldDifference[] {
   const differences: FieldDifference[] = [];
   for (const key of unionOfKeys(cosmos, postgres)) {
-    const found: FieldDifference[] = [];
-    diffValues(cosmos[key], postgres[key], pathSegment('', key), found);
+    const found = diffValues(cosmos[key], postgres[key], pathSegment('', key));
     differences.push(...(secretFields.includes(key) ? found.map(redact) : found));
   }
   return differences;
 }
 
-function diffValues(cosmos: unknown, postgres: unknown, path: string, out: FieldDifference[]): void {
-  if (isPlainObject(cosmos) && isPlainObject(postgres)) {
-    for (const key of unionOfKeys(cosmos, postgres)) diffValues(cosmos[key], postgres[key], pathSegment(path, key), out);
-    return;
+/** Differences under one field, depth first in key order; iterative, so no nesting depth overflows the stack. */
+function diffValues(cosmos: unknown, postgres: unknown, path: string): FieldDifference[] {
+  const out: FieldDifference[] = [];
+  const work: Array<{ cosmos: unknown; postgres: unknown; path: string }> = [{ cosmos, postgres, path }];
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    const { cosmos: left, postgres: right, path: at } = item;
+    if (isPlainObject(left) && isPlainObject(right)) {
+      const keys = unionOfKeys(left, right);
+      for (let index = keys.length - 1; index >= 0; index -= 1) {
+        const key = keys[index] as string;
+        work.push({ cosmos: left[key], postgres: right[key], path: pathSegment(at, key) });
+      }
+    } else if (Array.isArray(left) && Array.isArray(right)) {
+      for (let index = Math.max(left.length, right.length) - 1; index >= 0; index -= 1) {
+        work.push({ cosmos: left[index] as unknown, postgres: right[index] as unknown, path: `${at}[${index}]` });
+      }
+    } else if (left !== right) {
+      // Scalars that differ, or values of different shapes (an object on one side, a string on the other).
+      out.push(withValues(at, left, right));
+    }
   }
-  if (Array.isArray(cosmos) && Array.isArray(postgres)) {
-    const length = Math.max(cosmos.length, postgres.length);
-    for (let index = 0; index < length; index += 1) diffValues(cosmos[index], postgres[index], `${path}[${index}]`, out);
-    return;
-  }
-  // What is left are scalars, or values of different shapes (an object on one side, a string on the other).
-  if (cosmos === postgres) return;
-  out.push(withValues(path, cosmos, postgres));
+  return out;
 }
 
 function withValues(path: string, cosmos: unknown, postgres: unknown): FieldDifference {
