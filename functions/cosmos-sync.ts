@@ -1,5 +1,6 @@
 import { app, CosmosDBv4ChangeFeedMode, type InvocationContext, type RetryOptions } from '@azure/functions';
 import { type ChangeFeedMode, changeFeedModeFrom } from '../shared/config/change-feed-mode.js';
+import { preferredLocationsFrom } from '../shared/config/env.js';
 import { getServices } from '../shared/runtime/services.js';
 import { enqueueMigrationMessages } from '../shared/storage-queue/send-messages.js';
 import { syncChangeBatch } from '../shared/sync/sync-change-batch.js';
@@ -60,8 +61,13 @@ const binding = {
   databaseName: '%AZURE_COSMOSDB_DATABASE_NAME%',
   containerName: '%AZURE_COSMOSDB_CONTAINER_NAME%',
   leaseContainerName: '%COSMOSDB_LEASE_CONTAINER_NAME%',
-  // A prefix per deployment, so a developer's local run never takes a deployed app's leases.
-  leaseContainerPrefix: '%COSMOSDB_LEASE_PREFIX%',
+  // A prefix per deployment, so a developer's local run never takes a deployed app's leases; and per mode,
+  // because the processor refuses leases written in the other mode and a switch must start fresh leases
+  // (docs/deploy.md, "Switching the change-feed mode"). LatestVersion keeps the prefix it always had, so
+  // deploying this never orphans a running deployment's checkpoints.
+  leaseContainerPrefix: mode === 'LatestVersion' ? '%COSMOSDB_LEASE_PREFIX%' : `%COSMOSDB_LEASE_PREFIX%${mode}-`,
+  // Read from the nearest regions of a multi-region account, in the order the setting lists them.
+  ...(preferredLocationsFrom() ? { preferredLocations: '%COSMOSDB_PREFERRED_LOCATIONS%' } : {}),
   // Created by the infrastructure; the app's identity has no right to create containers.
   createLeaseContainerIfNotExists: false,
   retry: syncRetry,
