@@ -52,6 +52,15 @@ const cosmosConnectionString = optionalText.refine(
   'expected "AccountEndpoint=https://...;AccountKey=...;"',
 );
 
+/** Comma-separated region names ("Sweden Central,West Europe"), in the order the SDK should try them. */
+const regionList = optionalText.transform((value) => {
+  const regions = (value ?? '')
+    .split(',')
+    .map((region) => region.trim())
+    .filter((region) => region !== '');
+  return regions.length > 0 ? regions : undefined;
+});
+
 const httpsUrl = optionalText.refine(
   (value) => value === undefined || /^https?:\/\/[^\s]+$/.test(value),
   'expected an https:// endpoint URL',
@@ -61,6 +70,9 @@ const httpsUrl = optionalText.refine(
 export const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   DATABASE_POOL_SIZE: positiveInt(5, 100),
+  DATABASE_AUTH: optionalText
+    .transform((value) => value?.toLowerCase() ?? 'password')
+    .pipe(z.enum(['password', 'entra'], 'expected password or entra')),
   USE_POSTGRESQL: flag(),
   DUAL_DATABASE_MODE: flag(),
   MIGRATION_MODE: flag(),
@@ -69,6 +81,7 @@ export const envSchema = z.object({
   AZURE_CLIENT_ID: optionalText,
   AZURE_COSMOSDB_DATABASE_NAME: optionalText.transform((value) => value ?? 'NostriaDB'),
   AZURE_COSMOSDB_CONTAINER_NAME: optionalText.transform((value) => value ?? 'Documents'),
+  COSMOSDB_PREFERRED_LOCATIONS: regionList,
   COSMOSDB_CHANGE_FEED_MODE: optionalText
     .transform((value) => value ?? 'LatestVersion')
     .pipe(z.enum(['LatestVersion', 'AllVersionsAndDeletes'], 'expected LatestVersion or AllVersionsAndDeletes')),
@@ -87,11 +100,23 @@ export const envSchema = z.object({
 export type Env = z.infer<typeof envSchema>;
 
 export interface CosmosSettings {
-  /** How the SDK authenticates: a key from the connection string, or Entra ID via DefaultAzureCredential. */
+  /**
+   * How the SDK authenticates: a key from the connection string, or Entra ID: the user-assigned managed
+   * identity `clientId` names in Azure, DefaultAzureCredential where none is named (see azure-credential.ts).
+   */
   auth: { kind: 'connectionString'; connectionString: string } | { kind: 'identity'; endpoint: string; clientId?: string };
   databaseName: string;
   containerName: string;
+  /** Regions to read from, nearest first (`COSMOSDB_PREFERRED_LOCATIONS`); unset reads from the account's default region. */
+  preferredLocations?: string[];
 }
+
+/**
+ * How the app signs in to PostgreSQL (`DATABASE_AUTH`): the password in DATABASE_URL (local development,
+ * and Azure while password authentication is kept during the switch to Entra), or a Microsoft Entra access
+ * token from the identity `clientId` names (DATABASE_URL then names the role and carries no password).
+ */
+export type DatabaseAuth = { kind: 'password' } | { kind: 'entra'; clientId?: string };
 
 export interface QueueSettings {
   name: string;
@@ -101,6 +126,8 @@ export interface QueueSettings {
 
 export interface AppConfig {
   databaseUrl?: string;
+  /** Unset means the password in `databaseUrl` (see {@link databaseAuthOf}). */
+  databaseAuth?: DatabaseAuth;
   poolSize: number;
   usePostgres: boolean;
   dualDatabaseMode: boolean;
@@ -133,6 +160,7 @@ export function loadConfigFor(needs: readonly Requirement[], source: Source = pr
     : issuesOf(parsed.error, '(environment)').map(({ path, message }) => ({ settings: [path], problem: message }));
   const malformed = new Set(problems.flatMap(({ settings }) => settings));
   const config = parsed.success ? configOf(parsed.data) : undefined;
+  if (config) problems.push(...databaseAuthProblems(config));
   for (const need of needs) {
     const missing = requirementProblem(need, config, source);
     // A setting already reported as malformed is not also reported as missing.
@@ -145,6 +173,7 @@ export function loadConfigFor(needs: readonly Requirement[], source: Source = pr
 function configOf(env: Env): AppConfig {
   return {
     databaseUrl: env.DATABASE_URL,
+    databaseAuth: env.DATABASE_AUTH === 'entra' ? { kind: 'entra', clientId: env.AZURE_CLIENT_ID } : { kind: 'password' },
     poolSize: env.DATABASE_POOL_SIZE,
     usePostgres: env.USE_POSTGRESQL,
     dualDatabaseMode: env.DUAL_DATABASE_MODE,
@@ -152,6 +181,32 @@ function configOf(env: Env): AppConfig {
     cosmos: cosmosSettings(env),
     queue: queueSettings(env),
   };
+}
+
+/**
+ * With Entra authentication the token is the password, so a password in DATABASE_URL is a mistake (and a
+ * secret where none should be), and the URL must name the database role the identity signs in as.
+ */
+function databaseAuthProblems(config: AppConfig): SettingProblem[] {
+  if (config.databaseAuth?.kind !== 'entra' || config.databaseUrl === undefined) return [];
+  let url: URL;
+  try {
+    url = new URL(config.databaseUrl);
+  } catch {
+    return [{ settings: ['DATABASE_URL'], problem: 'expected a postgresql:// connection string' }];
+  }
+  if (url.password !== '') {
+    return [{ settings: ['DATABASE_URL'], problem: 'must carry no password with DATABASE_AUTH=entra (the Entra token is the password)' }];
+  }
+  if (url.username === '') {
+    return [{ settings: ['DATABASE_URL'], problem: 'must name the Entra database role as its user with DATABASE_AUTH=entra' }];
+  }
+  return [];
+}
+
+/** How to sign in to PostgreSQL; a configuration built by hand without `databaseAuth` uses the URL's password. */
+export function databaseAuthOf(config: AppConfig): DatabaseAuth {
+  return config.databaseAuth ?? { kind: 'password' };
 }
 
 const requirements: Record<Requirement, SettingProblem> = {
@@ -179,7 +234,11 @@ function pickKnown(source: Source): Source {
 }
 
 function cosmosSettings(env: Env): CosmosSettings | undefined {
-  const names = { databaseName: env.AZURE_COSMOSDB_DATABASE_NAME, containerName: env.AZURE_COSMOSDB_CONTAINER_NAME };
+  const names = {
+    databaseName: env.AZURE_COSMOSDB_DATABASE_NAME,
+    containerName: env.AZURE_COSMOSDB_CONTAINER_NAME,
+    ...(env.COSMOSDB_PREFERRED_LOCATIONS ? { preferredLocations: env.COSMOSDB_PREFERRED_LOCATIONS } : {}),
+  };
   if (env.AZURE_COSMOSDB_CONNECTION_STRING) {
     return { auth: { kind: 'connectionString', connectionString: env.AZURE_COSMOSDB_CONNECTION_STRING }, ...names };
   }
@@ -197,6 +256,17 @@ function queueSettings(env: Env): QueueSettings | undefined {
     (env.AzureWebJobsStorage__accountName && `https://${env.AzureWebJobsStorage__accountName}.queue.core.windows.net`);
   if (serviceUri) return { name, auth: { kind: 'identity', serviceUri, clientId: env.AzureWebJobsStorage__clientId } };
   return undefined;
+}
+
+/**
+ * `COSMOSDB_PREFERRED_LOCATIONS` through the one schema, for the change-feed trigger's binding, which is
+ * built when the app loads; undefined when unset (a single-region account needs none).
+ */
+export function preferredLocationsFrom(source: Source = process.env): string[] | undefined {
+  const setting = 'COSMOSDB_PREFERRED_LOCATIONS';
+  const parsed = envSchema.shape[setting].safeParse(source[setting]);
+  if (!parsed.success) throw new ConfigError([{ settings: [setting], problem: 'expected comma-separated region names' }]);
+  return parsed.data;
 }
 
 /** What each part of the app needs before it can run; checked where it is needed, not at import. */

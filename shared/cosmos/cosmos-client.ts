@@ -1,6 +1,6 @@
 import type { Agent } from 'node:https';
-import { type Container, CosmosClient } from '@azure/cosmos';
-import { DefaultAzureCredential } from '@azure/identity';
+import { type ConnectionPolicy, type Container, CosmosClient } from '@azure/cosmos';
+import { azureCredential } from '../config/azure-credential.js';
 import type { CosmosSettings } from '../config/env.js';
 
 export interface CosmosConnectOptions {
@@ -10,17 +10,27 @@ export interface CosmosConnectOptions {
   endpointDiscovery?: boolean;
 }
 
-/** One Cosmos client per settings: by key when a connection string is configured, otherwise by Entra ID. */
+/**
+ * One Cosmos client per settings: by key when a connection string is configured, otherwise by Entra ID with
+ * the app's managed identity (see azure-credential.ts). Reads go to the preferred regions in order when
+ * they are set: without them the SDK reads from the account's first (write) region, wherever the app runs.
+ */
 export function createCosmosClient(settings: CosmosSettings, options: CosmosConnectOptions = {}): CosmosClient {
-  const connectionPolicy = options.endpointDiscovery === false ? { enableEndpointDiscovery: false } : undefined;
+  const connectionPolicy = connectionPolicyFor(settings, options);
   if (settings.auth.kind === 'connectionString') {
     const { endpoint, key } = parseConnectionString(settings.auth.connectionString);
     return new CosmosClient({ endpoint, key, agent: options.agent, connectionPolicy });
   }
-  const aadCredentials = new DefaultAzureCredential(
-    settings.auth.clientId ? { managedIdentityClientId: settings.auth.clientId } : undefined,
-  );
+  const aadCredentials = azureCredential(settings.auth.clientId);
   return new CosmosClient({ endpoint: settings.auth.endpoint, aadCredentials, agent: options.agent, connectionPolicy });
+}
+
+function connectionPolicyFor(settings: CosmosSettings, options: CosmosConnectOptions): ConnectionPolicy | undefined {
+  const policy: ConnectionPolicy = {
+    ...(options.endpointDiscovery === false ? { enableEndpointDiscovery: false } : {}),
+    ...(settings.preferredLocations ? { preferredLocations: settings.preferredLocations } : {}),
+  };
+  return Object.keys(policy).length > 0 ? policy : undefined;
 }
 
 export function documentsContainer(client: CosmosClient, settings: CosmosSettings): Container {

@@ -3,6 +3,7 @@ import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { type PostgresCredentials, pgConnectionConfig, urlPassword } from './entra-credentials.js';
 
 /**
  * Applies `prisma/migrations/<timestamp>_<name>/migration.sql` folders without Prisma's native schema
@@ -36,6 +37,8 @@ export interface ApplyMigrationsOptions {
   migrationsDir?: string;
   /** Receives one line per event (applied, skipped, problems); never the connection string. */
   log?: (line: string) => void;
+  /** How to sign in: the URL's password (default) or a Microsoft Entra token (DATABASE_AUTH=entra). */
+  credentials?: PostgresCredentials;
 }
 
 export interface ApplyMigrationsResult {
@@ -95,7 +98,8 @@ interface LedgerRow {
 export async function applyMigrations(databaseUrl: string, options: ApplyMigrationsOptions = {}): Promise<ApplyMigrationsResult> {
   const log = options.log ?? (() => undefined);
   const migrations = await readLocalMigrations(options.migrationsDir ?? defaultMigrationsDir);
-  const client = new pg.Client({ connectionString: databaseUrl });
+  // Port 5432, never PgBouncer's 6432: the advisory lock below is held by the session (docs/deploy.md).
+  const client = new pg.Client(pgConnectionConfig(databaseUrl, options.credentials ?? urlPassword));
   // An idle client that loses its server emits 'error'; without a listener that would crash the process.
   client.on('error', () => undefined);
   try {

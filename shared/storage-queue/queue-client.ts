@@ -1,5 +1,5 @@
-import { DefaultAzureCredential } from '@azure/identity';
 import { QueueClient, QueueServiceClient } from '@azure/storage-queue';
+import { azureCredential } from '../config/azure-credential.js';
 import type { QueueSettings } from '../config/env.js';
 
 /** The Functions runtime moves a message that failed `maxDequeueCount` times to `<queue>-poison`. */
@@ -34,10 +34,8 @@ function createQueues(settings: QueueSettings): MigrationQueues {
   const service =
     settings.auth.kind === 'connectionString'
       ? QueueServiceClient.fromConnectionString(settings.auth.connectionString)
-      : new QueueServiceClient(
-          settings.auth.serviceUri,
-          new DefaultAzureCredential(settings.auth.clientId ? { managedIdentityClientId: settings.auth.clientId } : undefined),
-        );
+      : // The host's own identity (AzureWebJobsStorage__clientId), asked directly: see azure-credential.ts.
+        new QueueServiceClient(settings.auth.serviceUri, azureCredential(settings.auth.clientId));
   const main = service.getQueueClient(settings.name);
   const poison = service.getQueueClient(`${settings.name}${poisonQueueSuffix}`);
   let created: Promise<void> | undefined;
