@@ -5,7 +5,11 @@ import { safeErrorMessage } from '../core/safe-error.js';
 export interface HealthStatus {
   healthy: boolean;
   latencyMs: number;
-  /** Why it is unhealthy, with credentials masked. */
+  /**
+   * Why it is unhealthy, with credentials masked and host names, addresses and endpoints replaced by
+   * `<host>`: the health route answers callers who should learn THAT a database is down, not where it
+   * lives (network layout is for the logs and the operator's own tools).
+   */
   error?: string;
 }
 
@@ -45,8 +49,23 @@ async function probe(
     await Promise.race([Promise.resolve().then(() => run(controller.signal)), timedOut]);
     return { healthy: true, latencyMs: latencyMs() };
   } catch (error) {
-    return { healthy: false, latencyMs: latencyMs(), error: safeErrorMessage(error, configuredSecrets(services)) };
+    return { healthy: false, latencyMs: latencyMs(), error: withoutHosts(safeErrorMessage(error, configuredSecrets(services))) };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Endpoints and addresses as drivers quote them: URLs, host:port, IPv4/IPv6 addresses, dotted host names. */
+const hostPatterns: readonly RegExp[] = [
+  /\b[a-z][a-z0-9+.-]*:\/\/[^\s'"`,;)]+/gi,
+  /\[[0-9a-f:.]+\](?::\d+)?/gi,
+  /\b(?:\d{1,3}\.){3}\d{1,3}(?::\d+)?\b/g,
+  /(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])/gi,
+  /\b(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}(?::\d+)?\b/gi,
+  /\blocalhost(?::\d+)?\b/gi,
+];
+
+/** `text` with every endpoint, address and host name replaced by `<host>`. */
+export function withoutHosts(text: string): string {
+  return hostPatterns.reduce((masked, pattern) => masked.replace(pattern, '<host>'), text);
 }
