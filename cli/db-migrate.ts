@@ -3,7 +3,8 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { loadConfig, requirePostgres } from '../shared/config/env.js';
+import { databaseAuthOf, loadConfig, requirePostgres } from '../shared/config/env.js';
+import { postgresCredentialsFor } from '../shared/postgres/entra-credentials.js';
 import { applyMigrations, describeTarget } from '../shared/postgres/migration-applier.js';
 
 const HELP = `Usage: npm run db:migrate [-- --builtin]
@@ -21,7 +22,10 @@ Options:
   -h, --help  Show this help.
 
 Environment:
-  DATABASE_URL  postgresql://user:password@host:5432/database (required)
+  DATABASE_URL   postgresql://user:password@host:5432/database (required)
+  DATABASE_AUTH  entra: sign in with a Microsoft Entra token (your az login) instead of a password;
+                 DATABASE_URL then names your Entra role and has no password, and the built-in applier
+                 is used (prisma migrate deploy cannot fetch a token)
 
 Exit codes: 0 done (or nothing to do), 1 failed, 2 bad arguments.`;
 
@@ -55,9 +59,11 @@ async function main(argv: string[]): Promise<number> {
   }
 
   try {
-    const databaseUrl = requirePostgres(loadConfig());
+    const config = loadConfig();
+    const databaseUrl = requirePostgres(config);
+    const credentials = postgresCredentialsFor(databaseAuthOf(config));
     console.log(`Migrating ${describeTarget(databaseUrl)}`);
-    if (!builtin) {
+    if (!builtin && credentials.kind === 'urlPassword') {
       const outcome = await runPrismaMigrateDeploy(databaseUrl);
       if (outcome.kind === 'applied') {
         process.stdout.write(outcome.output);
@@ -70,7 +76,7 @@ async function main(argv: string[]): Promise<number> {
       }
       console.log("Prisma's schema engine is not available here; applying with the built-in applier.");
     }
-    const result = await applyMigrations(databaseUrl, { log: (line) => console.log(line) });
+    const result = await applyMigrations(databaseUrl, { log: (line) => console.log(line), credentials });
     console.log(
       result.applied.length === 0
         ? `Nothing to apply: all ${result.skipped.length} migration(s) were already applied.`

@@ -1,7 +1,8 @@
 import type { Container, CosmosClient } from '@azure/cosmos';
-import { type AppConfig, loadConfig, requireCosmos, requirePostgres } from '../config/env.js';
+import { type AppConfig, databaseAuthOf, loadConfig, requireCosmos, requirePostgres } from '../config/env.js';
 import type { AppContext } from '../context/app-context.js';
 import { createCosmosClient, documentsContainer } from '../cosmos/cosmos-client.js';
+import { postgresCredentialsFor } from '../postgres/entra-credentials.js';
 import { createPrismaClient, type PrismaClient } from '../postgres/prisma-client.js';
 
 /**
@@ -33,7 +34,8 @@ class LazyServices implements AppContext {
 
   get prisma(): PrismaClient {
     if (!this.#prisma) {
-      this.#ownedPrisma = createPrismaClient(requirePostgres(this.config), this.config.poolSize);
+      const credentials = postgresCredentialsFor(databaseAuthOf(this.config));
+      this.#ownedPrisma = createPrismaClient(requirePostgres(this.config), this.config.poolSize, credentials);
       this.#prisma = this.#ownedPrisma;
     }
     return this.#prisma;
