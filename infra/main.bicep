@@ -1,5 +1,6 @@
 // Nostria Migrate on Azure: a Flex Consumption function app (Node 22) that syncs and migrates the
-// existing Nostria Cosmos DB account into Azure Database for PostgreSQL. `azd up` provisions this
+// existing Nostria Cosmos DB account into Azure Database for PostgreSQL, signing in everywhere with
+// its managed identity (PostgreSQL too: Microsoft Entra ID, no password). `azd up` provisions this
 // file with main.parameters.json; each migration phase of the guide is one `azd provision` with
 // different USE_POSTGRESQL / DUAL_DATABASE_MODE / MIGRATION_MODE values (docs/deploy.md).
 targetScope = 'subscription'
@@ -32,54 +33,83 @@ param cosmosResourceGroupName string
 
 param cosmosDatabaseName string = 'NostriaDB'
 param cosmosContainerName string = 'Documents'
-param cosmosLeaseContainerName string = 'leases'
 
-@description('Dedicated RU/s for the lease container; 0 uses the database\'s shared throughput or serverless.')
-@minValue(0)
-param cosmosLeaseContainerThroughput int = 0
+@description('The sync\'s own lease container, created in the Nostria database: a name the Nostria service does not use.')
+param cosmosLeaseContainerName string = 'nostria-migrate-leases'
+
+@description('shared: the lease container gets no throughput of its own, so it shares the database\'s (or is serverless); in a database WITHOUT shared throughput Cosmos DB then gives it its own 400 RU/s (the COSMOS_LEASE_CONTAINER_THROUGHPUT output says which). dedicated: cosmosLeaseContainerRUs of its own.')
+@allowed([
+  'shared'
+  'dedicated'
+])
+param cosmosLeaseThroughput string = 'shared'
+
+@description('Manual RU/s of the lease container with cosmosLeaseThroughput=dedicated.')
+@minValue(400)
+param cosmosLeaseContainerRUs int = 400
 
 @description('Change-feed lease prefix; empty uses the environment name so another deployment or a local run never takes this one\'s leases.')
 param cosmosLeasePrefix string = ''
+
+@description('Comma-separated regions of the Cosmos DB account the app and the trigger read from, nearest first ("Sweden Central,West Europe"); empty reads from the account\'s default region.')
+param cosmosPreferredLocations string = ''
 
 @minLength(3)
 @maxLength(56)
 @description('Migration queue; its poison queue is "<name>-poison" (the Functions runtime convention).')
 param migrationQueueName string = 'nostria-migration'
 
+@description('Keep PostgreSQL password authentication beside Entra ID, during a transition from a password deployment; the app then still uses the administrator password (Key Vault). Off: Entra ID only, no password anywhere.')
+param postgresPasswordAuth bool = false
+
 param postgresAdministratorLogin string = 'nostriaadmin'
 
 @secure()
-@minLength(12)
-@description('PostgreSQL administrator password. Stored only in the server and in the Key Vault DATABASE_URL secret.')
-param postgresAdministratorPassword string
+@description('PostgreSQL administrator password, with postgresPasswordAuth only. Stored only in the server and in the Key Vault DATABASE_URL secret.')
+param postgresAdministratorPassword string = ''
 
-@description('Standard_B2s allows about 430 connections (B1ms only 50): enough for DATABASE_POOL_SIZE x instances.')
-param postgresSkuName string = 'Standard_B2s'
+@description('Object id of the PostgreSQL Microsoft Entra administrator; defaults to the operator running azd.')
+param postgresEntraAdminObjectId string = principalId
 
+@minLength(1)
+@description('Name of that administrator: the user principal name of a user (az ad signed-in-user show --query userPrincipalName), or the display name of a group or service principal.')
+param postgresEntraAdminName string
+
+@allowed([
+  'User'
+  'Group'
+  'ServicePrincipal'
+])
+param postgresEntraAdminType string = 'User'
+
+@description('General Purpose while migrating: the built-in PgBouncer (not on Burstable) and no CPU credits to run out during the bulk load. Burstable (e.g. Standard_B2s) once the load is done and traffic is light.')
 @allowed([
   'Burstable'
   'GeneralPurpose'
   'MemoryOptimized'
 ])
-param postgresSkuTier string = 'Burstable'
+param postgresSkuTier string = 'GeneralPurpose'
+
+@description('A size of postgresSkuTier: Standard_D2ds_v5 (General Purpose, 2 vCores, max_connections 859) by default.')
+param postgresSkuName string = 'Standard_D2ds_v5'
 
 param postgresVersion string = '16'
 param postgresStorageSizeGB int = 32
 param postgresDatabaseName string = 'nostria'
 
-@description('Optional operator IPv4 address allowed through the PostgreSQL firewall (for migrations from a workstation).')
+@description('Optional operator IPv4 address allowed through the PostgreSQL firewall (for migrations from a workstation); ignored with usePrivateNetworking.')
 param postgresAllowedClientIp string = ''
 
 @minValue(1)
 @maxValue(100)
-@description('Connections per function instance; keep instances x pool size under the server\'s max_connections.')
+@description('Connections per function instance; docs/deploy.md, "Connections", computes the budget.')
 param databasePoolSize int = 5
 
 @allowed([
   'LatestVersion'
   'AllVersionsAndDeletes'
 ])
-@description('Change feed the sync reads. AllVersionsAndDeletes carries deletes to PostgreSQL but needs continuous backup on the Cosmos account and the preview extension bundle.')
+@description('Change feed the sync reads. AllVersionsAndDeletes carries deletes to PostgreSQL; it needs continuous backup on the Cosmos account (checked before provisioning) and selects the preview extension bundle.')
 param cosmosChangeFeedMode string = 'LatestVersion'
 
 @allowed([
@@ -103,9 +133,9 @@ param dualDatabaseMode string = 'false'
 @description('Guide phase flag: migration utilities may write.')
 param migrationMode string = 'false'
 
-@minValue(1)
+@minValue(40)
 @maxValue(1000)
-@description('Flex Consumption scale-out limit per function group; bounds the PostgreSQL connections too.')
+@description('Flex Consumption scale-out limit (40 to 1000: the plan rejects a lower maximum); bounds the PostgreSQL connections too.')
 param maximumInstanceCount int = 40
 
 @allowed([
@@ -115,13 +145,19 @@ param maximumInstanceCount int = 40
 ])
 param instanceMemoryMB int = 2048
 
+@description('VNet integration for the app and private endpoints for PostgreSQL, storage and Key Vault, with their public access off.')
+param usePrivateNetworking bool = false
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
 }
 var functionAppName = 'func-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
-var databaseUrlSecretName = 'database-url'
+var identityName = 'id-${resourceToken}'
+// The secret exists only while PostgreSQL password authentication is kept.
+var databaseUrlSecretName = postgresPasswordAuth ? 'database-url' : ''
+var publicNetworkAccess = !usePrivateNetworking
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
@@ -133,7 +169,7 @@ module identity 'modules/identity.bicep' = {
   name: 'identity'
   scope: rg
   params: {
-    name: 'id-${resourceToken}'
+    name: identityName
     location: location
     tags: tags
   }
@@ -159,6 +195,7 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     deploymentContainerName: deploymentContainerName
     migrationQueueName: migrationQueueName
+    publicNetworkAccess: publicNetworkAccess
   }
 }
 
@@ -167,6 +204,17 @@ module keyVault 'modules/key-vault.bicep' = {
   scope: rg
   params: {
     name: 'kv-${resourceToken}'
+    location: location
+    tags: tags
+    publicNetworkAccess: publicNetworkAccess
+  }
+}
+
+module network 'modules/network.bicep' = if (usePrivateNetworking) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: 'vnet-${resourceToken}'
     location: location
     tags: tags
   }
@@ -179,16 +227,78 @@ module postgres 'modules/postgres.bicep' = {
     name: 'psql-${resourceToken}'
     location: location
     tags: tags
-    administratorLogin: postgresAdministratorLogin
-    administratorPassword: postgresAdministratorPassword
     skuName: postgresSkuName
     skuTier: postgresSkuTier
     version: postgresVersion
     storageSizeGB: postgresStorageSizeGB
     databaseName: postgresDatabaseName
+    passwordAuth: postgresPasswordAuth
+    administratorLogin: postgresAdministratorLogin
+    administratorPassword: postgresAdministratorPassword
+    entraAdminObjectId: postgresEntraAdminObjectId
+    entraAdminName: postgresEntraAdminName
+    entraAdminType: postgresEntraAdminType
+    appRoleName: identityName
+    publicNetworkAccess: publicNetworkAccess
     allowedClientIpAddress: postgresAllowedClientIp
     keyVaultName: keyVault.outputs.name
-    databaseUrlSecretName: databaseUrlSecretName
+    databaseUrlSecretName: 'database-url'
+  }
+}
+
+module postgresEndpoint 'modules/private-endpoint.bicep' = if (usePrivateNetworking) {
+  name: 'pe-postgres'
+  scope: rg
+  params: {
+    name: 'pe-psql-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: usePrivateNetworking ? network.outputs.privateEndpointSubnetId : ''
+    targetResourceId: postgres.outputs.id
+    groupId: 'postgresqlServer'
+    privateDnsZoneId: usePrivateNetworking ? network.outputs.postgresZoneId : ''
+  }
+}
+
+module blobEndpoint 'modules/private-endpoint.bicep' = if (usePrivateNetworking) {
+  name: 'pe-blob'
+  scope: rg
+  params: {
+    name: 'pe-blob-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: usePrivateNetworking ? network.outputs.privateEndpointSubnetId : ''
+    targetResourceId: storage.outputs.id
+    groupId: 'blob'
+    privateDnsZoneId: usePrivateNetworking ? network.outputs.blobZoneId : ''
+  }
+}
+
+module queueEndpoint 'modules/private-endpoint.bicep' = if (usePrivateNetworking) {
+  name: 'pe-queue'
+  scope: rg
+  params: {
+    name: 'pe-queue-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: usePrivateNetworking ? network.outputs.privateEndpointSubnetId : ''
+    targetResourceId: storage.outputs.id
+    groupId: 'queue'
+    privateDnsZoneId: usePrivateNetworking ? network.outputs.queueZoneId : ''
+  }
+}
+
+module vaultEndpoint 'modules/private-endpoint.bicep' = if (usePrivateNetworking) {
+  name: 'pe-vault'
+  scope: rg
+  params: {
+    name: 'pe-kv-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: usePrivateNetworking ? network.outputs.privateEndpointSubnetId : ''
+    targetResourceId: keyVault.outputs.id
+    groupId: 'vault'
+    privateDnsZoneId: usePrivateNetworking ? network.outputs.vaultZoneId : ''
   }
 }
 
@@ -199,7 +309,8 @@ module cosmosLeases 'modules/cosmos-leases.bicep' = {
     accountName: cosmosAccountName
     databaseName: cosmosDatabaseName
     leaseContainerName: cosmosLeaseContainerName
-    leaseContainerThroughput: cosmosLeaseContainerThroughput
+    throughputMode: cosmosLeaseThroughput
+    dedicatedThroughput: cosmosLeaseContainerRUs
   }
 }
 
@@ -212,11 +323,15 @@ module rbac 'modules/rbac.bicep' = {
     storageAccountName: storage.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVault.outputs.name
-    databaseUrlSecretName: postgres.outputs.databaseUrlSecretName
+    databaseUrlSecretName: databaseUrlSecretName
     cosmosAccountName: cosmosAccountName
     cosmosResourceGroupName: cosmosResourceGroupName
     cosmosDatabaseName: cosmosDatabaseName
   }
+  // The DATABASE_URL secret the Key Vault roles are scoped to is written by the postgres module.
+  dependsOn: [
+    postgres
+  ]
 }
 
 module functionApp 'modules/function-app.bicep' = {
@@ -238,7 +353,10 @@ module functionApp 'modules/function-app.bicep' = {
     cosmosContainerName: cosmosContainerName
     cosmosLeaseContainerName: cosmosLeases.outputs.leaseContainerName
     cosmosLeasePrefix: !empty(cosmosLeasePrefix) ? cosmosLeasePrefix : environmentName
+    cosmosPreferredLocations: cosmosPreferredLocations
     cosmosChangeFeedMode: cosmosChangeFeedMode
+    databaseAuth: postgresPasswordAuth ? 'password' : 'entra'
+    entraDatabaseUrl: postgres.outputs.appEntraDatabaseUrl
     databaseUrlSecretUri: postgres.outputs.databaseUrlSecretUri
     databasePoolSize: databasePoolSize
     usePostgresql: usePostgresql
@@ -246,11 +364,16 @@ module functionApp 'modules/function-app.bicep' = {
     migrationMode: migrationMode
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
+    virtualNetworkSubnetId: usePrivateNetworking ? network.outputs.appSubnetId : ''
   }
   // The host starts as soon as the site exists; granting its roles first spares it a round of
-  // 403s from storage, Key Vault and Cosmos DB while the assignments propagate.
+  // 403s from storage, Key Vault and Cosmos DB while the assignments propagate. With private
+  // networking the storage endpoints must resolve privately before the host first reaches them.
   dependsOn: [
     rbac
+    blobEndpoint
+    queueEndpoint
+    vaultEndpoint
   ]
 }
 
@@ -266,8 +389,15 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output MIGRATION_QUEUE_NAME string = storage.outputs.migrationQueueName
 output MIGRATION_POISON_QUEUE_NAME string = storage.outputs.migrationPoisonQueueName
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
-output DATABASE_URL_SECRET_NAME string = postgres.outputs.databaseUrlSecretName
+output DATABASE_URL_SECRET_NAME string = databaseUrlSecretName
 output POSTGRES_SERVER_NAME string = postgres.outputs.serverName
 output POSTGRES_HOST string = postgres.outputs.fullyQualifiedDomainName
+output POSTGRES_APP_PORT int = postgres.outputs.appPort
+output POSTGRES_APP_ROLE string = identityName
+output POSTGRES_APP_PRINCIPAL_ID string = identity.outputs.principalId
+output POSTGRES_MIGRATION_URL string = postgres.outputs.migrationDatabaseUrl
 output APPLICATIONINSIGHTS_NAME string = monitoring.outputs.applicationInsightsName
 output AZURE_COSMOSDB_ENDPOINT string = cosmosLeases.outputs.documentEndpoint
+output COSMOS_LEASE_CONTAINER_THROUGHPUT string = cosmosLeases.outputs.leaseThroughput
+output COSMOS_BACKUP_POLICY string = cosmosLeases.outputs.backupPolicyType
+output APP_OUTBOUND_IP string = usePrivateNetworking ? network.outputs.outboundIpAddress : ''

@@ -1,7 +1,9 @@
-// The Nostria Migrate function app on the Flex Consumption plan (Node 22). Every connection is
-// identity-based with the one user-assigned identity; the only secret, DATABASE_URL, is a Key
-// Vault reference resolved with that identity. The app settings below are the whole contract with
-// the code: test/integration/infra.test.ts checks the names against what the app reads.
+// The Nostria Migrate function app on the Flex Consumption plan (Node 22: this file states the version
+// Azure runs; package.json `engines` agrees). Every connection is identity-based with the one
+// user-assigned identity, PostgreSQL included (an Entra token, DATABASE_AUTH=entra). Only while
+// PostgreSQL password authentication is kept is DATABASE_URL a secret, and then a Key Vault reference
+// resolved with that identity. The app settings below are the whole contract with the code:
+// test/integration/infra.test.ts checks them against what the app and its bindings read.
 
 param name string
 param planName string
@@ -26,13 +28,26 @@ param cosmosContainerName string
 param cosmosLeaseContainerName string
 param cosmosLeasePrefix string
 
+@description('Comma-separated Cosmos DB regions to read from, nearest first; empty reads from the account\'s default region.')
+param cosmosPreferredLocations string
+
 @allowed([
   'LatestVersion'
   'AllVersionsAndDeletes'
 ])
 param cosmosChangeFeedMode string
 
-@description('Versionless URI of the Key Vault secret holding the PostgreSQL connection string.')
+@description('entra: DATABASE_URL names the app\'s role and the app signs in with a token; password: DATABASE_URL is the Key Vault secret.')
+@allowed([
+  'entra'
+  'password'
+])
+param databaseAuth string
+
+@description('DATABASE_URL with DATABASE_AUTH=entra: no password in it.')
+param entraDatabaseUrl string
+
+@description('Versionless URI of the Key Vault secret holding the PostgreSQL connection string (password authentication only).')
 param databaseUrlSecretUri string
 param databasePoolSize int
 
@@ -54,7 +69,8 @@ param dualDatabaseMode string
 ])
 param migrationMode string
 
-@minValue(1)
+@description('Flex Consumption accepts 40 to 1000 (its lowest maximum is 40).')
+@minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
 
@@ -64,6 +80,24 @@ param maximumInstanceCount int
   4096
 ])
 param instanceMemoryMB int
+
+@description('Subnet for VNet integration (delegated to Microsoft.App/environments); empty for none.')
+param virtualNetworkSubnetId string
+
+// The Cosmos DB trigger honours changeFeedMode only in the preview extension (azure-webjobs-sdk-extensions
+// PR 972, "preview support for AllVersionsAndDeletes ... only in our own preview package"), which ships in
+// the Preview extension bundle; the GA bundle ignores the mode and delivers plain documents. App settings
+// AzureFunctionsJobHost__* override host.json (Microsoft Learn, host.json reference, "Override host.json
+// values"), so the mode alone picks the bundle, and host.json keeps the GA one for LatestVersion.
+var gaExtensionBundle = {
+  id: 'Microsoft.Azure.Functions.ExtensionBundle'
+  version: '[4.*, 5.0.0)'
+}
+var previewExtensionBundle = {
+  id: 'Microsoft.Azure.Functions.ExtensionBundle.Preview'
+  version: '[4.*, 5.0.0)'
+}
+var extensionBundle = cosmosChangeFeedMode == 'AllVersionsAndDeletes' ? previewExtensionBundle : gaExtensionBundle
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -104,6 +138,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
     serverFarmId: plan.id
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       // The portal's "Code + Test" calls the function from the browser; nothing else is allowed cross-origin.
@@ -173,8 +208,24 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
           value: cosmosChangeFeedMode
         }
         {
+          name: 'COSMOSDB_PREFERRED_LOCATIONS'
+          value: cosmosPreferredLocations
+        }
+        {
+          name: 'AzureFunctionsJobHost__extensionBundle__id'
+          value: extensionBundle.id
+        }
+        {
+          name: 'AzureFunctionsJobHost__extensionBundle__version'
+          value: extensionBundle.version
+        }
+        {
+          name: 'DATABASE_AUTH'
+          value: databaseAuth
+        }
+        {
           name: 'DATABASE_URL'
-          value: '@Microsoft.KeyVault(SecretUri=${databaseUrlSecretUri})'
+          value: databaseAuth == 'password' ? '@Microsoft.KeyVault(SecretUri=${databaseUrlSecretUri})' : entraDatabaseUrl
         }
         {
           name: 'DATABASE_POOL_SIZE'

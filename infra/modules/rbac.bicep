@@ -5,11 +5,13 @@
 //   Storage Blob Data Owner         storage account   host (AzureWebJobsStorage) and the deployment package
 //   Storage Queue Data Contributor  storage account   migration queue trigger, its poison queue, enqueueing runs
 //   Monitoring Metrics Publisher    App Insights      telemetry with local auth disabled
-//   Key Vault Secrets User          DATABASE_URL secret only   the Key Vault reference
+//   Key Vault Secrets User          DATABASE_URL secret only   the Key Vault reference (password auth only)
 //   Cosmos DB Built-in Data Contributor  NostriaDB database (existing account)  SDK reads, change feed, leases
 // The operator (principalId, optional) gets what the runbook in docs/deploy.md needs:
 //   Storage Queue Data Contributor (put and inspect messages), Key Vault Secrets User on the same
-//   secret (to run migrations), Cosmos DB Built-in Data Reader (migrate:verify, migrate:stats).
+//   secret while it exists, Cosmos DB Built-in Data Reader (migrate:verify, migrate:stats).
+// PostgreSQL access is not an Azure role: the app's database role and its privileges are granted in
+// the database (infra/sql/), the operator is the server's Entra administrator (postgres.bicep).
 // Not granted: Storage Table Data Contributor (nothing here uses tables) and the narrower queue
 // roles (Message Processor, Message Sender), which Queue Data Contributor already contains.
 
@@ -21,6 +23,8 @@ param operatorPrincipalId string
 param storageAccountName string
 param applicationInsightsName string
 param keyVaultName string
+
+@description('The DATABASE_URL secret, which exists only while PostgreSQL password authentication is kept; empty grants nothing on it.')
 param databaseUrlSecretName string
 
 param cosmosAccountName string
@@ -37,6 +41,7 @@ var roles = {
 }
 
 var hasOperator = !empty(operatorPrincipalId)
+var hasDatabaseUrlSecret = !empty(databaseUrlSecretName)
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -85,7 +90,7 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDatabaseUrlSecret) {
   name: guid(databaseUrlSecret.id, identityPrincipalId, roles.keyVaultSecretsUser)
   scope: databaseUrlSecret
   properties: {
@@ -115,7 +120,7 @@ resource operatorQueueDataContributor 'Microsoft.Authorization/roleAssignments@2
   }
 }
 
-resource operatorSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasOperator) {
+resource operatorSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasOperator && hasDatabaseUrlSecret) {
   name: guid(databaseUrlSecret.id, operatorPrincipalId, roles.keyVaultSecretsUser)
   scope: databaseUrlSecret
   properties: {

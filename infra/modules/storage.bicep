@@ -12,6 +12,9 @@ param deploymentContainerName string
 @description('Queue the migration functions read; the runtime moves failed messages to "<name>-poison".')
 param migrationQueueName string
 
+@description('Accept requests from public networks; false when the app reaches the account through private endpoints (usePrivateNetworking).')
+param publicNetworkAccess bool
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
   location: location
@@ -28,10 +31,12 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     defaultToOAuthAuthentication: true
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
-    publicNetworkAccess: 'Enabled'
+    // Private: as Microsoft's Flex Consumption azd templates do with vnetEnabled. azd still deploys,
+    // because it hands the package to the app's publish endpoint and the platform writes the blob.
+    publicNetworkAccess: publicNetworkAccess ? 'Enabled' : 'Disabled'
     networkAcls: {
-      bypass: 'AzureServices'
-      defaultAction: 'Allow'
+      bypass: publicNetworkAccess ? 'AzureServices' : 'None'
+      defaultAction: publicNetworkAccess ? 'Allow' : 'Deny'
     }
   }
 }
@@ -67,6 +72,7 @@ resource migrationPoisonQueue 'Microsoft.Storage/storageAccounts/queueServices/q
 }
 
 output name string = storage.name
+output id string = storage.id
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
 output queueEndpoint string = storage.properties.primaryEndpoints.queue
 output deploymentContainerName string = deploymentContainer.name

@@ -52,7 +52,7 @@ export function installFunctionsCore(): FunctionsCoreStandIn {
   return fromLibrary('@azure/functions-core') as FunctionsCoreStandIn;
 }
 
-/** The top-level function files, as `package.json` "main" (`dist/functions/*.js`) loads them. */
+/** The top-level function files, the sources of what `package.json` "main" (`dist/app/functions/*.js`) loads. */
 export function functionFiles(): string[] {
   return readdirSync(functionsDir)
     .filter((file) => file.endsWith('.ts'))
@@ -79,4 +79,23 @@ export async function loadFunctionApp(): Promise<{
     );
   }
   return { registrations: new Map(core.registrations.map((registration) => [registration.metadata.name, registration])), byFile };
+}
+
+/**
+ * The app settings the registered bindings make the host read: each `connection` (a prefix: the setting
+ * itself or `<name>__<property>` settings) and each `%SETTING%` in a binding value.
+ */
+export function settingsReadByBindings(registrations: Iterable<CapturedRegistration>): { connections: string[]; settings: string[] } {
+  const connections = new Set<string>();
+  const settings = new Set<string>();
+  for (const registration of registrations) {
+    for (const binding of Object.values(registration.metadata.bindings)) {
+      if (typeof binding.connection === 'string') connections.add(binding.connection);
+      for (const value of Object.values(binding)) {
+        if (typeof value !== 'string') continue;
+        for (const match of value.matchAll(/%([A-Za-z0-9_]+)%/g)) settings.add(match[1] as string);
+      }
+    }
+  }
+  return { connections: [...connections].sort(), settings: [...settings].sort() };
 }
