@@ -1,9 +1,12 @@
 import { app, CosmosDBv4ChangeFeedMode, type InvocationContext, type RetryOptions } from '@azure/functions';
 import { type ChangeFeedMode, changeFeedModeFrom } from '../shared/config/change-feed-mode.js';
 import { preferredLocationsFrom } from '../shared/config/env.js';
+import { configuredSecrets } from '../shared/config/secrets.js';
+import { AppError } from '../shared/core/errors.js';
+import { safeErrorMessage } from '../shared/core/safe-error.js';
 import { getServices } from '../shared/runtime/services.js';
 import { enqueueMigrationMessages } from '../shared/storage-queue/send-messages.js';
-import { syncChangeBatch } from '../shared/sync/sync-change-batch.js';
+import { type SyncOutcome, syncChangeBatch } from '../shared/sync/sync-change-batch.js';
 
 /**
  * Change-feed sync: every batch of changes to the Nostria container is applied to PostgreSQL through
@@ -30,11 +33,19 @@ export async function cosmosSync(items: unknown[], context: InvocationContext): 
   // No retry context means the runtime will not call again; -1 means it always will.
   const willRetry = retry !== undefined && (retry.maxRetryCount < 0 || retry.retryCount < retry.maxRetryCount);
   const services = getServices();
-  const outcome = await syncChangeBatch(services, items, {
-    mode,
-    willRetry,
-    enqueue: (messages) => enqueueMigrationMessages(services.config, messages),
-  });
+  let outcome: SyncOutcome;
+  try {
+    outcome = await syncChangeBatch(services, items, {
+      mode,
+      willRetry,
+      enqueue: (messages) => enqueueMigrationMessages(services.config, messages),
+    });
+  } catch (error) {
+    // Thrown while the runtime will call again with the batch (or when even the deferral failed): say why.
+    const text = error instanceof AppError ? error.message : safeErrorMessage(error, configuredSecrets(services));
+    context.error(`batch of ${items.length} change(s) not applied${willRetry ? ' (the runtime retries it)' : ''}: ${text}`);
+    throw error;
+  }
   switch (outcome.kind) {
     case 'skipped':
       context.log(`skipped ${outcome.items} change(s): USE_POSTGRESQL=true, PostgreSQL is primary and these are its mirrored writes`);
@@ -42,17 +53,18 @@ export async function cosmosSync(items: unknown[], context: InvocationContext): 
     case 'applied':
       context.log(
         `synced ${items.length} change(s): ${outcome.written} written, ${outcome.unchanged} unchanged, ` +
-          `${outcome.quarantined} quarantined, ${outcome.failed} refused (quarantined), ${outcome.deleted} deleted` +
-          (outcome.unreadable > 0 ? `, ${outcome.unreadable} unreadable change(s) ignored` : ''),
-      );
-      if (outcome.unreadable > 0) context.warn(`${outcome.unreadable} change(s) named no document and were ignored`);
-      break;
-    case 'deferred':
-      context.warn(
-        `PostgreSQL refused the batch on the last attempt; ${outcome.documents} change(s) sent for resync ` +
-          `in ${outcome.messages} queue message(s): ${outcome.reason}`,
+          `${outcome.quarantined} quarantined, ${outcome.failed} refused (quarantined), ${outcome.deleted} deleted`,
       );
       break;
+    case 'deferred': {
+      const line =
+        `the batch could not be applied on the last attempt; all ${outcome.documents} change(s) sent for resync ` +
+        `in ${outcome.messages} queue message(s): ${outcome.reason}`;
+      // A refused batch means a configuration or data problem an operator must fix; PostgreSQL down heals by itself.
+      if (outcome.refused) context.error(line);
+      else context.warn(line);
+      break;
+    }
   }
 }
 

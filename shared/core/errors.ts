@@ -33,6 +33,10 @@ export const errorAnswers = {
   DATABASE_UNREACHABLE: { http: 503, exit: 1, queue: 'failed' },
   /** Stopped by the operator (Ctrl-C) or a shutdown, at a point from which it can be resumed. */
   INTERRUPTED: { http: 503, exit: 130, queue: 'failed' },
+  /** A change-feed batch holds items the sync cannot read, or items shaped for the other change-feed mode. */
+  CHANGE_FEED_UNREADABLE: { http: 500, exit: 1, queue: 'failed' },
+  /** Changes could not be handed to the queue whole (a change too large for any message). */
+  DEFERRAL_IMPOSSIBLE: { http: 500, exit: 1, queue: 'failed' },
 } as const satisfies Record<string, ErrorAnswer>;
 
 export interface ErrorAnswer {
@@ -207,4 +211,32 @@ export function throwIfInterrupted(signal: AbortSignal | undefined): void {
   if (!signal?.aborted) return;
   const reason = signal.reason instanceof Error ? signal.reason.message : typeof signal.reason === 'string' ? signal.reason : 'aborted';
   throw new InterruptedError(reason);
+}
+
+/**
+ * A change-feed batch the sync cannot apply as it is: items shaped for the other change-feed mode (`mismatched`,
+ * which means the loaded Cosmos DB extension does not honour COSMOSDB_CHANGE_FEED_MODE) or items that name no
+ * document (`unreadable`). Thrown so the runtime holds the batch; on its last attempt the batch is deferred whole.
+ */
+export class ChangeFeedUnreadableError extends AppError<{ mode: string; mismatched: number; unreadable: number }> {
+  constructor(mode: string, mismatched: number, unreadable: number) {
+    const parts = [
+      mismatched > 0
+        ? mode === 'AllVersionsAndDeletes'
+          ? `${mismatched} plain document(s) arrived in AllVersionsAndDeletes mode: the loaded Cosmos DB extension does not support ` +
+            'AllVersionsAndDeletes (use the preview extension bundle, see docs/deploy.md), so deletes are not being delivered'
+          : `${mismatched} all-versions change record(s) arrived in LatestVersion mode: the trigger runs in AllVersionsAndDeletes ` +
+            'mode while COSMOSDB_CHANGE_FEED_MODE says LatestVersion; set the two alike'
+        : undefined,
+      unreadable > 0 ? `${unreadable} change-feed item(s) name no document` : undefined,
+    ].filter((part): part is string => part !== undefined);
+    super('CHANGE_FEED_UNREADABLE', parts.join('; '), { mode, mismatched, unreadable });
+  }
+}
+
+/** A change that cannot be put on the queue (too large for one message even alone); the invocation fails. */
+export class DeferralImpossibleError extends AppError<{ bytes: number; limit: number }> {
+  constructor(bytes: number, limit: number) {
+    super('DEFERRAL_IMPOSSIBLE', `a deferred change needs ${bytes} bytes, more than a queue message holds (${limit})`, { bytes, limit });
+  }
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { describeIssues } from '../core/describe-issues.js';
-import { InvalidMessageError } from '../core/errors.js';
+import { DeferralImpossibleError, InvalidMessageError } from '../core/errors.js';
 import { defaultBatchSize } from '../domain/batch-size.js';
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
 import { documentId, pubkey } from '../domain/fields.js';
@@ -63,32 +63,41 @@ export const fullMessageSchema = z.strictObject({
   types: z.array(documentTypeSchema).min(1).optional(),
 });
 
+/** A partition key value as Cosmos keeps one: a JSON scalar, or `{ none: true }` for an item stored without one. */
+export const partitionKeySchema = z.union([z.string(), z.number(), z.boolean(), z.null(), z.strictObject({ none: z.literal(true) })]);
+
 /**
- * A change the sync could not write. For a changed document `ts` is the `_ts` it was seen at: the
- * handler reads the document's current state by id and `pubkey` (its partition key) and applies that.
- * For a delete (`deleted: true`) `ts` is the delete's time and the handler applies the delete itself,
- * version-guarded; its `pubkey` is known only when the change feed said.
+ * A change the sync could not write. For a changed document `ts` is the `_ts` it was seen at (and `lsn` its
+ * position in the change feed, when the feed said): the handler reads the document's current state by id and
+ * partition key and applies that. For a delete (`deleted: true`) `ts` is the delete's commit time and the
+ * handler applies the delete itself, version-guarded; its partition key is known only when the feed said.
+ * Any id and partition key Cosmos can hold is accepted: a change is never refused for its shape here.
  */
-export const resyncEntrySchema = z
+const changeEntrySchema = z
   .strictObject({
-    id: documentId,
-    pubkey: z.string().min(1).max(255).optional(),
+    id: z.string().min(1),
+    partitionKey: partitionKeySchema.optional(),
+    /** How messages sent before `partitionKey` existed name the partition; read as `partitionKey`. */
+    pubkey: z.string().min(1).optional(),
     type: z.string().max(100).optional(),
     ts: z.number().int().min(0),
+    lsn: z.number().int().min(0).optional(),
     deleted: z.literal(true).optional(),
   })
-  .refine((entry) => entry.deleted || entry.pubkey !== undefined, {
+  .refine((entry) => entry.deleted || entry.partitionKey !== undefined || entry.pubkey !== undefined, {
     error: 'required to read a changed document back',
-    path: ['pubkey'],
+    path: ['partitionKey'],
   });
 
-/** Entries per `documents` message: keeps every message far below the queue's 64 KB limit. */
-export const maxResyncEntries = 100;
+/** A change-feed item that names no document, kept whole as its JSON text so the handler can quarantine it. */
+const rawEntrySchema = z.strictObject({ raw: z.string().min(1) });
+
+export const resyncEntrySchema = z.union([changeEntrySchema, rawEntrySchema]);
 
 export const documentsMessageSchema = z.strictObject({
   kind: z.literal('documents'),
   reason: z.string().max(1000).optional(),
-  documents: z.array(resyncEntrySchema).min(1).max(maxResyncEntries),
+  documents: z.array(resyncEntrySchema).min(1),
 });
 
 /**
@@ -112,6 +121,8 @@ export type BatchMessage = z.infer<typeof batchMessageSchema>;
 export type UserMessage = z.infer<typeof userMessageSchema>;
 export type FullMessage = z.infer<typeof fullMessageSchema>;
 export type ResyncEntry = z.infer<typeof resyncEntrySchema>;
+export type ChangeEntry = z.infer<typeof changeEntrySchema>;
+export type PartitionKeyValue = z.infer<typeof partitionKeySchema>;
 export type DocumentsMessage = z.infer<typeof documentsMessageSchema>;
 export type MigrationMessage = z.infer<typeof migrationMessageSchema>;
 /** What a sender writes: defaults may be left out. */
@@ -139,11 +150,41 @@ export function parseMigrationMessage(item: unknown): MigrationMessage {
   return parsed.data;
 }
 
-/** Splits resync entries into messages the queue accepts. */
+/**
+ * What a message costs against the queue's 64 KiB limit: its UTF-8 bytes, with `&`, `<` and `>` counted as the
+ * XML entities the Storage REST API sends them as (the message travels inside an XML body).
+ */
+export function queueMessageBytes(text: string): number {
+  let entities = 0;
+  for (const char of text) if (char === '&' || char === '<' || char === '>') entities += 1;
+  return Buffer.byteLength(text, 'utf8') + entities * 4;
+}
+
+/** What one message may carry: well under the queue's 64 KiB, which also counts the envelope around it. */
+export const maxMessageBytes = 48 * 1024;
+
+/**
+ * Packs resync entries into as few `documents` messages as fit under {@link maxMessageBytes} each. Every entry
+ * goes into exactly one message, in order; nothing is validated in a way that can fail part-way. An entry too
+ * large for any message on its own is a {@link DeferralImpossibleError}, thrown before anything is sent.
+ */
 export function documentsMessages(entries: readonly ResyncEntry[], reason?: string): DocumentsMessage[] {
+  const shortReason = reason === undefined ? undefined : reason.slice(0, 1000);
+  const envelope = queueMessageBytes(JSON.stringify({ kind: 'documents', reason: shortReason, documents: [] }));
   const messages: DocumentsMessage[] = [];
-  for (let start = 0; start < entries.length; start += maxResyncEntries) {
-    messages.push({ kind: 'documents', reason, documents: entries.slice(start, start + maxResyncEntries) });
+  let current: ResyncEntry[] = [];
+  let size = envelope;
+  for (const entry of entries) {
+    const bytes = queueMessageBytes(JSON.stringify(entry)) + 1;
+    if (envelope + bytes > maxMessageBytes) throw new DeferralImpossibleError(envelope + bytes, maxMessageBytes);
+    if (size + bytes > maxMessageBytes) {
+      messages.push({ kind: 'documents', reason: shortReason, documents: current });
+      current = [];
+      size = envelope;
+    }
+    current.push(entry);
+    size += bytes;
   }
+  if (current.length > 0) messages.push({ kind: 'documents', reason: shortReason, documents: current });
   return messages;
 }

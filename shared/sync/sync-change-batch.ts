@@ -1,12 +1,15 @@
 import type { ChangeFeedMode } from '../config/change-feed-mode.js';
 import { secretsOf } from '../config/secrets.js';
 import type { AppContext } from '../context/app-context.js';
+import { ChangeFeedUnreadableError } from '../core/errors.js';
+import { jsonText } from '../core/json-text.js';
 import { safeErrorMessage } from '../core/safe-error.js';
 import { documentTypeOf } from '../domain/document-types.js';
+import { isStorableText } from '../domain/storable-json.js';
 import { type DocumentsMessage, documentsMessages, type ResyncEntry } from '../storage-queue/messages.js';
 import { type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
 import { applyDeletes } from './apply-deletes.js';
-import { type ChangeSet, changeSetOf } from './change-feed-items.js';
+import { type ChangeItem, changeSetOf } from './change-feed-items.js';
 
 export interface SyncBatchOptions {
   mode: ChangeFeedMode;
@@ -23,55 +26,85 @@ export interface SyncBatchOptions {
 export type SyncOutcome =
   /** PostgreSQL is primary: these changes are the mirror's own writes coming back, and are ignored. */
   | { kind: 'skipped'; items: number }
-  | ({ kind: 'applied'; deleted: number; unreadable: number } & Omit<ApplyResult, 'quarantinedKeys' | 'failedKeys' | 'displacedKeys'>)
-  /** PostgreSQL refused the batch on the last attempt; the documents are on the resync queue. */
-  | { kind: 'deferred'; documents: number; messages: number; reason: string };
+  | ({ kind: 'applied'; deleted: number } & Omit<ApplyResult, 'quarantinedKeys' | 'failedKeys' | 'displacedKeys'>)
+  /**
+   * The batch could not be applied on the runtime's last attempt; every change in it is on the resync queue.
+   * `refused` when the batch itself is wrong for this sync (items of the other change-feed mode, items that
+   * name no document), which an operator must look at; otherwise PostgreSQL could not be written.
+   */
+  | { kind: 'deferred'; documents: number; messages: number; reason: string; refused: boolean };
 
 /**
  * Applies one change-feed batch to PostgreSQL through the migration's write path (`applyDocuments`,
  * source `sync`): mapping, quarantine and the version guard are the same, so duplicate and out-of-order
  * deliveries end at the newest version. Deletes (all-versions-and-deletes mode) are version-guarded too.
  *
- * If the write fails (PostgreSQL down) the error is thrown while the runtime will retry; on the last
- * attempt each document's id, pubkey, type and `_ts` go on the migration queue as `documents` messages,
- * whose handler re-reads the current state from Cosmos. If even that enqueue fails, the error is thrown.
+ * Nothing is ever ignored: a batch holding items of the other change-feed mode or items that name no document
+ * is refused whole (`ChangeFeedUnreadableError`, naming the likely cause), and a write that fails throws, while
+ * the runtime will call again with the batch. On its last attempt (the trigger moves its checkpoint on even
+ * when the handler throws) EVERY change of the batch goes on the migration queue: the `documents` handler
+ * re-reads each changed document's current state from Cosmos, applies each delete, and quarantines each item
+ * that names no document, kept whole. The messages are all built before the first is sent, so either every
+ * change is handed over or the invocation fails.
  */
-export async function syncChangeBatch(services: AppContext, items: readonly unknown[], options: SyncBatchOptions): Promise<SyncOutcome> {
-  if (services.config.usePostgres) return { kind: 'skipped', items: items.length };
+export async function syncChangeBatch(ctx: AppContext, items: readonly unknown[], options: SyncBatchOptions): Promise<SyncOutcome> {
+  if (ctx.config.usePostgres) return { kind: 'skipped', items: items.length };
   const changes = changeSetOf(items, options.mode);
   try {
-    const applied = await applyDocuments(services.prisma, changes.upserts, { source: 'sync' });
-    const { deleted } = await applyDeletes(services.prisma, changes.deletes);
+    if (changes.mismatched > 0 || changes.unreadable > 0) {
+      throw new ChangeFeedUnreadableError(options.mode, changes.mismatched, changes.unreadable);
+    }
+    const applied = await applyDocuments(ctx.prisma, changes.upserts, { source: 'sync' });
+    const { deleted } = await applyDeletes(ctx.prisma, changes.deletes);
     const { written, unchanged, skipped, quarantined, failed, displaced } = applied;
-    return { kind: 'applied', written, unchanged, skipped, quarantined, failed, displaced, deleted, unreadable: changes.unreadable };
+    return { kind: 'applied', written, unchanged, skipped, quarantined, failed, displaced, deleted };
   } catch (error) {
     if (options.willRetry) throw error;
-    const reason = `sync could not write: ${safeErrorMessage(error, secretsOf(services.config))}`;
-    const entries = resyncEntries(changes);
+    const refused = error instanceof ChangeFeedUnreadableError;
+    const reason = refused ? error.message : `sync could not write: ${safeErrorMessage(error, secretsOf(ctx.config))}`;
+    const entries = changes.items.map(resyncEntryOf);
     const messages = documentsMessages(entries, reason);
     await options.enqueue(messages);
-    return { kind: 'deferred', documents: entries.length, messages: messages.length, reason };
+    return { kind: 'deferred', documents: entries.length, messages: messages.length, reason, refused };
   }
 }
 
 /**
- * What the resync handler needs: for a changed document, enough to read its current state back (id and
- * partition key); for a delete, the delete itself (applying it late is safe, it is version-guarded).
- * A changed document without a string id and pubkey cannot be read back; it could never be mapped
- * either (both are required), so only its quarantine record is missed, and it is left out.
+ * What the resync handler needs for one item, built so it cannot fail: for a changed document, enough to read
+ * its current state back (id and partition key, whatever their shape); for a delete, the delete itself
+ * (applying it late is safe, it is version-guarded); for an item naming no document, the item itself. A
+ * document whose id cannot be addressed in a point read (a character the REST path cannot carry) travels whole
+ * too: it can never be mapped (the mapping refuses such ids), so the handler only needs it for the quarantine.
  */
-function resyncEntries(changes: ChangeSet): ResyncEntry[] {
-  const entries: ResyncEntry[] = [];
-  for (const document of changes.upserts) {
-    const fields = document as Record<string, unknown> | null;
-    if (typeof fields?.id !== 'string' || typeof fields.pubkey !== 'string' || fields.id === '' || fields.pubkey === '') continue;
-    entries.push({
-      id: fields.id,
-      pubkey: fields.pubkey,
-      type: documentTypeOf(fields.type) ?? (typeof fields.type === 'string' ? fields.type.slice(0, 100) : undefined),
-      ts: typeof fields._ts === 'number' && Number.isInteger(fields._ts) && fields._ts >= 0 ? fields._ts : 0,
-    });
+export function resyncEntryOf(item: ChangeItem): ResyncEntry {
+  switch (item.kind) {
+    case 'document':
+    case 'upsert': {
+      if (!isAddressableId(item.id)) return { raw: jsonText(item.document) ?? 'null' };
+      const { _ts: ts, _lsn: lsn, type } = item.document;
+      return {
+        id: item.id,
+        partitionKey: item.partitionKey,
+        type: documentTypeOf(type) ?? (typeof type === 'string' ? type.slice(0, 100) : undefined),
+        ts: wholeNumber(ts) ?? 0,
+        lsn: wholeNumber(lsn),
+      };
+    }
+    case 'delete':
+      return { id: item.id, partitionKey: item.partitionKey, ts: item.ts, lsn: item.lsn, deleted: true };
+    case 'unreadable':
+      return { raw: jsonText(item.item) ?? 'null' };
   }
-  for (const deleted of changes.deletes) entries.push({ id: deleted.id, pubkey: deleted.pubkey, ts: deleted.ts, deleted: true });
-  return entries;
+}
+
+/**
+ * Whether a point read can name this id: the SDK puts it in the request path, which cannot carry a lone
+ * surrogate (`encodeURIComponent` throws) or U+0000, and Cosmos forbids `/`, `\`, `?` and `#` in ids.
+ */
+function isAddressableId(id: string): boolean {
+  return isStorableText(id) && !/[/\\?#]/.test(id);
+}
+
+function wholeNumber(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 0 ? value : undefined;
 }
