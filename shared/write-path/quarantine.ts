@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
 import { jsonText } from '../core/json-text.js';
 import { findNulCharacter } from '../domain/mapping.js';
-import { quarantineVersion, type SqlClient } from '../postgres/bulk-upsert.js';
+import type { SqlClient } from '../postgres/bulk-upsert.js';
+import { compareCodePoints, compareDocumentVersions, quarantineVersionSql, type VersionedDocument } from '../postgres/version-order.js';
 
 /**
  * The quarantine: source documents that are not in their table, each kept whole with the reason,
@@ -75,23 +76,29 @@ export function quarantineEntry(document: unknown, reason: string): QuarantineEn
   };
 }
 
-/** `modified` where the document has a numeric one, else -1: the quarantine's tie-breaker within one `_ts`. */
-function modifiedOf(entry: QuarantineEntry): number {
-  const modified = fieldsOf(entry.document)?.modified;
-  return typeof modified === 'number' && Number.isFinite(modified) ? modified : -1;
+/** An entry as it is stored: a document containing U+0000 cannot be JSONB and is kept as its JSON text. */
+interface StoredEntry {
+  entry: QuarantineEntry;
+  asText: boolean;
+}
+
+/**
+ * The version PostgreSQL reads from a stored entry: a document kept as JSON text has no fields it can
+ * read, so its version is its `_ts` alone, there and therefore here too.
+ */
+function storedVersion({ entry, asText }: StoredEntry): VersionedDocument {
+  return { cosmosTs: entry.cosmosTs, document: asText ? null : entry.document };
 }
 
 /** The newest entry per key (the later one on equal versions), as one statement cannot touch a row twice. */
-function newestPerKey(entries: readonly QuarantineEntry[]): QuarantineEntry[] {
-  const byKey = new Map<string, QuarantineEntry>();
-  for (const entry of entries) {
-    const current = byKey.get(entry.key);
-    const newer =
-      !current || entry.cosmosTs > current.cosmosTs || (entry.cosmosTs === current.cosmosTs && modifiedOf(entry) >= modifiedOf(current));
-    if (newer) byKey.set(entry.key, entry);
+function newestPerKey(entries: readonly StoredEntry[]): StoredEntry[] {
+  const byKey = new Map<string, StoredEntry>();
+  for (const stored of entries) {
+    const current = byKey.get(stored.entry.key);
+    if (!current || compareDocumentVersions(storedVersion(stored), storedVersion(current)) >= 0) byKey.set(stored.entry.key, stored);
   }
   // In key order, so concurrent writers lock entries in the same order.
-  return [...byKey.values()].sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return [...byKey.values()].sort((a, b) => compareCodePoints(a.entry.key, b.entry.key));
 }
 
 const saveStatement = `INSERT INTO "quarantine" AS q ("key", "documentId", "pubkey", "type", "document", "reason", "source", "cosmosTs")
@@ -104,28 +111,28 @@ ON CONFLICT ("key") DO UPDATE SET
   "documentId" = EXCLUDED."documentId", "pubkey" = EXCLUDED."pubkey", "type" = EXCLUDED."type",
   "document" = EXCLUDED."document", "reason" = EXCLUDED."reason", "source" = EXCLUDED."source",
   "cosmosTs" = EXCLUDED."cosmosTs", "quarantinedAt" = now()
-WHERE ${quarantineVersion('EXCLUDED')} > ${quarantineVersion('q')}
-  OR (${quarantineVersion('EXCLUDED')} = ${quarantineVersion('q')} AND ROW(EXCLUDED."document", EXCLUDED."reason") IS DISTINCT FROM ROW(q."document", q."reason"))`;
+WHERE ${quarantineVersionSql('EXCLUDED')} > ${quarantineVersionSql('q')}
+  OR (${quarantineVersionSql('EXCLUDED')} = ${quarantineVersionSql('q')} AND ROW(EXCLUDED."document", EXCLUDED."reason") IS DISTINCT FROM ROW(q."document", q."reason"))`;
 
 /**
- * Saves entries, never replacing an entry with an older version of the same document (`_ts`, then
- * a numeric `modified`; equal versions with other content: the later wins). A document
- * containing U+0000 cannot be JSONB; it is kept exactly as its JSON text (a JSONB string) instead.
+ * Saves entries, never replacing an entry with an older version of the same document (the document
+ * version of `version-order.ts`: `_ts`, then a numeric `modified`; equal versions with other content:
+ * the later wins). A document containing U+0000 cannot be JSONB; it is kept exactly as its JSON text
+ * (a JSONB string) instead.
  */
 export async function saveQuarantine(db: SqlClient, entries: readonly QuarantineEntry[], source: QuarantineSource): Promise<void> {
   if (entries.length === 0) return;
-  const unique = newestPerKey(entries);
-  const texts = unique.map((entry) => jsonText(entry.document) ?? 'null');
+  const unique = newestPerKey(entries.map((entry) => ({ entry, asText: findNulCharacter(entry.document) !== undefined })));
   await db.$queryRawUnsafe(
     saveStatement,
-    unique.map((entry) => entry.key),
-    unique.map((entry) => entry.documentId),
-    unique.map((entry) => entry.pubkey),
-    unique.map((entry) => entry.type),
-    texts,
-    unique.map((entry) => findNulCharacter(entry.document) !== undefined),
-    unique.map((entry) => entry.reason),
+    unique.map(({ entry }) => entry.key),
+    unique.map(({ entry }) => entry.documentId),
+    unique.map(({ entry }) => entry.pubkey),
+    unique.map(({ entry }) => entry.type),
+    unique.map(({ entry }) => jsonText(entry.document) ?? 'null'),
+    unique.map(({ asText }) => asText),
+    unique.map(({ entry }) => entry.reason),
     source,
-    unique.map((entry) => entry.cosmosTs),
+    unique.map(({ entry }) => entry.cosmosTs),
   );
 }
