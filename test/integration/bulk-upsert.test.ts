@@ -3,7 +3,14 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { generateDataset } from '../../dev/sample-data/generate-documents.js';
 import { generateInvalidDocuments } from '../../dev/sample-data/generate-invalid-documents.js';
 import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
-import { normalizeDocument, rowToDocument } from '../../shared/domain/mapping.js';
+import { documentToRow, normalizeDocument, type Row, rowToDocument } from '../../shared/domain/mapping.js';
+import {
+  compareDocumentVersions,
+  compareVersions,
+  precedenceSql,
+  quarantineVersionSql,
+  rowDocumentVersionSql,
+} from '../../shared/postgres/version-order.js';
 import { type ApplyResult, applyDocuments } from '../../shared/write-path/apply-documents.js';
 import { quarantineKey } from '../../shared/write-path/quarantine.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -170,6 +177,60 @@ describe('applyDocuments', () => {
     } finally {
       await db.pool.query('ALTER TABLE notification_logs DROP CONSTRAINT test_refuse');
     }
+  });
+
+  it('reports in a dry run the row PostgreSQL would refuse, as the write does, and keeps nothing', async () => {
+    await db.pool.query(`ALTER TABLE notification_logs ADD CONSTRAINT test_refuse CHECK (title IS DISTINCT FROM 'refuse me')`);
+    try {
+      const logs = dataset(30, 25).filter((document) => document.type === 'notification-log');
+      const refused = { ...logs[1], title: 'refuse me' };
+      const batch = [logs[0], refused, ...logs.slice(2)];
+      let committing = 0;
+      const dry = await applyDocuments(db.prisma, batch, {
+        source: 'migration',
+        chunkSize: 4,
+        dryRun: true,
+        beforeCommit: () => {
+          committing += 1;
+          return Promise.resolve();
+        },
+      });
+      expect(dry).toMatchObject({ written: batch.length - 1, failed: 1, failedKeys: [quarantineKey(refused)] });
+      expect(committing).toBe(0);
+      expect(Object.values(await countRows(db.pool)).reduce((a, b) => a + b)).toBe(0);
+      expect(await countQuarantine(db.pool)).toBe(0);
+      expect(await applyDocuments(db.prisma, batch, { source: 'migration', chunkSize: 4 })).toEqual(dry);
+    } finally {
+      await db.pool.query('ALTER TABLE notification_logs DROP CONSTRAINT test_refuse');
+    }
+  });
+
+  it('leaves rows, displaced rows and quarantine entries exactly as they were in a dry run', async () => {
+    const pubkey = pubkeyOf(6);
+    const account = firstOf('account', 26);
+    const log = firstOf('notification-log', 26);
+    const holder = { ...account, pubkey, id: 'holder', _ts: 100 };
+    await applyDocuments(db.prisma, [holder, { ...log, pubkey, id: 'log', title: 42, _ts: 50 }], { source: 'sync' });
+    expect(await countQuarantine(db.pool)).toBe(1);
+    const before = await snapshotTables(db.pool);
+    // A newer account of the pubkey displaces the holder; a newer version of the log clears its entry.
+    const batch = [
+      { ...account, pubkey, id: 'newcomer', _ts: 200 },
+      { ...log, pubkey, id: 'log', _ts: 60 },
+    ];
+    const dry = await applyDocuments(db.prisma, batch, { source: 'sync', dryRun: true });
+    expect(dry).toMatchObject({ written: 2, displaced: 1, displacedKeys: [quarantineKey(holder)] });
+    expect(await snapshotTables(db.pool)).toEqual(before);
+    expect(await applyDocuments(db.prisma, batch, { source: 'sync' })).toEqual(dry);
+  });
+
+  it('quarantines an unmappable document whose _ts is not a whole number without stopping its batch', async () => {
+    const log = firstOf('notification-log', 27);
+    await applyDocuments(db.prisma, [{ ...log, _ts: 100 }], { source: 'sync' });
+    const fresh = { ...log, id: 'fractional', title: 42, _ts: 1e300 };
+    const stale = { ...log, title: 42, _ts: 99.5 };
+    const result = await applyDocuments(db.prisma, [fresh, stale, { ...log, id: 'valid', _ts: 7 }], { source: 'sync' });
+    expect(result).toMatchObject({ written: 1, unchanged: 1, quarantined: 1, quarantinedKeys: [quarantineKey(fresh)] });
   });
 
   it('retries the whole batch after the server drops its connection mid-transaction', async () => {
@@ -343,6 +404,141 @@ describe('out-of-order and duplicate deliveries', () => {
         },
       ),
       { numRuns: 60 },
+    );
+  });
+});
+
+describe('the version rule, stated once (version-order.ts)', () => {
+  const baseOf = (type: DocumentType): Doc => dataset(40, 28).find((document) => documentTypeOf(document.type) === type) as Doc;
+  /** Ids whose order differs between code points, UTF-16 units and linguistic collations. */
+  const idUnit = fc.constantFrom('a', 'B', '-', 'é', '\uFFFD', '\u{1F600}', '\u{10000}');
+  const versionRow = fc.record({
+    cosmosTs: fc.integer({ min: 0, max: 3 }),
+    modified: fc.option(fc.integer({ min: -2, max: 2 }), { nil: null }),
+    id: fc.string({ unit: idUnit, minLength: 1, maxLength: 3 }),
+  });
+  const asRow = (v: { cosmosTs: number; modified: number | null; id: string }): Row => ({
+    ...v,
+    pubkey: pubkeyOf(1),
+    extra: {},
+    cosmosEtag: null,
+  });
+
+  it('ranks any two rows in PostgreSQL (the guard) exactly as the planner does in JS', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...documentTypeNames),
+        fc.array(fc.tuple(versionRow, versionRow), { minLength: 1, maxLength: 40 }),
+        async (type, pairs) => {
+          // Ids in a linguistic collation ('a' < 'B'), as a database created with en_US.utf8 (Azure's default) has
+          // them: the rule must impose code point order itself.
+          const [a, b] = [precedenceSql(type, 'a'), precedenceSql(type, 'b')];
+          const { rows } = await db.pool.query<{ order: number }>(
+            `SELECT CASE WHEN ${a} > ${b} THEN 1 WHEN ${a} = ${b} THEN 0 WHEN ${a} < ${b} THEN -1 END AS "order"
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
+               WITH ORDINALITY AS u("at", "am", "ai", "bt", "bm", "bi", "ord")
+             CROSS JOIN LATERAL (SELECT u."at" AS "cosmosTs", u."am" AS "modified", u."ai" COLLATE "und-x-icu" AS "id") a
+             CROSS JOIN LATERAL (SELECT u."bt" AS "cosmosTs", u."bm" AS "modified", u."bi" COLLATE "und-x-icu" AS "id") b
+             ORDER BY u."ord"`,
+            [0, 1].flatMap((side) => [
+              pairs.map((pair) => pair[side]?.cosmosTs),
+              pairs.map((pair) => pair[side]?.modified),
+              pairs.map((pair) => pair[side]?.id),
+            ]),
+          );
+          expect(rows.map((row) => row.order)).toEqual(pairs.map(([x, y]) => Math.sign(compareVersions(type, asRow(x), asRow(y)))));
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  it('ranks a quarantined document against a written row in PostgreSQL exactly as the quarantine does in JS', async () => {
+    const anyModified = fc.oneof(
+      fc.constant(undefined),
+      fc.constant(null),
+      fc.integer({ min: -2, max: 2 }),
+      fc.constantFrom(1.5, -1.5, '2', true, { at: 2 }),
+    );
+    const entry = fc.record({ ts: fc.integer({ min: 0, max: 3 }), modified: anyModified });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom(...documentTypeNames),
+        fc.array(fc.tuple(entry, entry), { minLength: 1, maxLength: 30 }),
+        async (type, pairs) => {
+          const withVersion = (version: { ts: number; modified: unknown }): Doc => {
+            const document: Doc = { ...baseOf(type), _ts: version.ts, modified: version.modified };
+            if (version.modified === undefined) delete document.modified;
+            return document;
+          };
+          // The written side must map: where the type has a `modified` column, only a whole number (or none) does.
+          const mappable = pairs.filter(([, written]) => documentToRow(withVersion(written)).ok);
+          const quarantined = mappable.map(([q]) => withVersion(q));
+          const written = mappable.map(([, w]) => (documentToRow(withVersion(w)) as { row: Row }).row);
+          const [q, r] = [quarantineVersionSql('q'), rowDocumentVersionSql(type, 'r')];
+          const { rows } = await db.pool.query<{ order: number }>(
+            `SELECT CASE WHEN ${q} > ${r} THEN 1 WHEN ${q} = ${r} THEN 0 WHEN ${q} < ${r} THEN -1 END AS "order"
+           FROM unnest($1::bigint[], $2::jsonb[], $3::bigint[], $4::bigint[], $5::jsonb[])
+             WITH ORDINALITY AS u("qt", "qd", "rt", "rm", "re", "ord")
+           CROSS JOIN LATERAL (SELECT u."qt" AS "cosmosTs", u."qd" AS "document") q
+           CROSS JOIN LATERAL (SELECT u."rt" AS "cosmosTs", u."rm" AS "modified", u."re" AS "extra") r
+           ORDER BY u."ord"`,
+            [
+              quarantined.map((document) => document._ts),
+              quarantined.map((document) => JSON.stringify(document)),
+              written.map((row) => row.cosmosTs),
+              written.map((row) => (typeof row.modified === 'number' ? row.modified : null)),
+              written.map((row) => JSON.stringify(row.extra)),
+            ],
+          );
+          const expected = mappable.map((_, i) =>
+            Math.sign(
+              compareDocumentVersions(
+                { cosmosTs: quarantined[i]?._ts as number, document: quarantined[i] },
+                { cosmosTs: written[i]?.cosmosTs as number, document: rowToDocument(type, written[i] as Row) },
+              ),
+            ),
+          );
+          expect(rows.map((row) => row.order)).toEqual(expected);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+});
+
+describe('dry runs', () => {
+  let run = 0;
+
+  it('report exactly what the write then does, whatever the rows and the quarantine hold, and change nothing', async () => {
+    const shape = fc.record({
+      type: fc.constantFrom(...documentTypeNames),
+      pubkey: fc.nat({ max: 1 }),
+      id: fc.nat({ max: 2 }),
+      ts: fc.integer({ min: 1, max: 3 }),
+      modified: fc.option(fc.integer({ min: 0, max: 2 }), { nil: undefined }),
+      broken: fc.nat({ max: 5 }).map((n) => n === 0),
+    });
+    const bases = Object.fromEntries(documentTypeNames.map((type) => [type, dataset(40, 29).find((d) => documentTypeOf(d.type) === type)]));
+    await fc.assert(
+      fc.asyncProperty(fc.array(shape, { minLength: 1, maxLength: 12 }), fc.nat(), async (shapes, split) => {
+        run += 1;
+        const documents = shapes.map((s): Doc => {
+          const document: Doc = { ...bases[s.type], pubkey: pubkeyOf(2000 + 2 * run + s.pubkey), id: `dry-${run}-${s.id}`, _ts: s.ts };
+          if (s.modified === undefined) delete document.modified;
+          else document.modified = s.modified;
+          if (s.broken) document.created = 'yesterday';
+          return document;
+        });
+        // What is already there: some of the documents, applied for real (rows, displaced rows, quarantine entries).
+        await applyDocuments(db.prisma, documents.slice(0, split % documents.length), { source: 'sync' });
+        const before = await snapshotTables(db.pool);
+        const batch = [...documents].reverse();
+        const dry = await applyDocuments(db.prisma, batch, { source: 'migration', dryRun: true });
+        expect(await snapshotTables(db.pool)).toEqual(before);
+        expect(await applyDocuments(db.prisma, batch, { source: 'migration' })).toEqual(dry);
+      }),
+      { numRuns: 40 },
     );
   });
 });
