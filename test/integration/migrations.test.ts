@@ -120,6 +120,7 @@ describe('the schema the migrations build', () => {
       'extra',
       'cosmosTs',
       'cosmosEtag',
+      'cosmosLsn',
       ...(descriptor.storesType ? ['type'] : []),
     ].sort();
     expect(Object.keys(table?.columns ?? {}).sort()).toEqual(expected);
