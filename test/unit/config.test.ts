@@ -1,5 +1,14 @@
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadConfig, requireCosmos, requirePostgres, requireQueue } from '../../shared/config/env.js';
+import { azureCredential } from '../../shared/config/azure-credential.js';
+import {
+  databaseAuthOf,
+  loadConfig,
+  preferredLocationsFrom,
+  requireCosmos,
+  requirePostgres,
+  requireQueue,
+} from '../../shared/config/env.js';
 import { ConfigError } from '../../shared/core/errors.js';
 
 const password = 'Pa55-w0rd-Zebra-91';
@@ -29,6 +38,7 @@ describe('loadConfig defaults', () => {
   it('starts on Cosmos DB with every flag off and nothing configured', () => {
     expect(loadConfig({})).toStrictEqual({
       databaseUrl: undefined,
+      databaseAuth: { kind: 'password' },
       poolSize: 5,
       usePostgres: false,
       dualDatabaseMode: false,
@@ -191,6 +201,70 @@ describe('PostgreSQL connection', () => {
   });
 });
 
+describe('PostgreSQL sign-in (DATABASE_AUTH)', () => {
+  const entraUrl = 'postgresql://id-nostria@psql.postgres.database.azure.com:6432/nostria?sslmode=verify-full';
+
+  it('uses the password in DATABASE_URL unless told otherwise, as local development does', () => {
+    expect(loadConfig({ DATABASE_URL: `postgresql://nostria:${password}@localhost/nostria` }).databaseAuth).toStrictEqual({
+      kind: 'password',
+    });
+    expect(loadConfig({ DATABASE_AUTH: 'password' }).databaseAuth).toStrictEqual({ kind: 'password' });
+  });
+
+  it('signs in with an Entra token for the managed identity AZURE_CLIENT_ID names', () => {
+    const config = loadConfig({ DATABASE_AUTH: 'Entra', DATABASE_URL: entraUrl, AZURE_CLIENT_ID: 'client-1' });
+    expect(config.databaseAuth).toStrictEqual({ kind: 'entra', clientId: 'client-1' });
+    expect(loadConfig({ DATABASE_AUTH: 'entra', DATABASE_URL: entraUrl }).databaseAuth).toStrictEqual({
+      kind: 'entra',
+      clientId: undefined,
+    });
+  });
+
+  it('refuses a password in DATABASE_URL with DATABASE_AUTH=entra, without showing it', () => {
+    const error = configError(() =>
+      loadConfig({ DATABASE_AUTH: 'entra', DATABASE_URL: `postgresql://id-nostria:${password}@psql.example/nostria` }),
+    );
+    expect(error.problems).toStrictEqual([
+      'DATABASE_URL: must carry no password with DATABASE_AUTH=entra (the Entra token is the password)',
+    ]);
+    expect(everythingShown(error)).not.toContain(password);
+  });
+
+  it('refuses DATABASE_AUTH=entra with a URL that names no role', () => {
+    const error = configError(() => loadConfig({ DATABASE_AUTH: 'entra', DATABASE_URL: 'postgresql://psql.example/nostria' }));
+    expect(error.problems).toStrictEqual(['DATABASE_URL: must name the Entra database role as its user with DATABASE_AUTH=entra']);
+  });
+
+  it('refuses any other DATABASE_AUTH, naming it', () => {
+    const error = configError(() => loadConfig({ DATABASE_AUTH: 'token' }));
+    expect(error.problems).toStrictEqual(['DATABASE_AUTH: expected password or entra']);
+  });
+
+  it('treats a configuration built without databaseAuth (tests, the demo) as password sign-in', () => {
+    expect(databaseAuthOf({ poolSize: 1, usePostgres: false, dualDatabaseMode: false, migrationMode: false })).toStrictEqual({
+      kind: 'password',
+    });
+  });
+});
+
+describe('Cosmos DB preferred regions (COSMOSDB_PREFERRED_LOCATIONS)', () => {
+  const endpoint = 'https://nostria.documents.azure.com:443/';
+
+  it('reads a comma-separated list, trimmed, in order', () => {
+    const config = loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint, COSMOSDB_PREFERRED_LOCATIONS: ' Sweden Central , West Europe,' });
+    expect(config.cosmos?.preferredLocations).toStrictEqual(['Sweden Central', 'West Europe']);
+    expect(preferredLocationsFrom({ COSMOSDB_PREFERRED_LOCATIONS: 'North Europe' })).toStrictEqual(['North Europe']);
+  });
+
+  it('leaves them out when unset or blank, so the SDK and the trigger use the account default', () => {
+    expect(loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint }).cosmos).not.toHaveProperty('preferredLocations');
+    expect(loadConfig({ AZURE_COSMOSDB_ENDPOINT: endpoint, COSMOSDB_PREFERRED_LOCATIONS: ' , ' }).cosmos).not.toHaveProperty(
+      'preferredLocations',
+    );
+    expect(preferredLocationsFrom({})).toBeUndefined();
+  });
+});
+
 describe('migration queue', () => {
   it('uses the host storage connection string locally, with the default queue name', () => {
     const connection = 'UseDevelopmentStorage=true';
@@ -224,5 +298,17 @@ describe('migration queue', () => {
     const error = configError(() => requireQueue(loadConfig({})));
     expect(error.message).toContain('AzureWebJobsStorage');
     expect(error.message).toContain('AzureWebJobsStorage__accountName');
+  });
+});
+
+describe("the Entra credential of the app's clients", () => {
+  it('asks the managed identity a client id names directly, one credential per identity for every client', () => {
+    const credential = azureCredential('0b1c2d3e-aaaa-bbbb-cccc-123456789abc');
+    expect(credential).toBeInstanceOf(ManagedIdentityCredential);
+    expect(azureCredential('0b1c2d3e-aaaa-bbbb-cccc-123456789abc')).toBe(credential);
+  });
+
+  it("uses DefaultAzureCredential (an operator's az login) only where no client id is set", () => {
+    expect(azureCredential(undefined)).toBeInstanceOf(DefaultAzureCredential);
   });
 });
