@@ -1,0 +1,93 @@
+import { describe, expect, it } from 'vitest';
+import { formatStatsForHumans, type MigrationStats, progressPercent } from '../../shared/stats/index.js';
+
+const cosmosTypeNames = [
+  'account',
+  'account-settings',
+  'backup-job',
+  'payment',
+  'notification-subscription',
+  'notification-settings',
+  'notification-log',
+];
+
+describe('formatStatsForHumans', () => {
+  it("prints the guide's layout for all seven types, then the quarantine and the last run", () => {
+    const counts = (values: number[]) =>
+      Object.fromEntries(cosmosTypeNames.map((type, index) => [type, values[index]])) as MigrationStats['cosmos'];
+    const stats: MigrationStats = {
+      cosmos: counts([1523, 1400, 342, 20_117, 800, 700, 1_234_567]),
+      postgres: counts([1523, 1398, 342, 10_000, 0, 700, 1_234_567]),
+      quarantined: 3,
+      progress: counts([100, 99.9, 100, 49.7, 0, 100, 100]),
+      quarantinedByType: { ...counts([0, 1, 0, 2, 0, 0, 0]), other: 0 },
+      lastRun: {
+        id: 'run-1',
+        kind: 'full',
+        state: 'completed',
+        dryRun: false,
+        startedAt: '2026-11-24T10:00:00.000Z',
+        finishedAt: '2026-11-24T10:02:13.512Z',
+        processed: 25_000,
+        written: 24_990,
+        unchanged: 7,
+        quarantined: 3,
+        failed: 0,
+        error: null,
+      },
+    };
+    expect(formatStatsForHumans(stats)).toBe(
+      [
+        '=== Migration Statistics ===',
+        'CosmosDB:',
+        '  Accounts: 1,523',
+        '  Account Settings: 1,400',
+        '  Backup Jobs: 342',
+        '  Payments: 20,117',
+        '  Notification Subscriptions: 800',
+        '  Notification Settings: 700',
+        '  Notification Logs: 1,234,567',
+        'PostgreSQL:',
+        '  Accounts: 1,523',
+        '  Account Settings: 1,398',
+        '  Backup Jobs: 342',
+        '  Payments: 10,000',
+        '  Notification Subscriptions: 0',
+        '  Notification Settings: 700',
+        '  Notification Logs: 1,234,567',
+        '',
+        'Migration Progress:',
+        '  Accounts: 100.0%',
+        '  Account Settings: 99.9%',
+        '  Backup Jobs: 100.0%',
+        '  Payments: 49.7%',
+        '  Notification Subscriptions: 0.0%',
+        '  Notification Settings: 100.0%',
+        '  Notification Logs: 100.0%',
+        '  (rows plus quarantined documents, of the Cosmos count: a quarantined document counts as handled)',
+        '',
+        'Quarantined: 3 (Account Settings: 1, Payments: 2)',
+        'Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; ' +
+          '25,000 processed, 24,990 written, 7 unchanged, 3 quarantined, 0 failed',
+      ].join('\n'),
+    );
+    expect(
+      formatStatsForHumans({ ...stats, quarantined: 0, quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 }, lastRun: null }),
+    ).toMatch(/\n  Notification Logs: 100.0%\n\nQuarantined: 0\nLast run: none$/);
+  });
+});
+
+describe('progressPercent', () => {
+  it('gives one decimal rounded down, so 100.0 means every document', () => {
+    expect(progressPercent(2, 3)).toBe(66.6);
+    expect(progressPercent(1, 3)).toBe(33.3);
+    expect(progressPercent(9_999, 10_000)).toBe(99.9);
+    expect(progressPercent(10_000, 10_000)).toBe(100);
+    expect(progressPercent(0, 7)).toBe(0);
+  });
+
+  it('is at most 100, and 100 when there is nothing to do', () => {
+    expect(progressPercent(5, 4)).toBe(100);
+    expect(progressPercent(0, 0)).toBe(100);
+  });
+});
