@@ -1,13 +1,14 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functions';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { loadDocuments } from '../../dev/local-services/load-documents.js';
 import { demoDocuments } from '../../dev/sample-data/demo-dataset.js';
 import { documentTypeNames, documentTypeOf } from '../../shared/domain/document-types.js';
 import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
 import { useServices } from '../../shared/runtime/services.js';
 import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+import { truncateAll } from './fixtures/migration-tables.js';
 
 /**
  * The HTTP functions, invoked for real through their registrations: each request is routed the way the
@@ -26,6 +27,11 @@ beforeAll(async () => {
   documents = generated.filter((document) => !refused.some((refusal) => refusal.id === document.id));
 });
 afterAll(() => app?.stop());
+// The Cosmos documents are read-only; every test starts from empty tables, no runs and an empty queue.
+beforeEach(async () => {
+  app.restoreServices();
+  await Promise.all([truncateAll(app.db.pool), app.queues.main.clearMessages()]);
+});
 
 interface Answer {
   status: number;
@@ -155,12 +161,13 @@ describe('GET /api/migration/stats', () => {
   test('500 for an unexpected failure, with the invocation id to find the log by and no stack trace', async () => {
     const down = await refusingDatabase();
     app.useServices({ config: { databaseUrl: down.url }, prisma: down.prisma });
+    const logsBefore = app.logs.length;
     try {
       const answer = await call('GET', '/api/migration/stats');
       expect(answer.status).toBe(500);
       expect(answer.body).toEqual({ error: 'internal error', invocationId: expect.stringMatching(/^test-/) });
       expectNoLeak(answer, down.password);
-      const logged = app.logs.filter((log) => log.level === 'error' && log.message.startsWith('request failed'));
+      const logged = app.logs.slice(logsBefore).filter((log) => log.level === 'error' && log.message.startsWith('request failed'));
       expect(logged.at(-1)?.message).toMatch(/reach database server/);
       expect(logged.every((log) => !log.message.includes(down.password))).toBe(true);
     } finally {
@@ -213,7 +220,6 @@ describe('POST /api/migration/start', () => {
     }
     const runs = await app.db.prisma.migrationRun.findMany();
     expect(runs).toEqual([expect.objectContaining({ state: 'failed', error: expect.stringMatching(/^could not enqueue: /) })]);
-    await app.db.prisma.migrationRun.deleteMany();
   });
 });
 

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { loadDocuments } from '../../dev/local-services/load-documents.js';
 import { demoDocuments } from '../../dev/sample-data/demo-dataset.js';
 import { generateUser } from '../../dev/sample-data/generate-documents.js';
@@ -15,6 +15,7 @@ import {
   maxDequeueCount,
   startFunctionAppEnvironment,
 } from '../support/functions-core/function-app-environment.js';
+import type { DrainResult } from '../support/functions-core/queue-host.js';
 
 /**
  * The migration queue function, driven only by messages on a real (Azurite) queue: the test puts plain
@@ -32,6 +33,10 @@ beforeAll(async () => {
   loaded = result.loaded;
 });
 afterAll(() => app?.stop());
+// Whatever an earlier test left on either queue is not this test's.
+beforeEach(async () => {
+  await Promise.all([app.queues.main.clearMessages(), app.queues.poison.clearMessages()]);
+});
 
 const put = (text: string) => app.queues.main.sendMessage(text);
 const ctx = () => ({ prisma: app.db.prisma, cosmos: app.container, config: app.config });
@@ -41,23 +46,26 @@ async function poisonTexts(): Promise<string[]> {
   return peekedMessageItems.map((item) => item.messageText);
 }
 
-async function clearPoison(): Promise<void> {
-  await app.queues.poison.clearMessages();
-}
-
 describe('a full migration through the queue', () => {
   let runId: string;
+  let drained: DrainResult;
+  let logsOfRun: FunctionAppEnvironment['logs'];
 
-  test('fans out per type, pages through each type in parallel chains, and ends consistent, with duplicate deliveries', async () => {
+  // The run both tests look at, made once: it is the slow part.
+  beforeAll(async () => {
     await put(JSON.stringify({ kind: 'full', batchSize: 7 }));
     // Every batch message is delivered twice: duplicates must neither double the work's effect nor the counters.
-    const drained = await app.drain({ batchSize: 8, duplicate: (text) => text.includes('"kind":"batch"') });
-    expect(drained.poisoned).toBe(0);
-    expect(drained.completed).toBeGreaterThan(8 * 2);
-
+    const logsBefore = app.logs.length;
+    drained = await app.drain({ batchSize: 8, duplicate: (text) => text.includes('"kind":"batch"') });
+    logsOfRun = app.logs.slice(logsBefore);
     const runs = await app.db.prisma.migrationRun.findMany();
     expect(runs).toHaveLength(1);
     runId = runs[0]!.id;
+  });
+
+  test('fans out per type, pages through each type in parallel chains, and ends consistent, with duplicate deliveries', async () => {
+    expect(drained.poisoned).toBe(0);
+    expect(drained.completed).toBeGreaterThan(8 * 2);
     const status = await getRunStatus(app.db.prisma, runId);
     expect(status).toMatchObject({ kind: 'full', state: 'completed', partsDone: 8 });
     expect(status?.parts.map((part) => part.part)).toEqual([
@@ -73,7 +81,7 @@ describe('a full migration through the queue', () => {
     // Counted once each, although every page was delivered twice.
     expect(status?.counters.processed).toBe(loaded);
     expect(status?.parts.reduce((sum, part) => sum + part.processed, 0)).toBe(loaded);
-    expect(app.logs.some((log) => /nothing to do/.test(log.message))).toBe(true);
+    expect(logsOfRun.some((log) => /nothing to do/.test(log.message))).toBe(true);
 
     // Every source document is in its table or in the quarantine, and the tables agree with Cosmos.
     const stats = await getMigrationStats(ctx());
@@ -118,7 +126,6 @@ describe('a full migration through the queue', () => {
 
 describe('messages that cannot be processed', () => {
   test('are rejected with the reason, retried maxDequeueCount times, then end in the poison queue', async () => {
-    await clearPoison();
     const bad = ['this is not json', '{"kind":"batch"}', JSON.stringify({ kind: 'full', runId: 'no-such-run' })];
     for (const text of bad) await put(text);
     const logsBefore = app.logs.length;
@@ -135,11 +142,11 @@ describe('messages that cannot be processed', () => {
   });
 
   test('a migration that would write without MIGRATION_MODE is refused, while a dry run is allowed and writes nothing', async () => {
-    await clearPoison();
     const rows = await app.db.prisma.account.count();
     const runs = await app.db.prisma.migrationRun.count();
     const documents = generateUser({ seed: 123, index: 0, messy: false });
     await loadDocuments(app.container, documents);
+    const logsBefore = app.logs.length;
     app.useServices({ config: { migrationMode: false } });
     try {
       await put(JSON.stringify({ kind: 'user', pubkey: documents[0]!.pubkey }));
@@ -152,12 +159,12 @@ describe('messages that cannot be processed', () => {
     }
     expect(await app.db.prisma.account.count()).toBe(rows);
     expect(await app.db.prisma.migrationRun.count()).toBe(runs);
-    expect(app.logs.some((log) => log.level === 'error' && /refused, .*MIGRATION_MODE=true/.test(log.message))).toBe(true);
-    expect(app.logs.some((log) => /\(dry run\) account: \d+ document\(s\)/.test(log.message))).toBe(true);
+    const logs = app.logs.slice(logsBefore);
+    expect(logs.some((log) => log.level === 'error' && /refused, .*MIGRATION_MODE=true/.test(log.message))).toBe(true);
+    expect(logs.some((log) => /\(dry run\) account: \d+ document\(s\)/.test(log.message))).toBe(true);
   });
 
   test('the poison queue is listed and replayed: valid messages go back to the queue, invalid ones stay', async () => {
-    await clearPoison();
     const documents = generateUser({ seed: 321, index: 0, messy: false });
     const pubkey = documents[0]!.pubkey;
     await loadDocuments(app.container, documents);
@@ -181,7 +188,6 @@ describe('messages that cannot be processed', () => {
   });
 
   test('npm run migrate:poison lists as JSON, replays with exit code 1 while invalid messages remain, and refuses bad arguments', async () => {
-    await clearPoison();
     await app.queues.poison.sendMessage('not json either');
     // Asynchronous: Azurite runs in this process and must keep answering while the CLI runs.
     const cli = (args: string[]) =>
@@ -215,7 +221,6 @@ describe('messages that cannot be processed', () => {
 });
 
 test('a run id outside the allowed characters is rejected before anything acts on it', async () => {
-  await clearPoison();
   await put(JSON.stringify({ kind: 'full', runId: `../${randomBytes(2).toString('hex')}` }));
   expect(await app.drain()).toMatchObject({ completed: 0, poisoned: 1 });
 });

@@ -198,7 +198,9 @@ describe('PostgreSQL down for a batch', () => {
     expect(queued).toHaveLength(1);
     const message = queued[0] as DocumentsMessage;
     expect(message.kind).toBe('documents');
-    expect(message.documents).toEqual(batch.map((document) => ({ id: document.id, partitionKey: pubkey, type: document.type, ts: document._ts })));
+    expect(message.documents).toEqual(
+      batch.map((document) => ({ id: document.id, partitionKey: pubkey, type: document.type, ts: document._ts })),
+    );
     expect(message.reason).toMatch(/^sync could not write: .*reach database server/);
     const warnings = app.logs.slice(logsBefore).filter((log) => log.level === 'warning');
     expect(warnings.some((log) => /sent for resync in 1 queue message/.test(log.message))).toBe(true);

@@ -3,10 +3,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { Container, CosmosClient } from '@azure/cosmos';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
 import type { BackupJobDocument } from '../../shared/domain/document-types.js';
 import { normalizeDocument } from '../../shared/domain/mapping.js';
@@ -23,8 +22,9 @@ import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../sup
  * Dual mode with PostgreSQL primary and the migration queue on Azurite: a mirror write that fails
  * (Cosmos is a server that has stopped, so every SDK call fails to connect) is recorded in
  * pending_sync and schedules a `pending-sync` message, which the queue function handles as the host
- * would. The message is held back until the entry is due (10 s, the first backoff), and the test waits
- * for it: the delay is Azurite's, real time. `npm run migrate:pending-sync` is run as users run it.
+ * would. The message is held back until the entry is due (10 s, the first backoff): the queue tests pin
+ * the clock of this process, which the app, the Cosmos-protocol server and Azurite all read, and move it
+ * to the delivery time instead of waiting. `npm run migrate:pending-sync` is run as users run it.
  */
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -54,6 +54,13 @@ beforeAll(async () => {
 afterAll(async () => {
   stoppedClient?.dispose();
   await app?.stop();
+});
+// Every test starts with Cosmos reachable, nothing pending, no retry scheduled and an empty queue.
+beforeEach(async () => {
+  app.restoreServices();
+  await app.db.prisma.pendingSync.deleteMany({ where: { target: mirrorTarget } });
+  await app.db.prisma.syncState.deleteMany({ where: { name: retryScheduleName } });
+  await app.queues.main.clearMessages();
 });
 
 /** The process's services as the app has them, but with Cosmos unreachable. */
@@ -88,16 +95,6 @@ async function visibleTexts(): Promise<string[]> {
   return (await app.queues.main.peekMessages({ numberOfMessages: 32 })).peekedMessageItems.map((item) => item.messageText);
 }
 
-/** Waits (on Azurite's clock) until a held-back message becomes visible, and returns what is visible then. */
-async function nextVisibleTexts(): Promise<string[]> {
-  for (let tries = 0; tries < 100; tries += 1) {
-    const texts = await visibleTexts();
-    if (texts.length > 0) return texts;
-    await sleep(250);
-  }
-  return [];
-}
-
 /** When the scheduled `pending-sync` message is delivered, as recorded (epoch ms). */
 async function scheduledDelivery(): Promise<number | undefined> {
   const row = await app.db.prisma.syncState.findUnique({ where: { name: retryScheduleName } });
@@ -106,49 +103,58 @@ async function scheduledDelivery(): Promise<number | undefined> {
 }
 
 describe('pending mirror writes, through the migration queue', () => {
-  const first = backupJob();
-  const second = backupJob();
+  /** The pinned moment each test starts at; the first backoff (10 s) makes the first retry due 10 s later. */
+  const start = Date.UTC(2026, 10, 24, 10, 0, 0);
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(start);
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
 
-  test('a failed mirror write is recorded, and one pending-sync message is scheduled for when it is due', async () => {
+  /** Two writes whose mirror copies fail, made at `start`. */
+  async function writeWithCosmosDown(): Promise<[BackupJobDocument, BackupJobDocument]> {
     cosmosDown();
     const repository = RepositoryFactory.getBackupJobRepository();
+    const first = backupJob();
+    const second = backupJob();
     // The callers' writes succeed whatever the mirror does.
     expect(await repository.create(first)).toEqual(first);
     expect(await repository.create(second)).toEqual(second);
+    return [first, second];
+  }
 
+  test('a failed mirror write is recorded, and one pending-sync message is scheduled for when it is due', async () => {
+    const [first, second] = await writeWithCosmosDown();
     const entries = await pendingEntries();
     expect(entries.map((entry) => entry.documentId)).toEqual([first.id, second.id].sort());
-    const firstDue = Math.min(...entries.map((entry) => entry.nextAttempt.getTime()));
-    // One message for both: the second failure is due after the message already scheduled arrives.
+    expect(entries.map((entry) => entry.nextAttempt.getTime())).toEqual([start + 10_000, start + 10_000]);
+    // One message for both, held back until they are due: the second failure is due when the message already scheduled arrives.
     expect(await queuedMessages()).toBe(1);
     expect(await visibleTexts()).toEqual([]);
-    const deliverAt = await scheduledDelivery();
-    expect(deliverAt).toBeGreaterThanOrEqual(firstDue);
-    expect(deliverAt! - firstDue).toBeLessThanOrEqual(1000);
+    expect(await scheduledDelivery()).toBe(start + 10_000);
   });
 
-  test('handled once Cosmos is back, it lands the documents and empties pending_sync', async () => {
+  test('delivered once Cosmos is back, the message lands the documents and empties pending_sync', async () => {
+    const [first, second] = await writeWithCosmosDown();
     app.restoreServices();
+    vi.setSystemTime(start + 9_999);
+    expect(await visibleTexts()).toEqual([]);
+    vi.setSystemTime(start + 10_000);
+    expect((await visibleTexts()).map((text) => JSON.parse(text))).toEqual([{ kind: 'pending-sync' }]);
+
     const logsBefore = app.logs.length;
-    // A message copies what is due when it is delivered (10 s after the failure that scheduled it); an
-    // entry recorded a moment later may not be due yet and is left for the next one it schedules.
-    let handled = 0;
-    while ((await pendingEntries()).length > 0 && handled < 3) {
-      const texts = await nextVisibleTexts();
-      expect(texts.map((text) => JSON.parse(text))).toEqual([{ kind: 'pending-sync' }]);
-      expect(await app.drain()).toMatchObject({ completed: 1, failures: 0, poisoned: 0 });
-      handled += 1;
-    }
+    expect(await app.drain()).toMatchObject({ completed: 1, failures: 0, poisoned: 0 });
     expect(await pendingEntries()).toEqual([]);
     expect(await cosmosCopy(first)).toEqual(first);
     expect(await cosmosCopy(second)).toEqual(second);
     // Nothing left, so nothing scheduled.
     expect(await queuedMessages()).toBe(0);
-    const reports = app.logs
-      .slice(logsBefore)
-      .map((log) => /pending Cosmos writes: (\d+) written, 0 deleted, 0 failed again/.exec(log.message));
-    expect(reports.reduce((sum, match) => sum + Number(match?.[1] ?? 0), 0)).toBe(2);
-  }, 60_000);
+    expect(app.logs.slice(logsBefore).map((log) => log.message)).toEqual([
+      expect.stringMatching(/: pending Cosmos writes: 2 written, 0 deleted, 0 failed again; 0 waiting$/),
+    ]);
+  });
 
   test('with Cosmos still down, the message fails the entry again and schedules itself after the backoff, once', async () => {
     cosmosDown();
@@ -156,6 +162,7 @@ describe('pending mirror writes, through the migration queue', () => {
     await RepositoryFactory.getBackupJobRepository().create(job);
     expect(await queuedMessages()).toBe(1);
     const deliverAt = await scheduledDelivery();
+    expect(deliverAt).toBe(start + 10_000);
 
     // Handled when that message is delivered: the clock is pinned there rather than waited for.
     const now = new Date(deliverAt!);
@@ -194,7 +201,6 @@ describe('pending mirror writes, through the migration queue', () => {
       next: { delaySeconds: 20, sent: false },
     });
     expect(await queuedMessages()).toBe(2);
-    app.restoreServices();
   });
 });
 
@@ -247,6 +253,9 @@ describe('npm run migrate:pending-sync', () => {
   });
 
   test('exits 1 while entries still fail, then copies them once Cosmos answers and exits 0', async () => {
+    cosmosDown();
+    await RepositoryFactory.getBackupJobRepository().create(backupJob());
+    app.restoreServices();
     const waiting = await pendingEntries();
     expect(waiting).toHaveLength(1);
     const job = waiting[0]!;

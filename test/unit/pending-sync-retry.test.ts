@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { nextAttemptAt } from '../../shared/mirror/pending-sync.js';
 import { retryDelaySeconds } from '../../shared/mirror/pending-sync-retry.js';
 
 describe('retryDelaySeconds', () => {
@@ -15,5 +16,14 @@ describe('retryDelaySeconds', () => {
   it('does not hold it back for entries due already (a backlog beyond one batch)', () => {
     expect(retryDelaySeconds(now, now)).toBe(0);
     expect(retryDelaySeconds(after(-60_000), now)).toBe(0);
+  });
+});
+
+describe('nextAttemptAt', () => {
+  it('backs off exponentially up to a cap', () => {
+    const now = new Date('2026-01-01T00:00:00Z');
+    const delays = [1, 2, 3, 4, 50].map((attempts) => nextAttemptAt(attempts, now).getTime() - now.getTime());
+    expect(delays.slice(0, 4)).toEqual([10_000, 20_000, 40_000, 80_000]);
+    expect(delays[4]).toBe(15 * 60_000);
   });
 });
