@@ -23,7 +23,8 @@ let source: Array<Record<string, unknown>>;
 beforeAll(async () => {
   [cosmos, clean, killed] = await Promise.all([startCosmosServer(), createTestDatabase(), createTestDatabase()]);
   container = await createTestContainer(cosmos.client);
-  source = await loadSource(container, sourceDocuments(150, 41));
+  // About 950 documents: 28 pages of 40, so each kill below (after 2, 5 and 9 pages) lands mid-run.
+  source = await loadSource(container, sourceDocuments(90, 41));
 });
 afterAll(async () => {
   await Promise.all([clean?.drop(), killed?.drop(), cosmos?.stop()]);

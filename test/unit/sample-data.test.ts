@@ -190,31 +190,38 @@ describe('generateDataset', () => {
     }
   });
 
+  // The checks over every document collect what is wrong and assert once: one `expect` per value made
+  // these two tests take seconds, and the list names every offender rather than the first.
   it('writes timestamps as whole milliseconds around 2023-2026', () => {
     let checked = 0;
+    const wrong: string[] = [];
     for (const d of messy) {
       for (const [column, kind] of Object.entries(documentTypes[typeOf(d)].columns)) {
-        if (kind !== 'timestamp' || d[column] === undefined || d[column] === null) continue;
-        expect(Number.isSafeInteger(d[column]), `${d.id}.${column}`).toBe(true);
-        expect(d[column] as number).toBeGreaterThanOrEqual(earliest);
-        expect(d[column] as number).toBeLessThanOrEqual(latest);
+        const value = d[column];
+        if (kind !== 'timestamp' || value === undefined || value === null) continue;
+        if (!Number.isSafeInteger(value) || (value as number) < earliest || (value as number) > latest) {
+          wrong.push(`${d.id}.${column}: ${JSON.stringify(value)}`);
+        }
         checked++;
       }
     }
+    expect(wrong).toEqual([]);
     expect(checked).toBeGreaterThan(messy.length);
   });
 
   it('carries no Cosmos system properties (Cosmos adds its own on write)', () => {
-    for (const d of messy) for (const property of systemProperties) expect(d).not.toHaveProperty(property);
+    const carrying = messy.filter((d) => systemProperties.some((property) => Object.hasOwn(d, property)));
+    expect(carrying.map((d) => d.id)).toEqual([]);
   });
 
-  it('streams: 100,000 documents come out one at a time from an endless dataset', () => {
+  it('streams: documents come out one at a time from an endless dataset', () => {
+    // Laziness is what is proved: a generator that built the dataset first would never yield at all.
     let count = 0;
     for (const document of generateDataset({ users: Number.MAX_SAFE_INTEGER, seed })) {
       if (typeof document.id === 'string') count++;
-      if (count === 100_000) break;
+      if (count === 10_000) break;
     }
-    expect(count).toBe(100_000);
+    expect(count).toBe(10_000);
   });
 });
 
