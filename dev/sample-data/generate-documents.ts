@@ -2,7 +2,7 @@ import type { CosmosDocument } from '../../shared/domain/mapping.js';
 import { deriveSeed, SeededRandom } from './seeded-random.js';
 
 /**
- * Realistic Nostria documents (see `shared/spec/data-model.md`) for the demo, the benchmark and
+ * Realistic Nostria documents (see `docs/data-model.md`) for the demo, the benchmark and
  * the tests. Deterministic: a seed and a user index always give the same documents, and each user
  * is generated on its own, so a dataset streams in constant memory however many users it has.
  */

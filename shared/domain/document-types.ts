@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { billingCycle, type ColumnKind, documentId, int32, int64, jsonObject, jsonValue, pubkey, tier, timestamp } from './fields.js';
 
 /**
- * The seven Nostria document types (see `../shared/spec/data-model.md`), each with its zod schema and
+ * The seven Nostria document types (see `docs/data-model.md`), each with its zod schema and
  * the PostgreSQL table it lands in. Schemas are loose: fields they do not name are kept by the mapping.
  */
 

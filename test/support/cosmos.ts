@@ -27,7 +27,7 @@ export interface CosmosTestServer {
  * starts empty, so use {@link createTestContainer} for isolated containers within the file.
  *
  * It is a stand-in, not Cosmos: no OFFSET/LIMIT, GROUP BY, DISTINCT, partition-scoped queries,
- * transactional batch or real change feed (see docs/environment notes); keep tests within what it does faithfully.
+ * transactional batch or real change feed; keep tests within what it does faithfully.
  */
 export async function startCosmosServer(): Promise<CosmosTestServer> {
   const { cert, key: tlsKey } = await createThrowawayCertificate();
