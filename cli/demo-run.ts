@@ -1,117 +1,120 @@
-import { loadDocuments } from '../dev/local-services/load-documents.js';
-import { type LocalEnvironment, startLocalEnvironment } from '../dev/local-services/local-environment.js';
-import { demoDocuments } from '../dev/sample-data/demo-dataset.js';
 import { generateUser } from '../dev/sample-data/generate-documents.js';
 import { DataMigrationUtility } from '../shared/api/data-migration-utility.js';
 import { countDocuments } from '../shared/cosmos/document-source.js';
-import { closeServices, useServices } from '../shared/runtime/services.js';
-import { formatStatsForHumans, getMigrationStats } from '../shared/stats/index.js';
-import { formatFullVerificationReport, formatVerificationReport, verifyUser } from '../shared/verification/index.js';
-import { type CommandIO, ExitCode } from './command.js';
-import { describeRun, runWithProgress } from './migration-runner.js';
-import { createProgressReporter } from './progress-reporter.js';
+import type { MigrationProgress } from '../shared/migration/index.js';
+import { useServices } from '../shared/runtime/services.js';
+import { formatStatsForHumans, getMigrationStats, type MigrationStats } from '../shared/stats/index.js';
+import { formatCount } from '../shared/stats/type-labels.js';
+import {
+  type FullVerificationReport,
+  formatFullVerificationReport,
+  formatVerificationReport,
+  verifyUser,
+} from '../shared/verification/index.js';
+import type { CommandIO } from './core/command.js';
+import { ExitCode } from './core/exit-codes.js';
+import { interruptionOf, untilInterrupted } from './core/interrupt.js';
+import { loadSampleData, type SampleData, startLocalServices } from './local-services.js';
+import { describeRun, runWithProgress } from './migration-progress.js';
 import { verifyEverything } from './verification-runner.js';
 
-export interface DemoOptions {
-  users: number;
-  seed: number;
+export interface DemoOptions extends SampleData {
   batchSize: number;
 }
-
-/** Above this many documents the local Cosmos stand-in slows down sharply (its reads scan the container). */
-const standInComfortLimit = 10_000;
 
 /**
  * The whole migration on throwaway local services: start them, load a generated dataset into Cosmos,
  * migrate everything with progress, verify everything, spot-check one user field by field, print the
  * stats, stop everything. Returns the exit code: 0 when verification finds the two sides consistent.
+ *
+ * Ctrl-C at any point stops what is running, then both services, and deletes their data (exit 130).
+ * A Ctrl-C from a terminal reaches PostgreSQL too, which then stops on its own: whatever fails after
+ * the signal is part of the interruption, not a failure of the demo.
  */
-export async function runDemo(options: DemoOptions): Promise<number> {
-  const say = (text: string) => process.stdout.write(`${text}\n`);
-  let environment: LocalEnvironment | undefined;
-  // An object, not a `let`: the signal handler sets it, which control-flow analysis cannot see.
-  const state = { interrupted: false };
-  // Stopping the services makes whatever is in flight fail; that failure is then reported as the interruption.
-  const onSignal = () => {
-    if (state.interrupted) return;
-    state.interrupted = true;
-    say('\nInterrupted: stopping the local services. The demo keeps nothing, so there is nothing to resume.');
-    void shutdown(environment);
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+export async function runDemo(io: CommandIO, options: DemoOptions): Promise<number> {
   try {
-    environment = await startLocalEnvironment(say);
-    const services = useServices({ config: environment.config, prisma: environment.prisma, cosmos: environment.container });
-    const io: CommandIO = {
-      json: false,
-      result: say,
-      log: say,
-      progress: createProgressReporter(),
-      services: () => services,
-    };
-
-    say(`\nLoading a generated Nostria dataset of ${options.users.toLocaleString('en-US')} users (seed ${options.seed}) into Cosmos...`);
-    // Generating is cheap next to loading: a first pass just counts, so the bar has a total.
-    let documents = 0;
-    for (const _ of demoDocuments(options.users, options.seed)) documents += 1;
-    const loaded = await loadDocuments(environment.container, demoDocuments(options.users, options.seed), {
-      onProgress: (count) => io.progress.update({ label: 'Loading Cosmos', done: count, total: documents }),
-    });
-    io.progress.stop();
-    say(
-      `  ${loaded.loaded.toLocaleString('en-US')} documents in Cosmos, including deliberately broken ones the migration must quarantine.`,
-    );
-    if (loaded.refused.length > 0)
-      say(
-        `  Cosmos itself refused ${loaded.refused.length} broken document(s) (no id, or an id that is not a string): they never reach a migration.`,
-      );
-    if (loaded.loaded > standInComfortLimit)
-      say(`  Note: past ~${standInComfortLimit.toLocaleString('en-US')} documents the local Cosmos stand-in slows down sharply.`);
-
-    say(`\nMigrating everything (batches of ${options.batchSize})...`);
-    const total = await countDocuments(environment.container, {});
-    const outcome = await runWithProgress(
-      io,
-      'Migrating',
-      total,
-      (onProgress) => DataMigrationUtility.migrateAll({ batchSize: options.batchSize, onProgress }),
-      { stopAfterBatchOnCtrlC: false },
-    );
-    if (outcome.state !== 'completed') return ExitCode.interrupted;
-    say(describeRun('Full migration', outcome.progress));
-
-    say('\nVerifying everything (counts, then a content hash per document)...');
-    // A few examples per finding are enough on screen; the counts are always complete.
-    const verification = await verifyEverything(io, services, { repair: false, pageSize: options.batchSize, maxListed: 8 });
-    say(formatFullVerificationReport(verification.report));
-
-    const spotCheck = generateUser({ seed: options.seed, index: 0, messy: true })[0]?.pubkey;
-    if (spotCheck) {
-      say('\nField-by-field check of one user (what `npm run migrate:verify <pubkey>` prints):');
-      say(formatVerificationReport(await verifyUser(services, spotCheck)));
-    }
-
-    say('');
-    say(formatStatsForHumans(await getMigrationStats(services)));
-    say(
-      verification.consistent
-        ? '\nDone: every document is in its table or in the quarantine with its reason, and both sides agree.'
-        : '\nDone, but verification found differences (listed above).',
-    );
-    return verification.consistent ? ExitCode.ok : ExitCode.failed;
+    return await demo(io, options);
   } catch (error) {
-    if (state.interrupted) return ExitCode.interrupted;
+    if (io.signal.aborted) {
+      io.result('\nInterrupted: the demo keeps nothing, so there is nothing to resume.');
+      throw interruptionOf(io.signal);
+    }
     throw error;
-  } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await shutdown(environment);
-    say('Local services stopped; their data is gone.');
   }
 }
 
-async function shutdown(environment: LocalEnvironment | undefined): Promise<void> {
-  await closeServices().catch(() => undefined);
-  await environment?.stop();
+async function demo(io: CommandIO, options: DemoOptions): Promise<number> {
+  const environment = await startLocalServices(io);
+  const services = useServices({ config: environment.config, prisma: environment.prisma, cosmos: environment.container });
+  const loaded = await loadSampleData(io, environment, options);
+
+  io.result(`\nMigrating everything (batches of ${options.batchSize})...`);
+  const total = await countDocuments(environment.container, {});
+  const outcome = await runWithProgress(io, 'Migrating', total, (hooks) =>
+    DataMigrationUtility.migrateAll({ batchSize: options.batchSize, ...hooks }),
+  );
+  if (outcome.state !== 'completed') throw interruptionOf(io.signal);
+  io.result(describeRun('Full migration', outcome.progress));
+
+  io.result('\nVerifying everything (counts, then a content hash per document)...');
+  // A few examples per finding are enough on screen; the counts are always complete.
+  const verification = await verifyEverything(io, services, { repair: false, pageSize: options.batchSize, maxListed: 8 });
+  io.result(formatFullVerificationReport(verification.report));
+
+  const spotCheck = generateUser({ seed: options.seed, index: 0, messy: true })[0]?.pubkey;
+  if (spotCheck) {
+    io.result('\nField-by-field check of one user (what `npm run migrate:verify <pubkey>` prints):');
+    io.result(formatVerificationReport(await untilInterrupted(verifyUser(services, spotCheck), io.signal)));
+  }
+
+  const stats = await untilInterrupted(getMigrationStats(services), io.signal);
+  io.result(`\n${formatStatsForHumans(stats)}`);
+  io.result(`\n${reconcileQuarantine(outcome.progress, verification.report, stats, loaded.refused.length)}`);
+  io.result(
+    verification.consistent
+      ? '\nDone: every document is in its table or in the quarantine with its reason, and both sides agree.'
+      : '\nDone, but verification found differences (listed above).',
+  );
+  return verification.consistent ? ExitCode.ok : ExitCode.failed;
+}
+
+/**
+ * The quarantine is counted three times, by three readers of it: the run (documents it could not store,
+ * plus rows that newer documents displaced), verification (documents of the seven types only) and the
+ * stats (rows of the quarantine table, unknown types included). Each number is shown with what makes it
+ * differ from the others, and a difference nothing explains is said to be one.
+ */
+export function reconcileQuarantine(
+  run: MigrationProgress,
+  verification: Pick<FullVerificationReport, 'quarantined'>,
+  stats: Pick<MigrationStats, 'quarantined' | 'quarantinedByType'>,
+  refusedByCosmos: number,
+): string {
+  const byRun = run.quarantined + run.failed + run.displaced;
+  const unknownType = stats.quarantinedByType.other;
+  const displaced =
+    run.displaced > 0
+      ? ` (${formatCount(run.quarantined + run.failed)} it could not store + ${formatCount(run.displaced)} displaced rows)`
+      : '';
+  const lines = [
+    'Quarantine, counted three ways:',
+    `  the run sent ${formatCount(byRun)} document(s) there${displaced};`,
+    `  the stats count ${formatCount(stats.quarantined)} entries in the quarantine table, ${formatCount(unknownType)} of them of no known type;`,
+    `  verification lists ${formatCount(verification.quarantined.count)}: it compares the seven types only, so the ${formatCount(unknownType)} of no known type are not among them.`,
+  ];
+  if (refusedByCosmos > 0) {
+    lines.push(
+      `  Not counted anywhere: the ${formatCount(refusedByCosmos)} document(s) Cosmos itself refused, which never reached the migration.`,
+    );
+  }
+  const problems: string[] = [];
+  if (stats.quarantined !== byRun) problems.push(`the table holds ${formatCount(stats.quarantined)}, the run sent ${formatCount(byRun)}`);
+  const ofKnownTypes = stats.quarantined - unknownType;
+  if (verification.quarantined.count !== ofKnownTypes) {
+    problems.push(
+      `verification lists ${formatCount(verification.quarantined.count)}, the table holds ${formatCount(ofKnownTypes)} of the seven types`,
+    );
+  }
+  lines.push(problems.length === 0 ? '  They agree.' : `  They do not agree, and nothing above explains it: ${problems.join('; ')}.`);
+  return lines.join('\n');
 }

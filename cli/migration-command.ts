@@ -1,10 +1,11 @@
 import type { DataMigrationUtility } from '../shared/api/data-migration-utility.js';
 import type { AppContext } from '../shared/context/app-context.js';
+import { InvalidInputError } from '../shared/core/errors.js';
 import { assertMayMigrate } from '../shared/migration/migration-mode.js';
 import type { MigrationOptions, MigrationProgress } from '../shared/migration/run-migration.js';
-import { parseBatchSize, parseMaxRu, UsageError } from './cli-options.js';
-import { type CommandIO, ExitCode, type OptionValues } from './command.js';
-import { describeInterruption, describeRun, type RunOutcome, runWithProgress } from './migration-runner.js';
+import type { CommandIO } from './core/command.js';
+import { ExitCode } from './core/exit-codes.js';
+import { describeInterruption, describeRun, type RunHooks, type RunOutcome, runWithProgress } from './migration-progress.js';
 
 /**
  * The guide's migration API, loaded when a command runs: it brings the Cosmos SDK and Azure identity
@@ -17,17 +18,27 @@ export async function migrationUtility(): Promise<typeof DataMigrationUtility> {
 /** The run options the migrating commands share, from their flags. */
 export type RunFlags = Pick<MigrationOptions, 'batchSize' | 'skipExisting' | 'dryRun' | 'resume' | 'maxRequestUnitsPerSecond'>;
 
-export function runFlags(values: OptionValues): RunFlags {
-  const flags: RunFlags = {
-    batchSize: parseBatchSize(values['batch-size'] as string | undefined),
-    skipExisting: values['skip-existing'] === true,
-    dryRun: values['dry-run'] === true,
-    resume: values.resume === true,
-    maxRequestUnitsPerSecond: parseMaxRu(values['max-ru'] as string | undefined),
+/** The flags of a migrating command, as `runFlags` reads them (each command declares the ones it takes). */
+export interface RunFlagValues {
+  batchSize?: number;
+  skipExisting?: boolean;
+  dryRun?: boolean;
+  resume?: boolean;
+  maxRu?: number;
+}
+
+/** `--resume` asks for an existing run: with none to continue, the engine refuses rather than start a new one. */
+export function runFlags(values: RunFlagValues): RunFlags {
+  if (values.dryRun === true && values.resume === true) {
+    throw new InvalidInputError('--resume', 'a dry run keeps no checkpoint to resume; drop one of --dry-run and --resume');
+  }
+  return {
+    batchSize: values.batchSize,
+    skipExisting: values.skipExisting === true,
+    dryRun: values.dryRun === true,
+    resume: values.resume === true ? 'required' : false,
+    maxRequestUnitsPerSecond: values.maxRu,
   };
-  if (flags.dryRun && flags.resume)
-    throw new UsageError('--resume: a dry run keeps no checkpoint to resume; drop one of --dry-run and --resume');
-  return flags;
 }
 
 export interface MigrationSpec {
@@ -38,7 +49,7 @@ export interface MigrationSpec {
   dryRun: boolean;
   /** Documents the run will read, for the progress bar (undefined when it cannot be known up front). */
   total(services: AppContext): Promise<number | undefined>;
-  start(onProgress: NonNullable<MigrationOptions['onProgress']>): Promise<MigrationProgress>;
+  start(hooks: RunHooks): Promise<MigrationProgress>;
 }
 
 /**
@@ -50,9 +61,9 @@ export async function migrateWithProgress(io: CommandIO, spec: MigrationSpec): P
   assertMayMigrate(services.config, spec.dryRun);
   const total = await spec.total(services);
   try {
-    return await runWithProgress(io, spec.dryRun ? 'Dry run' : 'Migrating', total, (onProgress) => spec.start(onProgress));
+    return await runWithProgress(io, spec.dryRun ? 'Dry run' : 'Migrating', total, (hooks) => spec.start(hooks));
   } catch (error) {
-    if (!spec.dryRun)
+    if (!spec.dryRun && !io.signal.aborted)
       io.log(`The run is recorded as failed, with its checkpoint. Once the cause is fixed, continue it with: ${spec.resumeCommand}`);
     throw error;
   }

@@ -1,7 +1,8 @@
 import type { AppContext } from '../shared/context/app-context.js';
 import { typeLabels } from '../shared/stats/type-labels.js';
 import { type FullVerificationReport, type VerifyAllOptions, verifyAll } from '../shared/verification/index.js';
-import type { CommandIO } from './command.js';
+import type { CommandIO } from './core/command.js';
+import { untilInterrupted } from './core/interrupt.js';
 
 export interface VerifyEverythingResult {
   /** What the pass found (before its repair, if one was asked for). */
@@ -17,7 +18,8 @@ export type VerifyEverythingOptions = Pick<VerifyAllOptions, 'pageSize' | 'maxLi
 /**
  * `verifyAll` with progress, a bar per type. With `repair`, whatever the pass found missing or different
  * is migrated again, then a second pass confirms it: the report of a repairing pass describes what it
- * found, not what it left.
+ * found, not what it left. Ctrl-C stops it at once with `InterruptedError`: verification only reads, and a
+ * repair it cut short is idempotent, so running it again is all there is to do.
  */
 export async function verifyEverything(
   io: CommandIO,
@@ -36,7 +38,7 @@ async function verifyWithProgress(
   { verb, ...options }: VerifyEverythingOptions & { verb: string },
 ): Promise<FullVerificationReport> {
   try {
-    return await verifyAll(ctx, {
+    const verification = verifyAll(ctx, {
       ...options,
       onProgress: (event) => {
         if (event.phase === 'counting') {
@@ -49,6 +51,7 @@ async function verifyWithProgress(
         io.progress.update({ label, done: event.processed, total: event.total });
       },
     });
+    return await untilInterrupted(verification, io.signal);
   } finally {
     io.progress.stop();
   }

@@ -1,41 +1,48 @@
 import { countDocuments } from '../../shared/cosmos/document-source.js';
 import { formatFullVerificationReport } from '../../shared/verification/index.js';
-import { type CliCommand, ExitCode } from '../command.js';
-import { commandHelp, interruptedLine } from '../help-text.js';
+import { defineCommand } from '../core/command.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { flag, sharedOptions } from '../core/options.js';
 import { type MigrationSpec, migrateWithProgress, migrationUtility, reportMigration, runFlags } from '../migration-command.js';
-import { describeRun } from '../migration-runner.js';
+import { describeRun } from '../migration-progress.js';
 import { verifyEverything } from '../verification-runner.js';
+import { databaseCommandSettings, resumableInterruption } from './command-texts.js';
 
-export const fullCommand: CliCommand = {
-  name: 'full',
-  options: ['batch-size', 'skip-existing', 'resume', 'max-ru', 'repair', 'json'],
-  maxPositionals: 0,
-  help: commandHelp({
-    name: 'full',
-    description: [
-      'Migrates the whole Cosmos container (all seven types, then documents of no known type, which go to the',
-      'quarantine), then verifies everything as `migrate:verify --all` does. Re-running it changes nothing;',
-      'an interrupted run continues with --resume. With --repair, documents the verification finds missing',
-      'or different are migrated again and verified once more.',
-    ].join('\n'),
-    options: ['batch-size', 'skip-existing', 'resume', 'max-ru', 'repair', 'json'],
-    writes: 'always',
-    exitCodes: [
-      '0    migrated, and the verification found PostgreSQL consistent with Cosmos',
-      '1    the verification found differences, the run failed (resume with --resume), MIGRATION_MODE is not true, or settings are missing',
-      interruptedLine,
-    ],
-  }),
-  prepare: (values) => {
+export const fullCommand = defineCommand({
+  script: 'migrate:full',
+  entry: 'cli/migrate.ts full',
+  summary: 'migrate everything, then verify everything',
+  description: [
+    'Migrates the whole Cosmos container (all seven types, then documents of no known type, which go to the',
+    'quarantine), then verifies everything as `migrate:verify --all` does. Re-running it changes nothing;',
+    'an interrupted run continues with --resume. With --repair, documents the verification finds missing',
+    'or different are migrated again and verified once more.',
+  ].join('\n'),
+  options: {
+    batchSize: sharedOptions.batchSize('Documents per Cosmos page and per PostgreSQL write (1-5000; default 100).'),
+    skipExisting: sharedOptions.skipExisting,
+    resume: sharedOptions.resume,
+    maxRu: sharedOptions.maxRu,
+    repair: flag('Migrate again every document the verification finds missing or different, then verify again.'),
+    json: sharedOptions.json,
+  },
+  settings: databaseCommandSettings('always'),
+  exitCodes: {
+    ok: 'migrated, and the verification found PostgreSQL consistent with Cosmos',
+    failed:
+      'the verification found differences, the run failed (resume with --resume), nothing to resume, MIGRATION_MODE is not true, or settings are missing',
+    interrupted: `${resumableInterruption} (during the verification: run it again)`,
+  },
+  prepare: ({ values }) => {
     const flags = { ...runFlags(values), dryRun: false };
-    const repair = values.repair === true;
+    const repair = values.repair;
     return async (io) => {
       const spec: MigrationSpec = {
         title: 'Full migration',
         resumeCommand: `npm run migrate:full -- --resume${flags.skipExisting ? ' --skip-existing' : ''}`,
         dryRun: false,
         total: (services) => countDocuments(services.cosmos, {}),
-        start: async (onProgress) => (await migrationUtility()).migrateAll({ ...flags, onProgress }),
+        start: async (hooks) => (await migrationUtility()).migrateAll({ ...flags, ...hooks }),
       };
       const outcome = await migrateWithProgress(io, spec);
       if (outcome.state === 'interrupted') return reportMigration(io, spec, outcome);
@@ -52,4 +59,4 @@ export const fullCommand: CliCommand = {
       return verification.consistent ? ExitCode.ok : ExitCode.failed;
     };
   },
-};
+});

@@ -1,47 +1,49 @@
+import { InvalidInputError } from '../../shared/core/errors.js';
 import { assertMayMigrate } from '../../shared/migration/migration-mode.js';
 import { formatFullVerificationReport, formatVerificationReport, verifyUser } from '../../shared/verification/index.js';
-import { parseBatchSize, parsePubkey, UsageError } from '../cli-options.js';
-import { type CliCommand, ExitCode } from '../command.js';
-import { commandHelp } from '../help-text.js';
+import { defineCommand } from '../core/command.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { untilInterrupted } from '../core/interrupt.js';
+import { flag, parsePubkey, sharedOptions } from '../core/options.js';
 import { verifyEverything } from '../verification-runner.js';
+import { databaseCommandSettings } from './command-texts.js';
 
-export const verifyCommand: CliCommand = {
-  name: 'verify',
-  options: ['all', 'repair', 'batch-size', 'json'],
+export const verifyCommand = defineCommand({
+  script: 'migrate:verify',
+  entry: 'cli/migrate.ts verify',
+  args: '<pubkey>',
   maxPositionals: 1,
-  help: commandHelp({
-    name: 'verify',
-    args: '<pubkey>',
-    description: [
-      'With <pubkey> (64 hex characters): compares all seven document types of that user in Cosmos DB and',
-      'PostgreSQL field by field and prints every difference with its path (secret fields redacted). A field',
-      'that is null on one side and absent on the other is not a difference (the mapping stores both alike).',
-      'With --all instead of a pubkey (npm run migrate:verify -- --all): a streaming comparison of everything',
-      '(counts per type, then a content hash per document) reporting documents missing in PostgreSQL, missing',
-      'in Cosmos, and different. --repair (with --all) migrates the missing and different ones again, then',
-      'verifies again to confirm. Quarantined documents are listed with their reason and are not counted as',
-      'differences. Reads only, unless --repair.',
-    ].join('\n'),
-    options: ['all', 'repair', 'batch-size', 'json'],
-    optionLines: {
-      'batch-size': '--batch-size <n>   With --all: documents per Cosmos page and per PostgreSQL lookup (1-5000; default 500).',
-    },
-    writes: 'with-repair',
-    exitCodes: [
-      '0    consistent (after the repair, with --repair)',
-      '1    differences found, or a database could not be read, or settings (or MIGRATION_MODE for --repair) are missing',
-    ],
-  }),
-  prepare: (values, positionals) => {
-    const all = values.all === true;
-    const repair = values.repair === true;
-    const pageSize = parseBatchSize(values['batch-size'] as string | undefined);
-    if (all && positionals[0] !== undefined) throw new UsageError('<pubkey>: give a pubkey or --all, not both');
-    if (repair && !all) throw new UsageError('--repair: only with --all (to repair one user, run migrate:user <pubkey>)');
+  summary: "compare one user's documents field by field (--all: everything)",
+  description: [
+    'With <pubkey> (64 hex characters): compares all seven document types of that user in Cosmos DB and',
+    'PostgreSQL field by field and prints every difference with its path (secret fields redacted). A field',
+    'that is null on one side and absent on the other is not a difference (the mapping stores both alike).',
+    'With --all instead of a pubkey (npm run migrate:verify -- --all): a streaming comparison of everything',
+    '(counts per type, then a content hash per document) reporting documents missing in PostgreSQL, missing',
+    'in Cosmos, and different. --repair (with --all) migrates the missing and different ones again, then',
+    'verifies again to confirm. Quarantined documents are listed with their reason and are not counted as',
+    'differences. Reads only, unless --repair.',
+  ].join('\n'),
+  options: {
+    all: flag('Verify every document of every user instead of one user.'),
+    repair: flag('With --all: migrate again every document found missing or different (needs MIGRATION_MODE=true).'),
+    batchSize: sharedOptions.batchSize('With --all: documents per Cosmos page and per PostgreSQL lookup (1-5000; default 500).'),
+    json: sharedOptions.json,
+  },
+  settings: databaseCommandSettings('with-repair'),
+  exitCodes: {
+    ok: 'consistent (after the repair, with --repair)',
+    failed: 'differences found, a database could not be read, or settings (or MIGRATION_MODE for --repair) are missing',
+    interrupted: 'interrupted (Ctrl-C): stopped at once; verification reads (a repair is idempotent), so run it again',
+  },
+  prepare: ({ values, positionals }) => {
+    const { all, repair, batchSize: pageSize } = values;
+    if (all && positionals[0] !== undefined) throw new InvalidInputError('<pubkey>', 'give a pubkey or --all, not both');
+    if (repair && !all) throw new InvalidInputError('--repair', 'only with --all (to repair one user, run migrate:user <pubkey>)');
     if (!all) {
-      const pubkey = parsePubkey(positionals[0], '<pubkey>');
+      const pubkey = parsePubkey(positionals[0]);
       return async (io) => {
-        const report = await verifyUser(io.services(), pubkey);
+        const report = await untilInterrupted(verifyUser(io.services(), pubkey), io.signal);
         io.result(io.json ? JSON.stringify(report, null, 2) : formatVerificationReport(report));
         return report.consistent ? ExitCode.ok : ExitCode.failed;
       };
@@ -59,4 +61,4 @@ export const verifyCommand: CliCommand = {
       return result.consistent ? ExitCode.ok : ExitCode.failed;
     };
   },
-};
+});

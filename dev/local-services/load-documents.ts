@@ -1,4 +1,5 @@
 import { BulkOperationType, type Container, type JSONObject, type UpsertOperationInput } from '@azure/cosmos';
+import { throwIfInterrupted } from '../../shared/core/errors.js';
 
 export interface LoadResult {
   /** Documents the container accepted. */
@@ -12,6 +13,8 @@ export interface LoadOptions {
   chunkSize?: number;
   /** Called after each chunk with the running count of loaded documents. */
   onProgress?: (loaded: number) => void;
+  /** Checked before each chunk: once aborted, loading stops with `InterruptedError`. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -29,6 +32,7 @@ export async function loadDocuments(
   let chunk: UpsertOperationInput[] = [];
   const flush = async () => {
     if (chunk.length === 0) return;
+    throwIfInterrupted(options.signal);
     const operations = chunk;
     chunk = [];
     // The older `bulk` on purpose: it takes each operation's partition key from the document, as Cosmos does,

@@ -1,5 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import type { AppConfig } from '../../shared/config/env.js';
+import { throwIfInterrupted } from '../../shared/core/errors.js';
 import { applyMigrations } from '../../shared/postgres/migration-applier.js';
 import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
@@ -16,14 +17,22 @@ export interface LocalEnvironment {
   stop(): Promise<void>;
 }
 
+export interface LocalEnvironmentOptions {
+  /** Stops the start between steps (`InterruptedError`), stopping whatever had started already. */
+  signal?: AbortSignal;
+  /** The caller handles SIGINT/SIGTERM itself (see `EmbeddedPostgresOptions.callerHandlesSignals`). */
+  callerHandlesSignals?: boolean;
+}
+
 const databaseName = 'nostria_demo';
 
 /**
  * Starts both stand-ins on free ports of 127.0.0.1, applies the project's migrations and creates the
  * Cosmos container. Nothing here looks at DATABASE_URL or the Cosmos settings, so no configured database
- * can be touched. `log` receives a line per step.
+ * can be touched. `log` receives a line per step. If it fails or is interrupted part-way, what had
+ * started is stopped (and PostgreSQL's data deleted) before it throws.
  */
-export async function startLocalEnvironment(log: (line: string) => void): Promise<LocalEnvironment> {
+export async function startLocalEnvironment(log: (line: string) => void, options: LocalEnvironmentOptions = {}): Promise<LocalEnvironment> {
   const stops: Array<() => Promise<void>> = [];
   let stopping: Promise<void> | undefined;
   // One shutdown, however many callers (Ctrl-C and the normal end can overlap): all of them wait for it.
@@ -34,16 +43,19 @@ export async function startLocalEnvironment(log: (line: string) => void): Promis
     })());
   try {
     log('Starting an embedded PostgreSQL (temporary data directory, random port on 127.0.0.1)...');
-    const postgres = await startEmbeddedPostgres();
+    const postgres = await startEmbeddedPostgres({ callerHandlesSignals: options.callerHandlesSignals });
     stops.push(() => postgres.stop());
+    throwIfInterrupted(options.signal);
     const databaseUrl = await postgres.createDatabase(databaseName);
     const migrations = await applyMigrations(databaseUrl);
+    throwIfInterrupted(options.signal);
     log(`  PostgreSQL ready; applied ${migrations.applied.length} migration(s) to database ${databaseName}.`);
 
     log('Starting the local Cosmos-protocol server (@vercel/cosmosdb-server, in memory, 127.0.0.1)...');
     const cosmos = await startLocalCosmosServer();
     stops.push(() => cosmos.stop());
     const container = await cosmos.createDocumentsContainer();
+    throwIfInterrupted(options.signal);
     log(`  Cosmos ready at ${cosmos.endpoint}: ${cosmos.settings.databaseName}/${cosmos.settings.containerName}, partition key /pubkey.`);
 
     const config: AppConfig = {

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { secretsOf } from '../config/secrets.js';
 import type { AppContext } from '../context/app-context.js';
-import { MigrationRunNotFoundError } from '../core/errors.js';
+import { InterruptedError, MigrationRunNotFoundError, NothingToResumeError, throwIfInterrupted } from '../core/errors.js';
 import { safeErrorMessage } from '../core/safe-error.js';
 import { readDocumentPages } from '../cosmos/document-source.js';
 import { defaultBatchSize } from '../domain/batch-size.js';
@@ -38,8 +38,12 @@ export interface MigrationOptions {
   skipExisting?: boolean;
   /** Read and classify everything, write nothing at all (no run is recorded either). Allowed without MIGRATION_MODE. */
   dryRun?: boolean;
-  /** Continue the latest unfinished run of the same scope from its checkpoints, if there is one. */
-  resume?: boolean;
+  /**
+   * Continue the latest unfinished (running, interrupted or failed) run of the same scope from its
+   * checkpoints: `true` starts a new run when there is none, `'required'` refuses with
+   * `NothingToResumeError` instead (a person who asked to resume did not ask for a new run).
+   */
+  resume?: boolean | 'required';
   /** Request-unit budget for reading Cosmos (per part being read: divide by `concurrency` for a total). */
   maxRequestUnitsPerSecond?: number;
   /**
@@ -51,6 +55,12 @@ export interface MigrationOptions {
   concurrency?: number;
   /** Called after every page, and once more when the run ends (`done: true`). */
   onProgress?: (progress: MigrationProgress) => void;
+  /**
+   * Stops the run cleanly: checked after each committed page (and before each part starts), so every
+   * part stops after the page it is writing, with its checkpoint. The run then throws `InterruptedError`
+   * and is recorded as `interrupted`, which `resume` continues exactly after the last committed page.
+   */
+  signal?: AbortSignal;
 }
 
 export interface MigrationProgress extends RunCounters {
@@ -62,6 +72,11 @@ export interface MigrationProgress extends RunCounters {
   dryRun: boolean;
   /** Rows of other documents moved to the quarantine by newer documents of the same pubkey. */
   displaced: number;
+  /**
+   * Documents read so far in each part, as its checkpoint counts them (so a resumed run includes the
+   * pages it committed before); they add up to `processed` for a run started afresh.
+   */
+  processedByPart: Partial<Record<RunPart, number>>;
   /** True once the whole run has finished. */
   done: boolean;
 }
@@ -96,9 +111,12 @@ async function execute(
     dryRun,
     ...countersOf(run),
     displaced: 0,
+    processedByPart: Object.fromEntries([...checkpoints].map(([part, checkpoint]) => [part, checkpoint.processed])),
     done: false,
   };
   let failure: { error: unknown } | undefined;
+  // Set when a part stopped with pages left because the signal was aborted (an object: set inside the lanes).
+  const stopped = { interrupted: false };
   const migratePart = async (part: RunPart) => {
     let position: Checkpoint = checkpoints.get(part) ?? { continuation: null, done: false, processed: 0, maxCosmosTs: 0 };
     const pages = readDocumentPages(
@@ -118,15 +136,24 @@ async function execute(
       const result = await applyPage(ctx.prisma, target, page, () => Promise.resolve(from));
       position = checkpointAfter(from, page);
       progress.type = part;
+      progress.processedByPart[part] = position.processed;
       addResult(progress, result, page.documents.length);
-      options.onProgress?.({ ...progress });
-      // Another part failed: stop after this committed page, the run will be resumed from here.
+      options.onProgress?.({ ...progress, processedByPart: { ...progress.processedByPart } });
+      // Another part failed, or the caller asked to stop: stop after this committed page, the run will be resumed from here.
       if (failure) return;
+      if (options.signal?.aborted && !page.done) {
+        stopped.interrupted = true;
+        return;
+      }
     }
   };
   const pending = run.scope.parts.filter((part) => !checkpoints.get(part)?.done);
   const worker = async () => {
     for (let part = pending.shift(); part !== undefined && !failure; part = pending.shift()) {
+      if (options.signal?.aborted) {
+        stopped.interrupted = true;
+        return;
+      }
       try {
         await migratePart(part);
       } catch (error) {
@@ -137,29 +164,42 @@ async function execute(
   const lanes = Math.max(1, Math.min(options.concurrency ?? defaultConcurrency, pending.length));
   await Promise.all(Array.from({ length: lanes }, worker));
   if (failure) throw failure.error;
+  if (stopped.interrupted) throwIfInterrupted(options.signal);
   if (!dryRun) await completeRun(ctx.prisma, run);
   progress.done = true;
-  options.onProgress?.({ ...progress });
+  options.onProgress?.({ ...progress, processedByPart: { ...progress.processedByPart } });
   return progress;
 }
 
 const defaultConcurrency = 2;
 
+/** A plan in words, for messages: "full migration", "account migration", "migration of user <pubkey>". */
+function describePlan(plan: RunPlan): string {
+  if (plan.kind === 'user') return `migration of user ${plan.scope.pubkey ?? ''}`.trim();
+  if (plan.kind === 'type') return `${plan.scope.parts.join(', ')} migration`;
+  return `${plan.kind} migration`;
+}
+
 const zeroCounters: RunCounters = { processed: 0, written: 0, unchanged: 0, quarantined: 0, failed: 0, skipped: 0 };
 
-/** Runs `execute`, recording a thrown error on the run (secrets masked) before rethrowing it. */
+/**
+ * Runs `execute`, recording how it ended before rethrowing: `interrupted` when it stopped on request,
+ * otherwise `failed` with the error (secrets masked).
+ */
 async function executeRecorded(ctx: AppContext, run: RunRecord, options: MigrationOptions): Promise<MigrationProgress> {
   try {
     return await execute(ctx, run, options);
   } catch (error) {
-    await finishRun(ctx.prisma, run.id, 'failed', safeErrorMessage(error, secretsOf(ctx.config))).catch(() => undefined);
+    const state = error instanceof InterruptedError ? 'interrupted' : 'failed';
+    await finishRun(ctx.prisma, run.id, state, safeErrorMessage(error, secretsOf(ctx.config))).catch(() => undefined);
     throw error;
   }
 }
 
 /**
  * Starts a run of the plan, or with `resume` continues the latest unfinished run whose scope `sameScope`
- * accepts (a new run if there is none). Refuses to write without MIGRATION_MODE=true.
+ * accepts (a new run if there is none, unless `resume` is `'required'`). Refuses to write without
+ * MIGRATION_MODE=true.
  */
 export async function startMigration(
   ctx: AppContext,
@@ -177,12 +217,13 @@ export async function startMigration(
     await markRunning(ctx.prisma, resumable.id);
     return executeRecorded(ctx, resumable, options);
   }
+  if (options.resume === 'required') throw new NothingToResumeError(describePlan(plan));
   return executeRecorded(ctx, await createRun(ctx.prisma, plan.kind, plan.scope), options);
 }
 
 /**
- * Continues run `runId` from its checkpoints (a run killed mid-way stays `running`; one that threw is
- * `failed`). A completed run is returned as it is. Two processes resuming the same run at once do
+ * Continues run `runId` from its checkpoints (a run killed mid-way stays `running`; one stopped on
+ * request is `interrupted`; one that threw is `failed`). A completed run is returned as it is. Two processes resuming the same run at once do
  * no harm beyond duplicated work: every write is idempotent and version-guarded.
  */
 export async function resumeRun(
@@ -201,6 +242,7 @@ export async function resumeRun(
       dryRun: false,
       ...countersOf(run),
       displaced: 0,
+      processedByPart: {},
       done: true,
     };
     options.onProgress?.(progress);

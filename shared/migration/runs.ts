@@ -5,12 +5,16 @@ import type { PrismaClient } from '../postgres/prisma-client.js';
 
 /**
  * The `migration_runs` ledger: one row per (non-dry) migration, with what it covers (`scope`), its
- * state and its counters. A run that was killed stays `running` (nothing could mark it), one that
- * threw is `failed`; both can be resumed from their checkpoints.
+ * state and its counters. A run that was killed stays `running` (nothing could mark it), one stopped
+ * on request (Ctrl-C, an aborted signal) after a committed page is `interrupted`, one that threw is
+ * `failed`; all three can be resumed from their checkpoints.
  */
 
 export type RunKind = 'full' | 'type' | 'user' | 'incremental';
-export type RunState = 'running' | 'completed' | 'failed';
+export type RunState = 'running' | 'completed' | 'interrupted' | 'failed';
+
+/** The states a run can be resumed from: each of them stopped after a page committed with its checkpoint. */
+export const resumableStates: readonly RunState[] = ['running', 'interrupted', 'failed'];
 
 /** A part of a run, read with one query and checkpointed on its own: a type, `other` (unknown types) or `all` (one user). */
 export type RunPart = DocumentType | 'other' | 'all';
@@ -82,14 +86,14 @@ export async function findResumableRun(
   matches: (scope: RunScope) => boolean,
 ): Promise<RunRecord | undefined> {
   const rows = await prisma.migrationRun.findMany({
-    where: { kind, dryRun: false, state: { in: ['running', 'failed'] } },
+    where: { kind, dryRun: false, state: { in: [...resumableStates] } },
     orderBy: { startedAt: 'desc' },
     take: 20,
   });
   return rows.map(toRecord).find((run) => matches(run.scope));
 }
 
-/** Marks a run (re)started, as a resumed failed run is running again. */
+/** Marks a run (re)started, as a resumed interrupted or failed run is running again. */
 export async function markRunning(prisma: PrismaClient, runId: string): Promise<void> {
   await prisma.migrationRun.update({
     where: { id: runId },

@@ -4,11 +4,15 @@
  * https://www.postgresql.org/docs/current/errcodes-appendix.html
  */
 
+import { DatabaseUnreachableError, SchemaMissingError } from '../core/errors.js';
+import { describeTarget } from './migration-applier.js';
+
 export const SERIALIZATION_FAILURE = '40001';
 export const DEADLOCK_DETECTED = '40P01';
 export const TOO_MANY_CONNECTIONS = '53300';
 export const ADMIN_SHUTDOWN = '57P01';
 export const UNIQUE_VIOLATION = '23505';
+export const UNDEFINED_TABLE = '42P01';
 
 /** Worth another try as they are: the server or the network, not the statement, was the problem. */
 const transientCodes = new Set([SERIALIZATION_FAILURE, DEADLOCK_DETECTED, TOO_MANY_CONNECTIONS, ADMIN_SHUTDOWN]);
@@ -38,6 +42,8 @@ interface AdapterCause {
   kind?: unknown;
   originalMessage?: unknown;
   message?: unknown;
+  /** The table a "table does not exist" error names. */
+  table?: unknown;
 }
 
 /** Prisma wraps the adapter's error in `meta` for queries, and throws it bare from a transaction's commit. */
@@ -86,4 +92,68 @@ export function describePostgresError(error: unknown): string {
   );
   const state = sqlStateOf(error);
   return `${state ? `SQLSTATE ${state}: ` : ''}${(message ?? 'unknown error').slice(0, 300)}`;
+}
+
+/** Prisma's codes for "no server answered" (P1001) and "the connection timed out" (P1002, P1017: server closed it). */
+const unreachablePrismaCodes = new Set(['P1001', 'P1002', 'P1017']);
+/** Socket errors `pg` throws as they are when no server answers. */
+const unreachableSocketCodes = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/** Whether `error` means no PostgreSQL server could be reached (as opposed to an answer it gave). */
+export function isPostgresUnreachable(error: unknown): boolean {
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  if (typeof code === 'string' && unreachablePrismaCodes.has(code)) return true;
+  // Only a socket error of Node's own (it names the system call), as `pg` passes them on: the Cosmos SDK
+  // reports the same codes on errors of its own, which are not about PostgreSQL.
+  if (typeof code === 'string' && unreachableSocketCodes.has(code) && typeof syscall === 'string') return true;
+  if (adapterCauseOf(error)?.kind === 'DatabaseNotReachable') return true;
+  // Node reports a refused dual-stack connect (localhost: ::1 and 127.0.0.1) as an AggregateError.
+  return error instanceof AggregateError && error.errors.length > 0 && error.errors.every(isPostgresUnreachable);
+}
+
+/**
+ * The table a "relation does not exist" error names (SQLSTATE 42P01, Prisma P2021), or undefined for any
+ * other error: the schema was never applied to this database.
+ */
+export function missingTableOf(error: unknown): string | undefined {
+  const prismaCode = (error as { code?: unknown } | null)?.code;
+  if (prismaCode !== 'P2021' && sqlStateOf(error) !== UNDEFINED_TABLE) return undefined;
+  const cause = adapterCauseOf(error);
+  const meta = (error as { meta?: { table?: unknown } } | null)?.meta;
+  const named = [cause?.table, meta?.table].find((table): table is string => typeof table === 'string' && table.length > 0);
+  if (named) return named;
+  const quoted = /relation "([^"]+)" does not exist/.exec([cause?.originalMessage, (error as Error | null)?.message].join(' '));
+  return quoted?.[1] ?? '(unknown)';
+}
+
+/**
+ * `error` as the error a person can act on, when it is one of these: {@link SchemaMissingError} (run
+ * `npm run db:migrate`) or {@link DatabaseUnreachableError} naming PostgreSQL and `databaseUrl`'s host,
+ * port and database (never its password). Undefined for any other error.
+ */
+export function postgresFailureOf(
+  error: unknown,
+  databaseUrl: string | undefined,
+): SchemaMissingError | DatabaseUnreachableError | undefined {
+  const table = missingTableOf(error);
+  if (table) return new SchemaMissingError(table, { cause: error });
+  if (isPostgresUnreachable(error)) {
+    return new DatabaseUnreachableError(
+      'PostgreSQL',
+      databaseUrl ? describeTarget(databaseUrl) : '(no DATABASE_URL)',
+      'no server answered',
+      {
+        cause: error,
+      },
+    );
+  }
+  return undefined;
 }

@@ -1,12 +1,14 @@
 import type { AppContext } from '../context/app-context.js';
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
+import type { RunState } from '../migration/runs.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { countCosmosDocuments, countPostgresRows, countQuarantinedByType, type QuarantineCounts } from './document-counts.js';
 
 export interface LastRun {
   id: string;
   kind: string;
-  state: string;
+  /** `interrupted` (Ctrl-C) and `failed` runs can be continued with `--resume`; a killed one stays `running`. */
+  state: RunState;
   dryRun: boolean;
   /** ISO 8601. */
   startedAt: string;
@@ -74,7 +76,7 @@ async function readLastRun(prisma: PrismaClient): Promise<LastRun | null> {
   return {
     id: run.id,
     kind: run.kind,
-    state: run.state,
+    state: run.state as RunState,
     dryRun: run.dryRun,
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt?.toISOString() ?? null,

@@ -19,12 +19,20 @@ export interface ProgressReporter {
   stop(): void;
 }
 
+/** Where progress goes: a terminal gets a redrawn bar, anything else plain lines. */
+export type OutputStream = NodeJS.WritableStream & { isTTY?: boolean };
+
 export interface ProgressReporterOptions {
-  stream?: NodeJS.WriteStream;
+  stream?: OutputStream;
   /** A redrawn bar; defaults to whether the stream is a terminal. */
   interactive?: boolean;
   /** Plain mode prints at most one line per label this often (ms), plus the first and the last. */
   intervalMs?: number;
+  /**
+   * Once aborted (Ctrl-C), the bar is finished and later updates are dropped: the work winding down
+   * must not draw over the messages that say it is stopping.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -34,8 +42,18 @@ export interface ProgressReporterOptions {
  */
 export function createProgressReporter(options: ProgressReporterOptions = {}): ProgressReporter {
   const stream = options.stream ?? process.stderr;
-  const interactive = options.interactive ?? stream.isTTY;
-  return interactive ? new BarReporter(stream) : new LineReporter(stream, options.intervalMs ?? 2000);
+  const interactive = options.interactive ?? stream.isTTY === true;
+  const reporter = interactive ? new BarReporter(stream as NodeJS.WriteStream) : new LineReporter(stream, options.intervalMs ?? 2000);
+  const signal = options.signal;
+  if (!signal) return reporter;
+  signal.addEventListener('abort', () => reporter.stop(), { once: true });
+  return {
+    update: (progress) => {
+      if (!signal.aborted) reporter.update(progress);
+    },
+    log: (line) => reporter.log(line),
+    stop: () => reporter.stop(),
+  };
 }
 
 class BarReporter implements ProgressReporter {
@@ -88,7 +106,7 @@ class LineReporter implements ProgressReporter {
   #printedAt = 0;
 
   constructor(
-    private readonly stream: NodeJS.WriteStream,
+    private readonly stream: OutputStream,
     private readonly intervalMs: number,
   ) {}
 
