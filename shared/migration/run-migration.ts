@@ -56,8 +56,8 @@ export interface MigrationOptions {
   /** Called after every page, and once more when the run ends (`done: true`). */
   onProgress?: (progress: MigrationProgress) => void;
   /**
-   * Stops the run cleanly: checked after each committed page (and before each part starts), so every
-   * part stops after the page it is writing, with its checkpoint. The run then throws `InterruptedError`
+   * Stops the run cleanly: checked after each committed page, so every part being read stops after the
+   * page it is writing, with its checkpoint, and no further part starts. The run then throws `InterruptedError`
    * and is recorded as `interrupted`, which `resume` continues exactly after the last committed page.
    */
   signal?: AbortSignal;
@@ -150,14 +150,15 @@ async function execute(
   const pending = run.scope.parts.filter((part) => !checkpoints.get(part)?.done);
   const worker = async () => {
     for (let part = pending.shift(); part !== undefined && !failure; part = pending.shift()) {
-      if (options.signal?.aborted) {
-        stopped.interrupted = true;
-        return;
-      }
       try {
         await migratePart(part);
       } catch (error) {
         failure ??= { error };
+      }
+      // After the part's last committed page: the parts not started yet are left for the resumed run.
+      if (options.signal?.aborted && pending.length > 0) {
+        stopped.interrupted = true;
+        return;
       }
     }
   };
