@@ -68,7 +68,8 @@ param postgresAdministratorLogin string = 'nostriaadmin'
 @description('PostgreSQL administrator password, with postgresPasswordAuth only. Stored only in the server and in the Key Vault DATABASE_URL secret.')
 param postgresAdministratorPassword string = ''
 
-@description('Object id of the PostgreSQL Microsoft Entra administrator; defaults to the operator running azd.')
+@minLength(1)
+@description('Object id of the PostgreSQL Microsoft Entra administrator; defaults to the operator running azd (AZURE_PRINCIPAL_ID).')
 param postgresEntraAdminObjectId string = principalId
 
 @minLength(1)

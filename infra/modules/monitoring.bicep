@@ -1,6 +1,9 @@
 // Log Analytics workspace with a workspace-based Application Insights component.
 // Local (instrumentation key) auth is off: telemetry is sent with the app's managed identity,
 // which is why the function app sets APPLICATIONINSIGHTS_AUTHENTICATION_STRING.
+// The operator workbook (issue 13, item 6: migration progress, sync lag, throttling, quarantine and
+// pending_sync charts over the app's custom metrics) is to be deployed from this module; see
+// docs/deploy.md, "Telemetry".
 
 param logAnalyticsName string
 param applicationInsightsName string
