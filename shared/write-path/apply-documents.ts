@@ -33,7 +33,10 @@ export type { ApplyResult } from './accounting.js';
 export interface ApplyOptions {
   /** Recorded on quarantine entries. */
   source: QuarantineSource;
-  /** Classify every document as a write would, without writing anything (the quarantine included). */
+  /**
+   * Report what the write would do, keeping nothing: the call runs the very same statements and rolls them
+   * back (the quarantine included), and `beforeCommit` is not called.
+   */
   dryRun?: boolean;
   /** Insert new rows only; documents whose row exists are counted as `skipped`. */
   skipExisting?: boolean;

@@ -1,3 +1,4 @@
+import type { DocumentType } from '../domain/document-types.js';
 import type { UpsertOptions } from '../postgres/bulk-upsert.js';
 import type { Prisma } from '../postgres/generated/prisma/client.js';
 import { isRowDataError } from '../postgres/postgres-errors.js';
@@ -12,7 +13,7 @@ import { type PassResult, upsertPass, type WritePass } from './write-chunk.js';
  */
 export function bisectingPass(tx: Prisma.TransactionClient, options: UpsertOptions): WritePass {
   const upsert = upsertPass(tx, options);
-  const bisect = async (type: Parameters<WritePass>[0], rows: Candidate[]): Promise<PassResult> => {
+  const bisect = async (type: DocumentType, rows: Candidate[]): Promise<PassResult> => {
     await tx.$executeRawUnsafe('SAVEPOINT apply_chunk');
     try {
       const result = await upsert(type, rows);
