@@ -20,10 +20,18 @@ const standInComfortLimit = 10_000;
  * however it ends, a second Ctrl-C included. Ctrl-C during the start stops what had started.
  */
 export async function startLocalServices(io: CommandIO): Promise<LocalEnvironment> {
-  const environment = await startLocalEnvironment((line) => io.result(line), { signal: io.signal, callerHandlesSignals: true });
+  const stopped = () => io.result('Local services stopped; their data is gone.');
+  let environment: LocalEnvironment;
+  try {
+    environment = await startLocalEnvironment((line) => io.result(line), { signal: io.signal, callerHandlesSignals: true });
+  } catch (error) {
+    // A start that fails or is interrupted stops what it had started before it throws.
+    stopped();
+    throw error;
+  }
   io.defer(async () => {
     await environment.stop();
-    io.result('Local services stopped; their data is gone.');
+    stopped();
   });
   return environment;
 }
