@@ -1,4 +1,4 @@
-import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
+import type { AccessToken, GetTokenOptions, TokenCredential } from '@azure/identity';
 
 /**
  * The one Microsoft Entra credential per identity that Cosmos DB, the storage queues and PostgreSQL
@@ -10,16 +10,38 @@ import { DefaultAzureCredential, ManagedIdentityCredential, type TokenCredential
  * that works (Azure SDK guidance: use a specific credential in production, DefaultAzureCredential for
  * development). Where no client id is set (an operator's workstation) DefaultAzureCredential finds the
  * `az login` / `azd auth login` session.
+ *
+ * @azure/identity (with MSAL) is loaded on the first token request, not when the app loads: a function
+ * instance that never needs a token does not pay for parsing it (~1 s of import on a small machine), and
+ * neither does a CLI command run with keys and passwords.
  */
-const credentials = new Map<string, TokenCredential>();
+export interface AppCredential extends TokenCredential {
+  /** Which credential the settings call for. */
+  readonly kind: 'ManagedIdentityCredential' | 'DefaultAzureCredential';
+}
+
+const credentials = new Map<string, AppCredential>();
 
 /** The credential for `clientId` (a user-assigned managed identity), or the developer's own sign-in when unset. */
-export function azureCredential(clientId: string | undefined): TokenCredential {
+export function azureCredential(clientId: string | undefined): AppCredential {
   const key = clientId ?? '';
   let credential = credentials.get(key);
   if (!credential) {
-    credential = clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential();
+    credential = lazyCredential(clientId);
     credentials.set(key, credential);
   }
   return credential;
+}
+
+function lazyCredential(clientId: string | undefined): AppCredential {
+  let real: Promise<TokenCredential> | undefined;
+  const load = () =>
+    (real ??= import('@azure/identity').then(({ DefaultAzureCredential, ManagedIdentityCredential }) =>
+      clientId ? new ManagedIdentityCredential({ clientId }) : new DefaultAzureCredential(),
+    ));
+  return {
+    kind: clientId ? 'ManagedIdentityCredential' : 'DefaultAzureCredential',
+    getToken: async (scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken | null> =>
+      (await load()).getToken(scopes, options),
+  };
 }

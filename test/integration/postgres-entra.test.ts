@@ -154,7 +154,9 @@ describe('the app pool with DATABASE_AUTH=entra', () => {
   it('is what DATABASE_AUTH=entra gives the app in Azure: its managed identity by client id', () => {
     const credentials = postgresCredentialsFor({ kind: 'entra', clientId: '0b1c2d3e-aaaa-bbbb-cccc-123456789abc' });
     expect(credentials.kind).toBe('entra');
-    expect((credentials as Extract<PostgresCredentials, { kind: 'entra' }>).credential.constructor.name).toBe('ManagedIdentityCredential');
+    expect((credentials as Extract<PostgresCredentials, { kind: 'entra' }>).credential).toMatchObject({
+      kind: 'ManagedIdentityCredential',
+    });
     expect(postgresCredentialsFor({ kind: 'password' })).toEqual({ kind: 'urlPassword' });
   });
 });
