@@ -249,8 +249,9 @@ export class CosmosContainer {
     if (body === null || typeof body !== 'object' || Array.isArray(body)) return badRequest('The request body must be a JSON object');
     const document = body as Record<string, unknown>;
     const id = document.id;
-    if (typeof id !== 'string' || id.length === 0 || id.length > 255 || /[/\\?#]/.test(id)) {
-      return badRequest('The document id must be a non-empty string of at most 255 characters without /, \\, ? or #');
+    // "Service quotas and default limits", per-item limits: an id holds at most 1,023 bytes.
+    if (typeof id !== 'string' || id.length === 0 || Buffer.byteLength(id, 'utf8') > 1023 || /[/\\?#]/.test(id)) {
+      return badRequest('The document id must be a non-empty string of at most 1,023 bytes without /, \\, ? or #');
     }
     if (urlId !== undefined && urlId !== id) return badRequest('The id in the body does not match the id in the URL');
     const fromBody = this.#partitionKeyOf(document);

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { CosmosClient } from '@azure/cosmos';
 import type { CosmosSettings } from '../../shared/config/env.js';
 import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
-import { createThrowawayCertificate } from '../../test/support/tls.js';
+import { createThrowawayCertificate } from '../local-services/throwaway-certificate.js';
 import { CosmosAccount } from './account.js';
 import type { PartitionKeyRange } from './routing-map.js';
 import { createDoubleServer, type ResponseRecord } from './server.js';

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Clock } from '../../shared/core/clock.js';
 import { readDocumentPages } from '../../shared/cosmos/document-source.js';
 import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
-import { createThrowawayCertificate } from '../support/tls.js';
+import { createThrowawayCertificate } from '../../dev/local-services/throwaway-certificate.js';
 import { loadSource, sourceDocuments } from './fixtures/migration-source.js';
 
 /**

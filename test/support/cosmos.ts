@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Container, CosmosClient } from '@azure/cosmos';
 import { createHttpsServer } from '@vercel/cosmosdb-server';
 import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
-import { createThrowawayCertificate } from './tls.js';
+import { createThrowawayCertificate } from '../../dev/local-services/throwaway-certificate.js';
 
 export interface CosmosTestServer {
   /** `https://127.0.0.1:<port>/` */
