@@ -1,5 +1,6 @@
 import { generateUser } from '../dev/sample-data/generate-documents.js';
 import { DataMigrationUtility } from '../shared/api/data-migration-utility.js';
+import { InterruptedError } from '../shared/core/errors.js';
 import { countDocuments } from '../shared/cosmos/document-source.js';
 import type { MigrationProgress } from '../shared/migration/index.js';
 import { useServices } from '../shared/runtime/services.js';
@@ -14,7 +15,7 @@ import {
 import type { CommandIO } from './core/command.js';
 import { ExitCode } from './core/exit-codes.js';
 import { interruptionOf, untilInterrupted } from './core/interrupt.js';
-import { loadSampleData, type SampleData, startLocalServices } from './local-services.js';
+import { asInterruption, loadSampleData, type SampleData, startLocalServices } from './local-services.js';
 import { describeRun, runWithProgress } from './migration-progress.js';
 import { verifyEverything } from './verification-runner.js';
 
@@ -35,11 +36,9 @@ export async function runDemo(io: CommandIO, options: DemoOptions): Promise<numb
   try {
     return await demo(io, options);
   } catch (error) {
-    if (io.signal.aborted) {
-      io.result('\nInterrupted: the demo keeps nothing, so there is nothing to resume.');
-      throw interruptionOf(io.signal);
-    }
-    throw error;
+    const failure = await asInterruption(io, error);
+    if (failure instanceof InterruptedError) io.result('\nInterrupted: the demo keeps nothing, so there is nothing to resume.');
+    throw failure;
   }
 }
 

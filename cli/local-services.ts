@@ -3,12 +3,25 @@ import { type LocalEnvironment, startLocalEnvironment } from '../dev/local-servi
 import { demoDocuments } from '../dev/sample-data/demo-dataset.js';
 import { formatCount } from '../shared/stats/type-labels.js';
 import type { CommandIO } from './core/command.js';
+import { abortedWithin, interruptionOf } from './core/interrupt.js';
 
 export interface SampleData {
   /** Users to generate. */
   users: number;
   /** Same seed, same documents. */
   seed: number;
+}
+
+/** How long a failure waits for a Ctrl-C that may be on its way before it is reported as a failure. */
+const signalGraceMs = 1000;
+
+/**
+ * What a failure of work on the local services is: the interruption, if a Ctrl-C is on its way. A
+ * terminal's Ctrl-C reaches the local PostgreSQL too, and its refusal (57P01, "terminating connection
+ * due to administrator command") can arrive before this process has handled its own copy of the signal.
+ */
+export async function asInterruption(io: CommandIO, error: unknown): Promise<unknown> {
+  return (await abortedWithin(io.signal, signalGraceMs)) ? interruptionOf(io.signal) : error;
 }
 
 /** Above this many documents the local Cosmos stand-in slows down sharply (its reads scan the container). */

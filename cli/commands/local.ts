@@ -1,6 +1,6 @@
 import { defineCommand } from '../core/command.js';
 import { interruptionOf } from '../core/interrupt.js';
-import { type LocalSettings, loadSampleData, localSettingsOf, startLocalServices } from '../local-services.js';
+import { asInterruption, type LocalSettings, loadSampleData, localSettingsOf, startLocalServices } from '../local-services.js';
 import { localServicesNote, sampleDataDefaults, sampleDataOptions } from './sample-data-options.js';
 
 export const localCommand = defineCommand({
@@ -25,12 +25,16 @@ export const localCommand = defineCommand({
   prepare:
     ({ values }) =>
     async (io) => {
-      const environment = await startLocalServices(io);
-      await loadSampleData(io, environment, {
-        users: values.users ?? sampleDataDefaults.users,
-        seed: values.seed ?? sampleDataDefaults.seed,
-      });
-      io.result(`\n${describeExports(localSettingsOf(environment))}`);
+      try {
+        const environment = await startLocalServices(io);
+        await loadSampleData(io, environment, {
+          users: values.users ?? sampleDataDefaults.users,
+          seed: values.seed ?? sampleDataDefaults.seed,
+        });
+        io.result(`\n${describeExports(localSettingsOf(environment))}`);
+      } catch (error) {
+        throw await asInterruption(io, error);
+      }
       await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
       throw interruptionOf(io.signal);
     },

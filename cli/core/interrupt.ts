@@ -81,3 +81,18 @@ export function interruptionOf(signal: AbortSignal): InterruptedError {
   }
   return new InterruptedError('stopped');
 }
+
+/** Whether `signal` is aborted now or within `ms`: a signal that is already on its way is waited for. */
+export async function abortedWithin(signal: AbortSignal, ms: number): Promise<boolean> {
+  if (signal.aborted) return true;
+  let onAbort: (() => void) | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  await new Promise<void>((resolve) => {
+    onAbort = resolve;
+    timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  clearTimeout(timer);
+  if (onAbort) signal.removeEventListener('abort', onAbort);
+  return signal.aborted;
+}
