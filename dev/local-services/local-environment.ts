@@ -25,6 +25,14 @@ export interface LocalEnvironmentOptions {
 }
 
 const databaseName = 'nostria_demo';
+const disconnectTimeoutMs = 3000;
+
+/** `work`, or nothing once `ms` have passed. */
+async function withinMs(work: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+}
 
 /**
  * Starts both stand-ins on free ports of 127.0.0.1, applies the project's migrations and creates the
@@ -67,7 +75,9 @@ export async function startLocalEnvironment(log: (line: string) => void, options
       cosmos: cosmos.settings,
     };
     const prisma = createPrismaClient(databaseUrl, config.poolSize);
-    stops.push(() => prisma.$disconnect());
+    // Bounded: with the server already gone (a terminal's Ctrl-C reaches it too), a disconnect can wait on
+    // queries that never finish, and the data to delete comes after it.
+    stops.push(() => withinMs(prisma.$disconnect(), disconnectTimeoutMs));
     return { config, prisma, container, stop };
   } catch (error) {
     await stop();
