@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { poisonCommand } from '../../cli/commands/poison.js';
 import { loadDocuments } from '../../dev/local-services/load-documents.js';
 import { demoDocuments } from '../../dev/sample-data/demo-dataset.js';
 import { generateUser } from '../../dev/sample-data/generate-documents.js';
@@ -16,6 +15,7 @@ import {
   startFunctionAppEnvironment,
 } from '../support/functions-core/function-app-environment.js';
 import type { DrainResult } from '../support/functions-core/queue-host.js';
+import { baseEnv, runCli } from '../support/run-cli.js';
 
 /**
  * The migration queue function, driven only by messages on a real (Azurite) queue: the test puts plain
@@ -189,19 +189,15 @@ describe('messages that cannot be processed', () => {
 
   test('npm run migrate:poison lists as JSON, replays with exit code 1 while invalid messages remain, and refuses bad arguments', async () => {
     await app.queues.poison.sendMessage('not json either');
-    // Asynchronous: Azurite runs in this process and must keep answering while the CLI runs.
-    const cli = (args: string[]) =>
-      new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(process.execPath, ['--import', 'tsx', path.resolve(import.meta.dirname, '../../cli/poison.ts'), ...args], {
-          env: { PATH: process.env.PATH, AzureWebJobsStorage: app.azurite.connectionString, MIGRATION_QUEUE_NAME: app.config.queue!.name },
-        });
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-        child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-        child.once('error', reject);
-        child.once('close', (status) => resolve({ status, stdout, stderr }));
-      });
+    // In-process (test/support/run-cli.ts), so Azurite, which runs in this process too, keeps answering.
+    const cli = async (args: string[]) => {
+      const result = await runCli(
+        poisonCommand,
+        args,
+        baseEnv({ AzureWebJobsStorage: app.azurite.connectionString, MIGRATION_QUEUE_NAME: app.config.queue!.name }),
+      );
+      return { status: result.code, stdout: result.stdout, stderr: result.stderr };
+    };
     const list = await cli(['--json']);
     expect(list.status).toBe(0);
     expect(JSON.parse(list.stdout)).toMatchObject({

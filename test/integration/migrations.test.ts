@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { appendFile, cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -7,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dbMigrateCommand } from '../../cli/commands/db-migrate.js';
 import { documentTypeNames, documentTypes } from '../../shared/domain/document-types.js';
 import { sqlTypeOf } from '../../shared/domain/fields.js';
 import {
@@ -16,6 +16,7 @@ import {
   MigrationHistoryError,
 } from '../../shared/postgres/migration-applier.js';
 import { createEmptyDatabase, type EmptyTestDatabase } from '../support/postgres.js';
+import { baseEnv, type CliResult, runCli as runCommand } from '../support/run-cli.js';
 import { type Datamodel, databaseSchema, declaredSchema, readDatamodel, type SchemaShape } from '../support/schema-shape.js';
 
 const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
@@ -322,6 +323,16 @@ describe('npm run db:migrate', () => {
     expect(again.stdout).toMatch(/Nothing to apply/);
   });
 
+  it('goes straight to the built-in applier when Prisma has no schema engine here, without trying to fetch one', async () => {
+    const db = await emptyDatabase();
+    const run = await runCli([], { DATABASE_URL: db.url, PRISMA_SCHEMA_ENGINE_BINARY: path.join(tmpdir(), 'no-such-schema-engine') });
+    expect(run.code, run.stdout + run.stderr).toBe(0);
+    expect(run.stdout).toContain(
+      "Prisma's schema engine is not installed (PRISMA_SCHEMA_ENGINE_BINARY names no file); applying with the built-in applier.",
+    );
+    expect(run.stdout).toMatch(/Applied \d+ migration\(s\)/);
+  });
+
   it('migrates by default too: through prisma migrate deploy where the engine exists, else the built-in applier', async () => {
     const db = await emptyDatabase();
     const run = await runCli([], { DATABASE_URL: db.url });
@@ -340,18 +351,7 @@ function withPassword(url: string): string {
   return parsed.toString();
 }
 
-function runCli(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/db-migrate.ts'), ...args], {
-      cwd: projectRoot,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
+/** `npm run db:migrate` in-process, with nothing of the developer's environment but `env` (test/support/run-cli.ts). */
+function runCli(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return runCommand(dbMigrateCommand, args, baseEnv(env));
 }

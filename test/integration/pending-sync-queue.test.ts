@@ -1,9 +1,7 @@
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Container, CosmosClient } from '@azure/cosmos';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test, vi } from 'vitest';
 import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
@@ -17,6 +15,7 @@ import { getServices, useServices } from '../../shared/runtime/services.js';
 import { enqueueMigrationMessages, withdrawMessage } from '../../shared/storage-queue/send-messages.js';
 import { startCosmosServer } from '../support/cosmos.js';
 import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
+import { spawnCli } from '../support/run-cli.js';
 
 /**
  * Dual mode with PostgreSQL primary and the migration queue on Azurite: a mirror write that fails
@@ -26,8 +25,6 @@ import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../sup
  * the clock of this process, which the app, the Cosmos-protocol server and Azurite all read, and move it
  * to the delivery time instead of waiting. `npm run migrate:pending-sync` is run as users run it.
  */
-
-const projectRoot = fileURLToPath(new URL('../../', import.meta.url));
 
 let app: FunctionAppEnvironment;
 let stoppedClient: CosmosClient;
@@ -225,20 +222,12 @@ describe('npm run migrate:pending-sync', () => {
   });
   afterAll(() => certDir && rm(certDir, { recursive: true, force: true }));
 
-  const cli = (args: string[], overrides: Record<string, string> = {}) =>
-    new Promise<{ status: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-      // Asynchronous: the Cosmos-protocol server runs in this process and must keep answering.
-      const child = spawn(process.execPath, ['--import', 'tsx', path.join(projectRoot, 'cli/pending-sync.ts'), ...args], {
-        cwd: projectRoot,
-        env: { ...env, ...overrides },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-      child.once('error', reject);
-      child.once('close', (status) => resolve({ status, stdout, stderr }));
-    });
+  // A process of its own (test/support/run-cli.ts): it trusts the Cosmos server's throwaway certificate through
+  // NODE_EXTRA_CA_CERTS, which Node reads at start; spawned asynchronously, so the server here keeps answering.
+  const cli = async (args: string[], overrides: Record<string, string> = {}) => {
+    const result = await spawnCli('pending-sync', args, { env: { ...env, ...overrides } });
+    return { status: result.code, stdout: result.stdout, stderr: result.stderr };
+  };
 
   /** As if every entry's backoff had run out. */
   const makeAllDue = () => app.db.prisma.pendingSync.updateMany({ data: { nextAttempt: new Date(Date.now() - 1000) } });
