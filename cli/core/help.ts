@@ -17,7 +17,7 @@ export function commandHelp<O extends OptionSpecs>(command: Command<O>): string 
   });
   return [
     `Usage: npm run ${command.script}${args} [-- options]`,
-    `   or: npx tsx ${command.entry}${args} [options]`,
+    `   or: node --import tsx ${command.entry}${args} [options]`,
     '',
     command.description,
     '',
