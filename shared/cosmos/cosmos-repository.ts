@@ -1,20 +1,28 @@
 import type { Container, SqlParameter, SqlQuerySpec } from '@azure/cosmos';
 import { DocumentConflictError, DocumentNotFoundError } from '../core/errors.js';
-import { creationField } from '../domain/creation-field.js';
+import { checkQuery, creationOrder } from '../domain/document-query.js';
 import { type DocumentsByType, type DocumentType, documentTypeOf, typeValuesOf } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
-import {
-  type AccountRepository,
-  type DocumentRepository,
-  type PerUserRepository,
-  type Repositories,
+import type {
+  AccountDocumentRepository,
+  DocumentQuery,
+  DocumentRepository,
+  PerUserRepository,
+  QueryCondition,
+  Repositories,
 } from '../domain/repository-contract.js';
 import { validateDocument } from '../domain/validate-document.js';
 
 /**
  * The repositories on the Cosmos `Documents` container (partition key `/pubkey`). One generic
- * implementation serves all seven types; reads scoped to a user name the partition, username
- * lookups and counts are cross-partition. All queries are parameterised.
+ * implementation serves all seven types; a query that names a user runs in that user's partition
+ * (the `partitionKey` option: one physical partition, no fan-out), the others cross-partition. All
+ * queries are parameterised; field names come from the type descriptors (see `checkQuery`).
+ *
+ * Query forms are the ones Cosmos answers from its index ("Troubleshoot query issues",
+ * learn.microsoft.com/azure/cosmos-db/nosql/troubleshoot-query-performance): `c.type = @type` or
+ * `c.type IN (...)` rather than `ARRAY_CONTAINS(@types, c.type)`, whose first argument is a parameter and
+ * so gets no index seek; range comparisons and `IS_DEFINED` on the path itself.
  */
 export function createCosmosRepositories(container: Container): Repositories {
   return {
@@ -30,9 +38,54 @@ export function createCosmosRepositories(container: Container): Repositories {
 
 type Doc<T extends DocumentType> = DocumentsByType[T];
 
-function documentRepository<T extends DocumentType>(container: Container, type: T): DocumentRepository<T> {
-  const typeValues: SqlParameter = { name: '@types', value: [...typeValuesOf(type)] };
+/** A WHERE clause and its parameters. */
+interface Filter {
+  clauses: string[];
+  parameters: SqlParameter[];
+}
 
+/** `c.type = @type0` (or `IN` over every value the type has had), so the index answers it. */
+function typeFilter(type: DocumentType): Filter {
+  const parameters = typeValuesOf(type).map((value, at) => ({ name: `@type${at}`, value }));
+  const names = parameters.map(({ name }) => name).join(', ');
+  return { clauses: [parameters.length === 1 ? `c.type = ${names}` : `c.type IN (${names})`], parameters };
+}
+
+/** The WHERE clause of `query`, after `checkQuery`: field names are the descriptor's own. */
+function filterOf<T extends DocumentType>(type: T, query: DocumentQuery<T>): Filter {
+  const filter = typeFilter(type);
+  const parameter = (value: unknown): string => {
+    const name = `@p${filter.parameters.length}`;
+    filter.parameters.push({ name, value: value as SqlParameter['value'] });
+    return name;
+  };
+  if (query.pubkey !== undefined) filter.clauses.push(`c.pubkey = ${parameter(query.pubkey)}`);
+  if (query.exceptPubkey !== undefined) filter.clauses.push(`c.pubkey != ${parameter(query.exceptPubkey)}`);
+  for (const condition of query.where ?? []) filter.clauses.push(conditionClause(condition, parameter));
+  return filter;
+}
+
+function conditionClause<T extends DocumentType>(condition: QueryCondition<T>, parameter: (value: unknown) => string): string {
+  const path = `c.${condition.field}`;
+  const absent = `NOT IS_DEFINED(${path}) OR IS_NULL(${path})`;
+  if ('equals' in condition) {
+    // Case-insensitive: STRINGEQUALS(..., true) is an index seek ("STRINGEQUALS", Cosmos DB query language
+    // reference); LOWER(c.username) = @u cannot use the index at all (query advisor QA1006) and scans every
+    // account. A computed property holding the lower-cased name, indexed, would be cheaper still (QA1003), but
+    // it is a container setting the account owner must add; this form needs nothing from the container.
+    const test = condition.ignoreCase
+      ? `STRINGEQUALS(${path}, ${parameter(condition.equals)}, true)`
+      : `${path} = ${parameter(condition.equals)}`;
+    return condition.orAbsent ? `(${test} OR ${absent})` : test;
+  }
+  if ('atMost' in condition) {
+    const test = `${path} <= ${parameter(condition.atMost)}`;
+    return condition.orAbsent ? `(${absent} OR ${test})` : test;
+  }
+  return `${path} >= ${parameter(condition.atLeast)}`;
+}
+
+function documentRepository<T extends DocumentType>(container: Container, type: T): DocumentRepository<T> {
   // One container holds all seven types, so an id alone could name another type's document.
   const ofThisType = (resource: Record<string, unknown> | undefined): Doc<T> | null =>
     resource && documentTypeOf(resource.type) === type ? (normalizeDocument(resource) as Doc<T>) : null;
@@ -42,26 +95,55 @@ function documentRepository<T extends DocumentType>(container: Container, type: 
     return ofThisType(resource);
   };
 
-  const query = async (spec: SqlQuerySpec, pubkey?: string): Promise<Doc<T>[]> => {
-    const { resources } = await container.items
-      .query<Record<string, unknown>>(spec, pubkey === undefined ? {} : { partitionKey: pubkey })
-      .fetchAll();
+  /** Every result of a query, in one partition when `pubkey` is known. */
+  const run = async <R>(spec: SqlQuerySpec, pubkey: string | undefined): Promise<R[]> => {
+    const { resources } = await container.items.query<R>(spec, pubkey === undefined ? {} : { partitionKey: pubkey }).fetchAll();
+    return resources;
+  };
+
+  const find = async (query: DocumentQuery<T>): Promise<Doc<T>[]> => {
+    checkQuery(type, query);
+    const { clauses, parameters } = filterOf(type, query);
+    let top = '';
+    if (query.limit !== undefined) {
+      top = 'TOP @limit ';
+      parameters.push({ name: '@limit', value: query.limit });
+    }
+    const order = query.orderBy ? ` ORDER BY c.${query.orderBy.field} ${query.orderBy.direction === 'desc' ? 'DESC' : 'ASC'}` : '';
+    const resources = await run<Record<string, unknown>>(
+      { query: `SELECT ${top}* FROM c WHERE ${clauses.join(' AND ')}${order}`, parameters },
+      query.pubkey,
+    );
     return resources.map((resource) => normalizeDocument(resource) as Doc<T>);
   };
 
   return {
     type,
     getById,
+    find,
 
-    listByPubkey: (pubkey) =>
-      query(
-        {
-          // The field name comes from a fixed table, never from input.
-          query: `SELECT * FROM c WHERE c.pubkey = @pubkey AND ARRAY_CONTAINS(@types, c.type) ORDER BY c.${creationField[type]}`,
-          parameters: [{ name: '@pubkey', value: pubkey }, typeValues],
-        },
-        pubkey,
-      ),
+    listByPubkey: (pubkey) => find({ pubkey, orderBy: creationOrder(type, 'asc') }),
+
+    async count(query = {}) {
+      checkQuery(type, query);
+      const { clauses, parameters } = filterOf(type, query);
+      // Cross-partition, each partition answers a partial count: the SDK sums them (its aggregate pipeline).
+      const partials = await run<number>(
+        { query: `SELECT VALUE COUNT(1) FROM c WHERE ${clauses.join(' AND ')}`, parameters },
+        query.pubkey,
+      );
+      return partials.reduce((total, partial) => total + partial, 0);
+    },
+
+    async pubkeysOf(query) {
+      checkQuery(type, query);
+      const { clauses, parameters } = filterOf(type, query);
+      // Not SELECT DISTINCT: a user's documents all live in the user's partition, so the duplicates DISTINCT
+      // would drop are only a user's several documents (a few devices each); the set below removes them, and
+      // the query stays one that every Cosmos endpoint and the project's double answer alike.
+      const pubkeys = await run<string>({ query: `SELECT VALUE c.pubkey FROM c WHERE ${clauses.join(' AND ')}`, parameters }, query.pubkey);
+      return [...new Set(pubkeys)].sort();
+    },
 
     async create(input) {
       const { document } = validateDocument(type, input);
@@ -94,26 +176,33 @@ function documentRepository<T extends DocumentType>(container: Container, type: 
 
     async delete(id, pubkey) {
       if (!(await getById(id, pubkey))) return false;
-      try {
-        await container.item(id, pubkey).delete();
-        return true;
-      } catch (error) {
-        if (hasStatus(error, 404)) return false;
-        throw error;
-      }
-    },
-
-    async count() {
-      const { resources } = await container.items
-        .query<number>({ query: 'SELECT VALUE COUNT(1) FROM c WHERE ARRAY_CONTAINS(@types, c.type)', parameters: [typeValues] })
-        .fetchAll();
-      return resources.reduce((total, partial) => total + partial, 0);
+      return deleteItem(container, id, pubkey);
     },
   };
 }
 
+async function deleteItem(container: Container, id: string, pubkey: string): Promise<boolean> {
+  try {
+    await container.item(id, pubkey).delete();
+    return true;
+  } catch (error) {
+    if (hasStatus(error, 404)) return false;
+    throw error;
+  }
+}
+
 function perUserRepository<T extends DocumentType>(container: Container, type: T): PerUserRepository<T> {
   const base = documentRepository(container, type);
+
+  /** The ids of the user's documents of this type: one partition, ids only. */
+  const idsOf = async (pubkey: string): Promise<string[]> => {
+    const { clauses, parameters } = filterOf(type, { pubkey });
+    const { resources } = await container.items
+      .query<string>({ query: `SELECT VALUE c.id FROM c WHERE ${clauses.join(' AND ')}`, parameters }, { partitionKey: pubkey })
+      .fetchAll();
+    return resources;
+  };
+
   return {
     ...base,
     async getByPubkey(pubkey) {
@@ -124,26 +213,39 @@ function perUserRepository<T extends DocumentType>(container: Container, type: T
       const [oldest] = await base.listByPubkey(pubkey);
       return oldest ?? null;
     },
+
+    async upsert(input) {
+      const written = await base.upsert(input);
+      // Written first, so the user is never without the document; then the older copies under other ids
+      // go, as PostgreSQL's one row per user replaces them (the contract's "one document per user").
+      for (const id of await idsOf(written.pubkey)) {
+        if (id !== written.id) await deleteItem(container, id, written.pubkey);
+      }
+      return written;
+    },
+
+    async deleteByPubkey(pubkey) {
+      const deleted: string[] = [];
+      for (const id of await idsOf(pubkey)) {
+        if (await deleteItem(container, id, pubkey)) deleted.push(id);
+      }
+      return deleted;
+    },
   };
 }
 
-function accountRepository(container: Container): AccountRepository {
+function accountRepository(container: Container): AccountDocumentRepository {
   const base = perUserRepository(container, 'account');
   return {
     ...base,
     async getByUsername(username) {
       // Cross-partition: usernames are unique ignoring case only by the service's rule, so the oldest wins.
-      const { resources } = await container.items
-        .query<Record<string, unknown>>({
-          query: 'SELECT TOP 1 * FROM c WHERE ARRAY_CONTAINS(@types, c.type) AND LOWER(c.username) = @username ORDER BY c.created',
-          parameters: [
-            { name: '@types', value: [...typeValuesOf('account')] },
-            { name: '@username', value: username.toLowerCase() },
-          ],
-        })
-        .fetchAll();
-      const [first] = resources;
-      return first ? (normalizeDocument(first) as Doc<'account'>) : null;
+      const [oldest] = await base.find({
+        where: [{ field: 'username', equals: username, ignoreCase: true }],
+        orderBy: { field: 'created', direction: 'asc' },
+        limit: 1,
+      });
+      return oldest ?? null;
     },
   };
 }

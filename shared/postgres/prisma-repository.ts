@@ -1,21 +1,28 @@
 import { DocumentConflictError, DocumentNotFoundError } from '../core/errors.js';
 import { creationField } from '../domain/creation-field.js';
+import { checkQuery, kindOf } from '../domain/document-query.js';
 import { type DocumentsByType, type DocumentType, documentTypes } from '../domain/document-types.js';
 import { rowToDocument } from '../domain/mapping.js';
-import {
-  type AccountRepository,
-  type DocumentRepository,
-  type PerUserRepository,
-  type Repositories,
+import type {
+  AccountDocumentRepository,
+  DocumentQuery,
+  DocumentRepository,
+  PerUserRepository,
+  QueryCondition,
+  Repositories,
 } from '../domain/repository-contract.js';
 import { validateDocument } from '../domain/validate-document.js';
 import { Prisma } from './generated/prisma/client.js';
 import type { PrismaClient } from './prisma-client.js';
 import { toPrismaData } from './row-values.js';
+import { quoteIdentifier } from './sql-identifier.js';
 
 /**
- * The repositories on PostgreSQL, through the Prisma model delegates. One generic implementation
- * driven by the type descriptors; results are rebuilt with `rowToDocument`, so they have exactly the
+ * The repositories on PostgreSQL: writes and point reads through the Prisma model delegates, queries
+ * (`find`, `count`, `pubkeysOf`) as one parameterised SELECT each, compiled from the query with identifiers
+ * from the type descriptors only. Raw SQL there because Prisma cannot say `lower("username") = lower($1)`,
+ * the form the expression index `accounts_username_lower_idx` answers (its `mode: 'insensitive'` becomes
+ * ILIKE, which no B-tree index serves). Results are rebuilt with `rowToDocument`, so they have exactly the
  * shape the Cosmos repositories return.
  */
 export function createPrismaRepositories(prisma: PrismaClient): Repositories {
@@ -43,7 +50,6 @@ interface ModelDelegate {
   updateMany(args: { where: Where; data: Data }): Promise<{ count: number }>;
   upsert(args: { where: Where; create: Data; update: Data }): Promise<unknown>;
   deleteMany(args: { where: Where }): Promise<{ count: number }>;
-  count(): Promise<number>;
 }
 
 function delegateFor(prisma: PrismaClient, type: DocumentType): ModelDelegate {
@@ -73,8 +79,21 @@ function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: 
     return { data, document: document as Doc<T> };
   };
 
+  const table = Prisma.raw(quoteIdentifier(documentTypes[type].table));
+
+  const find = async (query: DocumentQuery<T>): Promise<Doc<T>[]> => {
+    checkQuery(type, query);
+    const order = query.orderBy
+      ? Prisma.sql`ORDER BY ${Prisma.raw(quoteIdentifier(query.orderBy.field))} ${Prisma.raw(query.orderBy.direction === 'desc' ? 'DESC' : 'ASC')}`
+      : Prisma.empty;
+    const limit = query.limit === undefined ? Prisma.empty : Prisma.sql`LIMIT ${query.limit}`;
+    const rows = await prisma.$queryRaw<Record<string, unknown>[]>`SELECT * FROM ${table} ${whereOf(type, query)} ${order} ${limit}`;
+    return rows.map(toDocument);
+  };
+
   return {
     type,
+    find,
 
     async getById(id, pubkey) {
       const row = await readRow(prisma, type, id, pubkey);
@@ -84,6 +103,18 @@ function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: 
     async listByPubkey(pubkey) {
       const rows = await delegate.findMany({ where: { pubkey }, orderBy: oldestFirst });
       return rows.map(toDocument);
+    },
+
+    async count(query = {}) {
+      checkQuery(type, query);
+      const [row] = await prisma.$queryRaw<{ count: bigint }[]>`SELECT count(*) AS "count" FROM ${table} ${whereOf(type, query)}`;
+      return Number(row?.count ?? 0);
+    },
+
+    async pubkeysOf(query) {
+      checkQuery(type, query);
+      const rows = await prisma.$queryRaw<{ pubkey: string }[]>`SELECT DISTINCT "pubkey" FROM ${table} ${whereOf(type, query)}`;
+      return rows.map((row) => row.pubkey).sort();
     },
 
     async create(input) {
@@ -122,14 +153,13 @@ function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: 
       const { count } = await delegate.deleteMany({ where: { id, pubkey } });
       return count > 0;
     },
-
-    count: () => delegate.count(),
   };
 }
 
 function perUserRepository<T extends DocumentType>(prisma: PrismaClient, type: T): PerUserRepository<T> {
   const base = documentRepository(prisma, type);
   const delegate = delegateFor(prisma, type);
+  const table = Prisma.raw(quoteIdentifier(documentTypes[type].table));
   return {
     ...base,
     async getByPubkey(pubkey) {
@@ -137,22 +167,55 @@ function perUserRepository<T extends DocumentType>(prisma: PrismaClient, type: T
       const row = await delegate.findFirst({ where: { pubkey } });
       return row ? (rowToDocument(type, row) as Doc<T>) : null;
     },
+
+    async deleteByPubkey(pubkey) {
+      const rows = await prisma.$queryRaw<{ id: string }[]>`DELETE FROM ${table} WHERE "pubkey" = ${pubkey} RETURNING "id"`;
+      return rows.map((row) => row.id);
+    },
   };
 }
 
-function accountRepository(prisma: PrismaClient): AccountRepository {
+function accountRepository(prisma: PrismaClient): AccountDocumentRepository {
   const base = perUserRepository(prisma, 'account');
   return {
     ...base,
     async getByUsername(username) {
-      const row = await prisma.account.findFirst({
-        // Prisma compiles an insensitive `equals` to ILIKE, so pattern characters must be escaped to match literally.
-        where: { username: { equals: username.replace(/[\\%_]/g, '\\$&'), mode: 'insensitive' } },
-        orderBy: [{ created: 'asc' }, { pubkey: 'asc' }],
+      const [oldest] = await base.find({
+        where: [{ field: 'username', equals: username, ignoreCase: true }],
+        orderBy: { field: 'created', direction: 'asc' },
+        limit: 1,
       });
-      return row ? (rowToDocument('account', row) as Doc<'account'>) : null;
+      return oldest ?? null;
     },
   };
+}
+
+/** The WHERE clause of `query` on `type`'s table, after `checkQuery`; every value a parameter. */
+function whereOf<T extends DocumentType>(type: T, query: DocumentQuery<T>): Prisma.Sql {
+  const parts: Prisma.Sql[] = [];
+  if (query.pubkey !== undefined) parts.push(Prisma.sql`"pubkey" = ${query.pubkey}`);
+  if (query.exceptPubkey !== undefined) parts.push(Prisma.sql`"pubkey" <> ${query.exceptPubkey}`);
+  for (const condition of query.where ?? []) parts.push(conditionSql(type, condition));
+  return parts.length === 0 ? Prisma.empty : Prisma.sql`WHERE ${Prisma.join(parts, ' AND ')}`;
+}
+
+function conditionSql<T extends DocumentType>(type: T, condition: QueryCondition<T>): Prisma.Sql {
+  const column = Prisma.raw(quoteIdentifier(condition.field));
+  const absent = Prisma.sql`${column} IS NULL`;
+  // BIGINT columns get BigInt parameters, so the comparison stays on the column's type (and its index).
+  const value = (bound: string | number | boolean) =>
+    ['timestamp', 'bigint'].includes(kindOf(type, condition.field)) ? BigInt(bound) : bound;
+  let test: Prisma.Sql;
+  if ('equals' in condition) {
+    test = condition.ignoreCase
+      ? Prisma.sql`lower(${column}) = lower(${condition.equals})`
+      : Prisma.sql`${column} = ${value(condition.equals)}`;
+  } else if ('atMost' in condition) {
+    test = Prisma.sql`${column} <= ${value(condition.atMost)}`;
+  } else {
+    test = Prisma.sql`${column} >= ${value(condition.atLeast)}`;
+  }
+  return 'orAbsent' in condition && condition.orAbsent ? Prisma.sql`(${test} OR ${absent})` : test;
 }
 
 function isUniqueViolation(error: unknown): boolean {

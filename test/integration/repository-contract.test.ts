@@ -1,43 +1,17 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DocumentConflictError, DocumentNotFoundError, DocumentValidationError } from '../../shared/core/errors.js';
-import { createCosmosRepositories } from '../../shared/cosmos/cosmos-repository.js';
+import { DocumentConflictError, DocumentNotFoundError, DocumentValidationError, InvalidInputError } from '../../shared/core/errors.js';
 import { creationField } from '../../shared/domain/creation-field.js';
 import { type DocumentsByType, type DocumentType, documentTypeNames } from '../../shared/domain/document-types.js';
-import { type DocumentRepository, type Repositories } from '../../shared/domain/repository-contract.js';
-import { createPrismaRepositories } from '../../shared/postgres/prisma-repository.js';
-import { createTestContainer, startCosmosServer } from '../support/cosmos.js';
-import { createTestDatabase } from '../support/postgres.js';
+import type { DocumentQuery, DocumentRepository, Repositories } from '../../shared/domain/repository-contract.js';
+import { type RepositoryBackend, repositoryBackends } from '../support/repository-backends.js';
 
 /**
  * One contract, run unchanged against both implementations: whatever the service can observe through
  * a repository must be the same on Cosmos and on PostgreSQL.
  */
 
-interface OpenRepositories {
-  repositories: Repositories;
-  close(): Promise<void>;
-}
-
-const backends: Array<{ name: string; open: () => Promise<OpenRepositories> }> = [
-  {
-    name: 'Cosmos (@azure/cosmos against the Cosmos-protocol server)',
-    open: async () => {
-      const server = await startCosmosServer();
-      const container = await createTestContainer(server.client);
-      return { repositories: createCosmosRepositories(container), close: () => server.stop() };
-    },
-  },
-  {
-    name: 'PostgreSQL (Prisma)',
-    open: async () => {
-      const db = await createTestDatabase();
-      return { repositories: createPrismaRepositories(db.prisma), close: () => db.drop() };
-    },
-  },
-];
-
-describe.each(backends)('$name repositories', ({ open }) => repositoryContract(open));
+describe.each(repositoryBackends)('$name repositories', ({ open }) => repositoryContract(open));
 
 type AnyDocument = DocumentsByType[DocumentType];
 
@@ -147,8 +121,8 @@ const changes: { [K in DocumentType]: Partial<DocumentsByType[K]> } = {
 
 const perUserTypes = ['account', 'account-settings', 'notification-settings'] as const;
 
-function repositoryContract(open: () => Promise<OpenRepositories>) {
-  let handle: OpenRepositories;
+function repositoryContract(open: () => Promise<RepositoryBackend>) {
+  let handle: RepositoryBackend;
   let repositories: Repositories;
   beforeAll(async () => {
     handle = await open();
@@ -313,6 +287,133 @@ function repositoryContract(open: () => Promise<OpenRepositories>) {
       await repositories[type].create(legacy as never);
       expect(await repositories[type].getByPubkey(pubkey)).toEqual(legacy);
       expect(await repositories[type].getById(legacy.id, pubkey)).toEqual(legacy);
+    });
+  });
+
+  describe.each(perUserTypes)('%s (one per user): writes', (type) => {
+    it('upsert under the usual id replaces a document stored under a legacy id: one document remains', async () => {
+      const pubkey = newPubkey();
+      const current = sample(type, pubkey);
+      await repositories[type].create({ ...current, id: `legacy-${token()}`, created: base - 1 } as never);
+      expect(await repositories[type].upsert(current as never)).toEqual(current);
+      expect(await repositories[type].listByPubkey(pubkey)).toEqual([current]);
+      expect(await repositories[type].getByPubkey(pubkey)).toEqual(current);
+    });
+
+    it('deleteByPubkey removes the document whatever its id, says which, and is empty when there is none', async () => {
+      const pubkey = newPubkey();
+      const legacy = { ...sample(type, pubkey), id: `legacy-${token()}` };
+      await repositories[type].create(legacy as never);
+      const other = sample(type, newPubkey());
+      await repositories[type].create(other as never);
+      expect(await repositories[type].deleteByPubkey(pubkey)).toEqual([legacy.id]);
+      expect(await repositories[type].getByPubkey(pubkey)).toBeNull();
+      expect(await repositories[type].deleteByPubkey(pubkey)).toEqual([]);
+      expect(await repositories[type].getByPubkey(other.pubkey)).toEqual(other);
+    });
+  });
+
+  describe('queries', () => {
+    const find = (store: Repositories, query: DocumentQuery<'backup-job'>) => store['backup-job'].find(query);
+    const ids = (documents: Array<{ id: string }>) => documents.map((document) => document.id);
+
+    /** An empty store with a few backup jobs of two users. */
+    async function jobs() {
+      const store = await handle.fresh();
+      const [alice, bob] = [newPubkey(), newPubkey()];
+      const job = (pubkey: string, requested: number, fields: Partial<DocumentsByType['backup-job']> = {}) => ({
+        ...sample('backup-job', pubkey, requested),
+        ...fields,
+      });
+      const documents = [
+        job(alice, base + 3),
+        job(alice, base + 1, { status: 'completed', completed: base + 9 }),
+        job(alice, base + 2, { scheduled: base + 50 }),
+        job(bob, base + 5, { scheduled: base + 10 }),
+        job(bob, base + 4, { status: 'failed', backupType: 'incremental' }),
+      ];
+      for (const document of documents) await store['backup-job'].create(document);
+      return { store, alice, bob, documents };
+    }
+
+    it("find: one user's documents, another's excluded, ordered and limited", async () => {
+      const { store, alice, bob, documents } = await jobs();
+      const [a3, a1, a2, b5, b4] = ids(documents);
+      expect(ids(await find(store, { pubkey: alice, orderBy: { field: 'requested', direction: 'asc' } }))).toEqual([a1, a2, a3]);
+      expect(ids(await find(store, { pubkey: alice, orderBy: { field: 'requested', direction: 'desc' }, limit: 2 }))).toEqual([a3, a2]);
+      expect(ids(await find(store, { exceptPubkey: alice, orderBy: { field: 'requested', direction: 'asc' } }))).toEqual([b4, b5]);
+      expect(ids(await find(store, { orderBy: { field: 'requested', direction: 'desc' }, limit: 3 }))).toEqual([b5, b4, a3]);
+      expect(await find(store, { pubkey: bob, limit: 0 })).toEqual([]);
+      expect(await find(store, { pubkey: newPubkey() })).toEqual([]);
+      expect((await find(store, { pubkey: alice, orderBy: { field: 'requested', direction: 'asc' } }))[0]).toEqual(documents[1]);
+    });
+
+    it('find: equality, ranges, and absent fields matched on request', async () => {
+      const { store, documents } = await jobs();
+      const [a3, a1, a2, b5, b4] = ids(documents);
+      const sorted = async (query: DocumentQuery<'backup-job'>) =>
+        ids(await find(store, { ...query, orderBy: { field: 'requested', direction: 'asc' } }));
+      expect(await sorted({ where: [{ field: 'status', equals: 'pending' }] })).toEqual([a2, a3, b5]);
+      expect(await sorted({ where: [{ field: 'backupType', equals: 'incremental' }] })).toEqual([b4]);
+      expect(await sorted({ where: [{ field: 'scheduled', atMost: base + 10 }] })).toEqual([b5]);
+      expect(await sorted({ where: [{ field: 'scheduled', atMost: base + 10, orAbsent: true }] })).toEqual([a1, a3, b4, b5]);
+      expect(await sorted({ where: [{ field: 'requested', atLeast: base + 3 }] })).toEqual([a3, b4, b5]);
+      expect(await sorted({ where: [{ field: 'status', equals: 'failed', orAbsent: true }] })).toEqual([b4]);
+      expect(
+        await sorted({
+          where: [
+            { field: 'status', equals: 'pending' },
+            { field: 'scheduled', atMost: base + 49, orAbsent: true },
+          ],
+        }),
+      ).toEqual([a3, b5]);
+    });
+
+    it('find: text compared ignoring case only when asked, and literally', async () => {
+      const store = await handle.fresh();
+      const account = { ...sample('account', newPubkey()), username: 'Mixed_Case%Name' };
+      await store.account.create(account);
+      const byName = (equals: string, ignoreCase?: boolean) => store.account.find({ where: [{ field: 'username', equals, ignoreCase }] });
+      expect(await byName('mixed_case%name', true)).toEqual([account]);
+      expect(await byName('mixed_case%name')).toEqual([]);
+      expect(await byName('Mixed_Case%Name')).toEqual([account]);
+      expect(await byName('mixed_case%', true)).toEqual([]);
+      expect(await byName('mixedXcase%name', true)).toEqual([]);
+    });
+
+    it('count: every document of the type, or those a query selects', async () => {
+      const { store, alice, bob } = await jobs();
+      expect(await store['backup-job'].count()).toBe(5);
+      expect(await store['backup-job'].count({ pubkey: alice })).toBe(3);
+      expect(await store['backup-job'].count({ pubkey: bob, where: [{ field: 'requested', atLeast: base + 5 }] })).toBe(1);
+      expect(await store['backup-job'].count({ where: [{ field: 'status', equals: 'pending' }] })).toBe(3);
+      expect(await store.payment.count()).toBe(0);
+    });
+
+    it('pubkeysOf: each pubkey once, sorted', async () => {
+      const { store, alice, bob } = await jobs();
+      expect(await store['backup-job'].pubkeysOf({})).toEqual([alice, bob].sort());
+      expect(await store['backup-job'].pubkeysOf({ where: [{ field: 'status', equals: 'failed' }] })).toEqual([bob]);
+      expect(await store['backup-job'].pubkeysOf({ where: [{ field: 'status', equals: 'expired' }] })).toEqual([]);
+    });
+
+    it('refuses a query naming an unmodeled field, comparing a field with the wrong kind of value, or a bad limit', async () => {
+      const repository = repositories['backup-job'];
+      const bad: Array<DocumentQuery<'backup-job'>> = [
+        { where: [{ field: 'note' as 'status', equals: 'x' }] },
+        { where: [{ field: 'requested', equals: 'yesterday' }] },
+        { where: [{ field: 'status', atMost: 3 }] },
+        { where: [{ field: 'metadata', equals: 'x' }] },
+        { where: [{ field: 'requested', equals: 5, ignoreCase: true }] },
+        { orderBy: { field: 'c.id; --' as 'status', direction: 'asc' } },
+        { limit: -1 },
+        { limit: 2.5 },
+      ];
+      for (const query of bad) {
+        await expect(repository.find(query), JSON.stringify(query)).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(repository.count(query), JSON.stringify(query)).rejects.toBeInstanceOf(InvalidInputError);
+        await expect(repository.pubkeysOf(query), JSON.stringify(query)).rejects.toBeInstanceOf(InvalidInputError);
+      }
     });
   });
 
