@@ -3,12 +3,24 @@ import type { AppContext } from '../context/app-context.js';
 import { safeErrorMessage } from '../core/safe-error.js';
 import { createCosmosRepositories } from '../cosmos/cosmos-repository.js';
 import type { Repositories } from '../domain/repository-contract.js';
+import type {
+  AccountRepository,
+  BackupJobRepository,
+  NotificationLogRepository,
+  NotificationSettingsRepository,
+  NotificationSubscriptionRepository,
+  PaymentRepository,
+  ServiceRepositories,
+  UserSettingsRepository,
+} from '../domain/service-repositories.js';
 import { recordPendingSync } from '../mirror/pending-sync.js';
 import { requestPendingSyncRetry } from '../mirror/pending-sync-retry.js';
 import { createPrismaRepositories } from '../postgres/prisma-repository.js';
-import { getServices } from '../runtime/services.js';
+import { closeServices, getServices } from '../runtime/services.js';
 import { checkCosmosHealth, checkPostgresHealth, type HealthCheckOptions } from './health-check.js';
 import { mirrorRepositories } from './mirror-writes.js';
+import type { ServiceRepositoryOptions } from './service/service-clock.js';
+import { createServiceRepositories } from './service/service-repositories.js';
 
 /**
  * The repositories the flags select:
@@ -37,23 +49,38 @@ export function createRepositories(services: AppContext): Repositories {
   });
 }
 
-function repositories(): Repositories {
-  return createRepositories(getServices());
+/**
+ * The Nostria service's seven repositories (docs/service-repositories.md) on the repositories the flags
+ * select: their writes go exactly where {@link createRepositories}'s go, mirrored the same way.
+ */
+export function createServiceRepositoriesFor(services: AppContext, options?: ServiceRepositoryOptions): ServiceRepositories {
+  return createServiceRepositories(createRepositories(services), options);
 }
 
-/** The migration guide's entry point: repositories for the configured database, and health checks. */
+function service(): ServiceRepositories {
+  return createServiceRepositoriesFor(getServices());
+}
+
+/**
+ * The migration guide's entry point: the service's repositories for the configured database, the generic
+ * per-type repositories the migration tooling uses, and health checks. Each getter reads the flags of the
+ * process's settings (`getServices()`); the clients behind them are created once, on first use.
+ */
 const RepositoryFactory = {
-  getRepositories: repositories,
-  getAccountRepository: () => repositories().account,
+  /** The generic repositories (getById, listByPubkey, find, create, update, upsert, delete, count) of all seven types. */
+  getRepositories: (): Repositories => createRepositories(getServices()),
+  getAccountRepository: (): AccountRepository => service().account,
   /** Account settings (documents typed `account-settings` or the older `user-settings`). */
-  getUserSettingsRepository: () => repositories()['account-settings'],
-  getBackupJobRepository: () => repositories()['backup-job'],
-  getPaymentRepository: () => repositories().payment,
-  getNotificationSubscriptionRepository: () => repositories()['notification-subscription'],
-  getNotificationSettingsRepository: () => repositories()['notification-settings'],
-  getNotificationLogRepository: () => repositories()['notification-log'],
+  getUserSettingsRepository: (): UserSettingsRepository => service().userSettings,
+  getBackupJobRepository: (): BackupJobRepository => service().backupJob,
+  getPaymentRepository: (): PaymentRepository => service().payment,
+  getNotificationSubscriptionRepository: (): NotificationSubscriptionRepository => service().notificationSubscription,
+  getNotificationSettingsRepository: (): NotificationSettingsRepository => service().notificationSettings,
+  getNotificationLogRepository: (): NotificationLogRepository => service().notificationLog,
   checkCosmosHealth: (options?: HealthCheckOptions) => checkCosmosHealth(getServices(), options),
   checkPostgresHealth: (options?: HealthCheckOptions) => checkPostgresHealth(getServices(), options),
+  /** Closes the database clients the factory opened (a process that wants to exit cleanly calls it last). */
+  disconnect: (): Promise<void> => closeServices(),
 };
 
 export default RepositoryFactory;

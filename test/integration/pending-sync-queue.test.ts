@@ -117,8 +117,8 @@ describe('pending mirror writes, through the migration queue', () => {
     const first = backupJob();
     const second = backupJob();
     // The callers' writes succeed whatever the mirror does.
-    expect(await repository.create(first)).toEqual(first);
-    expect(await repository.create(second)).toEqual(second);
+    expect(await repository.createBackupJob(first)).toEqual(first);
+    expect(await repository.createBackupJob(second)).toEqual(second);
     return [first, second];
   }
 
@@ -156,7 +156,7 @@ describe('pending mirror writes, through the migration queue', () => {
   test('with Cosmos still down, the message fails the entry again and schedules itself after the backoff, once', async () => {
     cosmosDown();
     const job = backupJob();
-    await RepositoryFactory.getBackupJobRepository().create(job);
+    await RepositoryFactory.getBackupJobRepository().createBackupJob(job);
     expect(await queuedMessages()).toBe(1);
     const deliverAt = await scheduledDelivery();
     expect(deliverAt).toBe(start + 10_000);
@@ -243,7 +243,7 @@ describe('npm run migrate:pending-sync', () => {
 
   test('exits 1 while entries still fail, then copies them once Cosmos answers and exits 0', async () => {
     cosmosDown();
-    await RepositoryFactory.getBackupJobRepository().create(backupJob());
+    await RepositoryFactory.getBackupJobRepository().createBackupJob(backupJob());
     app.restoreServices();
     const waiting = await pendingEntries();
     expect(waiting).toHaveLength(1);

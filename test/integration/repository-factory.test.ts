@@ -95,20 +95,60 @@ describe('RepositoryFactory flags', () => {
       if (reads === 'cosmos') await createPrismaRepositories(db.prisma)['backup-job'].create(elsewhere);
       else await container.items.create(elsewhere);
       const repository = RepositoryFactory.getBackupJobRepository();
-      expect(await repository.getById(elsewhere.id, elsewhere.pubkey)).toBeNull();
+      expect(await repository.getBackupJob(elsewhere.id, elsewhere.pubkey)).toBeNull();
       expect(await RepositoryFactory.getAccountRepository().getByPubkey(written.pubkey)).toEqual(written);
     },
   );
 
-  it('hands out the repository of each type the guide names', () => {
-    useServices({ config: config({ usePostgres: true, dual: false }), prisma: db.prisma, cosmos: container });
-    expect(RepositoryFactory.getAccountRepository().type).toBe('account');
-    expect(RepositoryFactory.getUserSettingsRepository().type).toBe('account-settings');
-    expect(RepositoryFactory.getBackupJobRepository().type).toBe('backup-job');
-    expect(RepositoryFactory.getPaymentRepository().type).toBe('payment');
-    expect(RepositoryFactory.getNotificationSubscriptionRepository().type).toBe('notification-subscription');
-    expect(RepositoryFactory.getNotificationSettingsRepository().type).toBe('notification-settings');
-    expect(RepositoryFactory.getNotificationLogRepository().type).toBe('notification-log');
+  it.each([
+    { usePostgres: false, dual: false },
+    { usePostgres: true, dual: true },
+  ])('hands out the service repositories with exactly the methods the service calls (USE_POSTGRESQL=$usePostgres)', (flags) => {
+    useServices({ config: config(flags), prisma: db.prisma, cosmos: container });
+    const methods = (repository: object) => Object.keys(repository).sort();
+    expect(methods(RepositoryFactory.getAccountRepository())).toEqual(
+      [
+        'create',
+        'isUsernameTaken',
+        'getByPubkey',
+        'getByUsername',
+        'update',
+        'updateLoginDate',
+        'getAllAccounts',
+        'deleteAccount',
+        'hasPremiumSubscription',
+      ].sort(),
+    );
+    expect(methods(RepositoryFactory.getUserSettingsRepository())).toEqual(
+      [
+        'upsertUserSettings',
+        'getUserSettings',
+        'updateUserSettings',
+        'deleteUserSettings',
+        'getDefaultSettings',
+        'getUsersByReleaseChannel',
+      ].sort(),
+    );
+    expect(methods(RepositoryFactory.getBackupJobRepository())).toEqual(
+      ['createBackupJob', 'getBackupJob', 'getUserBackupJobs', 'updateBackupJobStatus', 'deleteBackupJob', 'getPendingBackupJobs'].sort(),
+    );
+    expect(methods(RepositoryFactory.getPaymentRepository())).toEqual(['create', 'update', 'get', 'getAllPayments'].sort());
+    expect(methods(RepositoryFactory.getNotificationSubscriptionRepository())).toEqual(
+      [
+        'createSubscription',
+        'getUserSubscriptions',
+        'getSubscriptionByDeviceKey',
+        'deleteSubscription',
+        'getAllUserPubkeys',
+        'getAllSubscriptions',
+      ].sort(),
+    );
+    expect(methods(RepositoryFactory.getNotificationSettingsRepository())).toEqual(
+      ['upsertSettings', 'getSettings', 'deleteSettings', 'getAllSettings'].sort(),
+    );
+    expect(methods(RepositoryFactory.getNotificationLogRepository())).toEqual(
+      ['logNotification', 'get24HourNotificationCount', 'getUserNotificationHistory'].sort(),
+    );
     expect(Object.keys(RepositoryFactory.getRepositories()).sort()).toEqual([
       'account',
       'account-settings',
@@ -123,7 +163,7 @@ describe('RepositoryFactory flags', () => {
   it('never touches Cosmos with PostgreSQL primary and dual mode off (no Cosmos settings needed)', async () => {
     useServices({ config: config({ usePostgres: true, dual: false }, { AZURE_COSMOSDB_CONNECTION_STRING: undefined }) });
     const written = account();
-    await RepositoryFactory.getAccountRepository().upsert(written);
+    await RepositoryFactory.getAccountRepository().create(written);
     expect(await inPostgres('accounts', written.id)).toBe(true);
   });
 
@@ -158,7 +198,7 @@ describe('dual mode with PostgreSQL primary', () => {
     vi.useRealTimers();
   });
 
-  it('mirrors creates, updates, upserts and deletes to Cosmos after the PostgreSQL write', async () => {
+  it('mirrors creates, updates and deletes to Cosmos after the PostgreSQL write', async () => {
     useServices({ config: config({ usePostgres: true, dual: true }), prisma: db.prisma, cosmos: container });
     const repository = RepositoryFactory.getAccountRepository();
     const document = account();
@@ -171,13 +211,12 @@ describe('dual mode with PostgreSQL primary', () => {
 
     const updated = { ...document, tier: 'premium' as const, lastLoginDate: 1_733_000_000_000 };
     await repository.update(updated);
-    expect(await cosmosCopy(container, document)).toEqual(updated);
+    expect(await cosmosCopy(container, document)).toEqual({ ...updated, modified: start });
 
-    const upserted = { ...updated, username: 'Renamed' };
-    await repository.upsert(upserted);
-    expect(await cosmosCopy(container, document)).toEqual(upserted);
+    await repository.updateLoginDate(document.pubkey);
+    expect(await cosmosCopy(container, document)).toEqual({ ...updated, lastLoginDate: start, modified: start });
 
-    expect(await repository.delete(document.id, document.pubkey)).toBe(true);
+    await repository.deleteAccount(document.pubkey);
     expect(await inPostgres('accounts', document.id)).toBe(false);
     expect(await cosmosCopy(container, document)).toBeUndefined();
     expect(await pendingEntries()).toEqual([]);
@@ -187,7 +226,7 @@ describe('dual mode with PostgreSQL primary', () => {
     useServices({ config: config({ usePostgres: true, dual: true }), prisma: db.prisma, cosmos: container });
     const repository = RepositoryFactory.getBackupJobRepository();
     const missing = backupJob();
-    await expect(repository.update(missing)).rejects.toThrow(/does not exist/);
+    await expect(repository.updateBackupJobStatus(missing.id, missing.pubkey, 'completed')).rejects.toThrow(/does not exist/);
     expect(await cosmosCopy(container, missing)).toBeUndefined();
   });
 
@@ -220,12 +259,13 @@ describe('dual mode with PostgreSQL primary', () => {
       const recovered = await createTestContainer(cosmos.client);
       await recovered.items.create(removed);
 
-      expect(await repository.create(kept)).toEqual(kept);
-      await repository.create(removed);
+      expect(await repository.createBackupJob(kept)).toEqual(kept);
+      await repository.createBackupJob(removed);
       const changed = { ...kept, status: 'in_progress' as const, started: 1_732_000_100_000 };
-      await repository.update(changed);
-      expect(await repository.delete(removed.id, removed.pubkey)).toBe(true);
-      expect(await repository.getById(kept.id, kept.pubkey)).toEqual(changed);
+      await repository.updateBackupJobStatus(kept.id, kept.pubkey, 'in_progress', { started: changed.started });
+      await repository.deleteBackupJob(removed.id, removed.pubkey);
+      expect(await repository.getBackupJob(kept.id, kept.pubkey)).toEqual(changed);
+      expect(await repository.getBackupJob(removed.id, removed.pubkey)).toBeNull();
 
       const entries = await pendingEntries();
       const byId = (a: { documentId: string }, b: { documentId: string }) => a.documentId.localeCompare(b.documentId);
@@ -282,9 +322,9 @@ describe('dual mode with PostgreSQL primary', () => {
       const repository = RepositoryFactory.getBackupJobRepository();
       const updatedInPostgres = backupJob();
       const deletedInPostgres = backupJob();
-      await repository.create(updatedInPostgres);
-      await repository.create(deletedInPostgres);
-      await repository.delete(deletedInPostgres.id, deletedInPostgres.pubkey);
+      await repository.createBackupJob(updatedInPostgres);
+      await repository.createBackupJob(deletedInPostgres);
+      await repository.deleteBackupJob(deletedInPostgres.id, deletedInPostgres.pubkey);
       expect(await pendingEntries()).toHaveLength(2);
 
       // Rolled back to Cosmos primary: the service writes both documents to Cosmos, a minute later.
