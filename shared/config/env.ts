@@ -70,6 +70,13 @@ const httpsUrl = optionalText.refine(
 export const envSchema = z.object({
   DATABASE_URL: postgresUrl,
   DATABASE_POOL_SIZE: positiveInt(5, 100),
+  DATABASE_RETRY_WINDOW_SECONDS: positiveInt(60, 3600),
+  DATABASE_STATEMENT_TIMEOUT_SECONDS: positiveInt(120, 3600),
+  DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS: positiveInt(60, 3600),
+  DATABASE_QUERY_TIMEOUT_SECONDS: positiveInt(150, 3600),
+  DATABASE_CONNECT_TIMEOUT_SECONDS: positiveInt(15, 600),
+  DATABASE_KEEPALIVE_SECONDS: positiveInt(10, 3600),
+  DELETE_RETENTION_DAYS: positiveInt(7, 365),
   DATABASE_AUTH: optionalText
     .transform((value) => value?.toLowerCase() ?? 'password')
     .pipe(z.enum(['password', 'entra'], 'expected password or entra')),
@@ -118,6 +125,25 @@ export interface CosmosSettings {
  */
 export type DatabaseAuth = { kind: 'password' } | { kind: 'entra'; clientId?: string };
 
+/**
+ * How long PostgreSQL may take before a call gives up, in milliseconds, so that an outage ends in an error (or
+ * is ridden out) instead of a hang (`createPrismaClient` takes them).
+ */
+export interface PostgresTimeoutSettings {
+  /** Transient errors (a failover, a restart, a dropped connection) are retried with backoff for this long. */
+  retryWindowMs: number;
+  /** Server side, per statement of the write path's transactions (`statement_timeout`, set per transaction). */
+  statementTimeoutMs: number;
+  /** Server side: a write transaction left idle this long is ended (`idle_in_transaction_session_timeout`). */
+  idleInTransactionTimeoutMs: number;
+  /** Client side, per query: no answer within this long and the connection is destroyed. Longer than the statement timeout. */
+  queryTimeoutMs: number;
+  /** Client side: opening a connection (TCP, TLS and sign-in) may take this long. */
+  connectTimeoutMs: number;
+  /** TCP keepalive probes start after a connection has been idle this long, so a dead idle peer is noticed. */
+  keepAliveInitialDelayMs: number;
+}
+
 export interface QueueSettings {
   name: string;
   /** The host's storage: a connection string locally (Azurite), the account by identity in Azure. */
@@ -129,6 +155,13 @@ export interface AppConfig {
   /** Unset means the password in `databaseUrl` (see {@link databaseAuthOf}). */
   databaseAuth?: DatabaseAuth;
   poolSize: number;
+  /**
+   * How long PostgreSQL may take before calls give up (DATABASE_*_SECONDS); unset in a configuration built by
+   * hand means the defaults (see `postgresTimeoutsOf`).
+   */
+  postgresTimeouts?: PostgresTimeoutSettings;
+  /** Days a delete is remembered (a tombstone) so that a stale copy cannot bring its row back (DELETE_RETENTION_DAYS). */
+  deleteRetentionDays?: number;
   usePostgres: boolean;
   dualDatabaseMode: boolean;
   migrationMode: boolean;
@@ -160,7 +193,7 @@ export function loadConfigFor(needs: readonly Requirement[], source: Source = pr
     : issuesOf(parsed.error, '(environment)').map(({ path, message }) => ({ settings: [path], problem: message }));
   const malformed = new Set(problems.flatMap(({ settings }) => settings));
   const config = parsed.success ? configOf(parsed.data) : undefined;
-  if (config) problems.push(...databaseAuthProblems(config));
+  if (config) problems.push(...databaseAuthProblems(config), ...timeoutProblems(config));
   for (const need of needs) {
     const missing = requirementProblem(need, config, source);
     // A setting already reported as malformed is not also reported as missing.
@@ -175,6 +208,15 @@ function configOf(env: Env): AppConfig {
     databaseUrl: env.DATABASE_URL,
     databaseAuth: env.DATABASE_AUTH === 'entra' ? { kind: 'entra', clientId: env.AZURE_CLIENT_ID } : { kind: 'password' },
     poolSize: env.DATABASE_POOL_SIZE,
+    postgresTimeouts: {
+      retryWindowMs: env.DATABASE_RETRY_WINDOW_SECONDS * 1000,
+      statementTimeoutMs: env.DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000,
+      idleInTransactionTimeoutMs: env.DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS * 1000,
+      queryTimeoutMs: env.DATABASE_QUERY_TIMEOUT_SECONDS * 1000,
+      connectTimeoutMs: env.DATABASE_CONNECT_TIMEOUT_SECONDS * 1000,
+      keepAliveInitialDelayMs: env.DATABASE_KEEPALIVE_SECONDS * 1000,
+    },
+    deleteRetentionDays: env.DELETE_RETENTION_DAYS,
     usePostgres: env.USE_POSTGRESQL,
     dualDatabaseMode: env.DUAL_DATABASE_MODE,
     migrationMode: env.MIGRATION_MODE,
@@ -202,6 +244,21 @@ function databaseAuthProblems(config: AppConfig): SettingProblem[] {
     return [{ settings: ['DATABASE_URL'], problem: 'must name the Entra database role as its user with DATABASE_AUTH=entra' }];
   }
   return [];
+}
+
+/**
+ * The client-side query timeout destroys a connection that has not answered; it must leave the server's own
+ * statement timeout time to cancel a slow statement cleanly first.
+ */
+function timeoutProblems(config: AppConfig): SettingProblem[] {
+  const timeouts = config.postgresTimeouts;
+  if (!timeouts || timeouts.queryTimeoutMs > timeouts.statementTimeoutMs) return [];
+  return [
+    {
+      settings: ['DATABASE_QUERY_TIMEOUT_SECONDS', 'DATABASE_STATEMENT_TIMEOUT_SECONDS'],
+      problem: 'the query timeout must be longer than the statement timeout',
+    },
+  ];
 }
 
 /** How to sign in to PostgreSQL; a configuration built by hand without `databaseAuth` uses the URL's password. */

@@ -9,14 +9,39 @@ import { describeUnstorable, findUnstorable } from './storable-json.js';
  * Cosmos document <-> PostgreSQL row. Lossless for everything a document says:
  * - modeled fields become columns of the same name;
  * - fields the model does not name go to the `extra` JSONB column and come back unchanged;
- * - `_ts` and `_etag` are kept as `cosmosTs`/`cosmosEtag` (the version the row was copied from);
- *   the other system properties are Cosmos's own and are not carried.
+ * - `_ts`, `_etag` and `_lsn` are kept as `cosmosTs`/`cosmosEtag`/`cosmosLsn` (the version the row was
+ *   copied from, and its position in the change feed when it came through it); the other system
+ *   properties are Cosmos's own and are not carried.
  * The one normalisation: a modeled optional field that is `null` and one that is absent both
  * become SQL NULL and come back absent. `normalizeDocument` states that rule for verification.
  */
 
+/**
+ * The properties Cosmos itself puts on a document. `_rid`, `_self`, `_etag`, `_attachments` and `_ts` are
+ * system-generated on every write ("Documents", Azure Cosmos DB REST API reference: user content is
+ * everything else), and `_lsn` is the position the change feed adds to each item it delivers. A field of one
+ * of these names holding what Cosmos would never put there (an object, a negative number) is the user's
+ * own data and is kept like any other field ({@link isSystemProperty}).
+ */
 export const systemProperties = ['_rid', '_self', '_etag', '_attachments', '_ts', '_lsn'] as const;
-const systemPropertySet = new Set<string>(systemProperties);
+
+const isText = (value: unknown) => typeof value === 'string';
+const isPosition = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
+
+/** What Cosmos gives under each system property: strings, and whole seconds or sequence numbers. */
+const systemValueShapes: Readonly<Record<string, (value: unknown) => boolean>> = {
+  _rid: isText,
+  _self: isText,
+  _etag: isText,
+  _attachments: isText,
+  _ts: isPosition,
+  _lsn: isPosition,
+};
+
+/** Whether `key: value` is a property Cosmos put there (dropped or kept as a version column), not user data. */
+export function isSystemProperty(key: string, value: unknown): boolean {
+  return Object.hasOwn(systemValueShapes, key) && (systemValueShapes[key] as (value: unknown) => boolean)(value);
+}
 
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type CosmosDocument = { id: string; pubkey: string; type: string } & Record<string, unknown>;
@@ -28,6 +53,8 @@ export type Row = Record<string, unknown> & {
   extra: Record<string, JsonValue>;
   cosmosTs: number;
   cosmosEtag: string | null;
+  /** The change feed's position of this version (`_lsn`); null when it was read any other way. */
+  cosmosLsn: number | null;
 };
 
 export type MapResult = { ok: true; type: DocumentType; row: Row } | { ok: false; type?: DocumentType; reason: string };
@@ -58,11 +85,12 @@ export function documentToRow(document: unknown): MapResult {
     // `fromEntries` defines keys, so even a `__proto__` field is kept rather than setting the prototype.
     extra: Object.fromEntries(
       Object.entries(source).filter(
-        ([key, fieldValue]) => !Object.hasOwn(modeled, key) && !systemPropertySet.has(key) && fieldValue !== undefined,
+        ([key, fieldValue]) => !Object.hasOwn(modeled, key) && !isSystemProperty(key, fieldValue) && fieldValue !== undefined,
       ),
     ) as Record<string, JsonValue>,
-    cosmosTs: typeof source._ts === 'number' && Number.isInteger(source._ts) ? source._ts : 0,
-    cosmosEtag: typeof source._etag === 'string' ? source._etag : null,
+    cosmosTs: isSystemProperty('_ts', source._ts) ? (source._ts as number) : 0,
+    cosmosEtag: isSystemProperty('_etag', source._etag) ? (source._etag as string) : null,
+    cosmosLsn: isSystemProperty('_lsn', source._lsn) ? (source._lsn as number) : null,
   };
   if (descriptor.storesType) row.type = source.type;
   for (const column of Object.keys(descriptor.columns)) {
@@ -79,12 +107,6 @@ function describeTypeValue(value: unknown): string {
   if (value === undefined) return '(missing)';
   if (typeof value !== 'string') return `(not a string: ${value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value})`;
   return `(${value.length} characters, sha256 ${createHash('sha256').update(value).digest('hex').slice(0, 12)})`;
-}
-
-/** @deprecated-free shim for the quarantine until it moves to {@link findUnstorable}: the path of a U+0000, if any. */
-export function findNulCharacter(value: unknown): string | undefined {
-  const found = findUnstorable(value);
-  return found?.kind === 'nul' ? found.path : undefined;
 }
 
 /** Rebuilds the Cosmos-shaped document from a row, whatever driver produced it (bigint, string or number). */
@@ -124,7 +146,7 @@ export function normalizeDocument(document: Record<string, unknown>): Record<str
   const modeled = type ? documentTypes[type].columns : {};
   return Object.fromEntries(
     Object.entries(document).filter(
-      ([key, value]) => !systemPropertySet.has(key) && value !== undefined && !(value === null && Object.hasOwn(modeled, key)),
+      ([key, value]) => !isSystemProperty(key, value) && value !== undefined && !(value === null && Object.hasOwn(modeled, key)),
     ),
   );
 }

@@ -1,3 +1,5 @@
+import { jsonText } from '../core/json-text.js';
+
 /**
  * What PostgreSQL cannot hold exactly, found before anything is written. JavaScript strings are UTF-16 and may
  * carry what UTF-8 text cannot: a lone surrogate half is silently replaced with U+FFFD on its way to a text
@@ -112,4 +114,52 @@ function describePath(path: ReadonlyArray<string | number>): string {
 function escapeKey(key: string): string {
   const escaped = key.replace(/[\u0000-\u001f\uD800-\uDFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
   return escaped.length > shownKeyLength ? `${escaped.slice(0, shownKeyLength)}…` : escaped;
+}
+
+/**
+ * `JSON.stringify(value)` for a parsed JSON document, however deep: the built-in recurses per level and
+ * throws a RangeError somewhere past ten thousand levels, which a document Cosmos holds (up to 2 MB) can reach.
+ * Tries the built-in first (fast, and the same text) and walks iteratively only when it overflows. Keys keep
+ * their order; as in JSON.stringify, `undefined` members are left out and `undefined` elements become null.
+ */
+export function documentJsonText(value: unknown): string {
+  try {
+    return jsonText(value) ?? 'null';
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return iterativeJsonText(value);
+  }
+}
+
+function iterativeJsonText(value: unknown): string {
+  const out: string[] = [];
+  // Work still to do, last first: a value to serialise, or text to emit as it is.
+  const work: Array<{ value: unknown } | string> = [{ value }];
+  for (let item = work.pop(); item !== undefined; item = work.pop()) {
+    if (typeof item === 'string') {
+      out.push(item);
+      continue;
+    }
+    const current = item.value;
+    if (Array.isArray(current)) {
+      work.push(']');
+      for (let index = current.length - 1; index >= 0; index -= 1) {
+        work.push({ value: current[index] === undefined ? null : (current[index] as unknown) });
+        if (index > 0) work.push(',');
+      }
+      work.push('[');
+    } else if (current !== null && typeof current === 'object') {
+      const entries = Object.entries(current).filter(([, member]) => member !== undefined);
+      work.push('}');
+      for (let index = entries.length - 1; index >= 0; index -= 1) {
+        const [key, member] = entries[index] as [string, unknown];
+        work.push({ value: member }, `${JSON.stringify(key)}:`);
+        if (index > 0) work.push(',');
+      }
+      work.push('{');
+    } else {
+      out.push(jsonText(current) ?? 'null');
+    }
+  }
+  return out.join('');
 }

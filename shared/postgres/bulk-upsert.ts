@@ -3,12 +3,13 @@ import { sqlTypeOf } from '../domain/fields.js';
 import type { Row } from '../domain/mapping.js';
 import type { PrismaClient } from './prisma-client.js';
 import { quoteIdentifier as quote } from './sql-identifier.js';
-import { mayReplaceSql, quarantineVersionSql, rowDocumentVersionSql, rowKey } from './version-order.js';
+import { buriedSql, entryOutlivesRowSql, mayReplaceSql, rowKey } from './version-order.js';
 
 /**
  * The set-based write of mapped rows: one `INSERT … SELECT FROM unnest(…) ON CONFLICT … DO UPDATE … WHERE`
  * per chunk, guarded so that it never replaces a newer row with an older version of a document and
- * never lets one document take over another's row (the rule, and the guard's SQL, are `version-order.ts`).
+ * never lets one document take over another's row, and never writes a version that a recorded delete (a
+ * tombstone) says is not newer than the delete (the rules, and the guard's SQL, are `version-order.ts`).
  * The SQL text is built from the type descriptors only (fixed identifiers); every value travels as one
  * array parameter per column, so a statement has the same dozen-or-so parameters however many rows it
  * carries (PostgreSQL's 65535-parameter limit never comes near; chunk size is a memory and lock-duration
@@ -34,6 +35,8 @@ export type RowOutcome =
   /** `displaced`: the other document's row this one replaced (pubkey-keyed tables), as it was. */
   | { outcome: 'written'; displaced?: Record<string, unknown> }
   | { outcome: 'unchanged' | 'skipped' }
+  /** A tombstone says the document was deleted after this version: it is not written (nor displaces anything). */
+  | { outcome: 'buried' }
   /** The row was not written because `holder` owns its key (pubkey-keyed, newer) or its id. */
   | { outcome: 'conflict'; holder: RowHolder; reason: 'newer-document-holds-pubkey' | 'id-owned-by-other-pubkey' }
   /** A concurrent writer changed the row between the lock and the write: apply it again. */
@@ -67,11 +70,15 @@ function columnsOf(type: DocumentType): Column[] {
     { name: 'extra', paramType: 'text', json: true },
     { name: 'cosmosTs', paramType: 'bigint', json: false },
     { name: 'cosmosEtag', paramType: 'text', json: false },
+    { name: 'cosmosLsn', paramType: 'bigint', json: false },
   );
   return columns;
 }
 
-/** The columns whose difference makes an equal version a new one: all but the identity and the version's `_ts`. */
+/**
+ * The columns whose difference makes an equal version a new one: all but the identity and the version's `_ts`.
+ * The position is among them, so a version seen again through the change feed records its position.
+ */
 function contentColumns(columns: readonly Column[]): string[] {
   return columns.map((column) => column.name).filter((name) => !['id', 'pubkey', 'cosmosTs'].includes(name));
 }
@@ -86,22 +93,25 @@ function buildStatements(type: DocumentType): Statements {
   const names = columns.map((c) => quote(c.name)).join(', ');
   const unnest = columns.map((c, index) => `$${index + 1}::${c.paramType}[]`).join(', ');
   const casts = columns.map((c) => (c.json ? `u.${quote(c.name)}::jsonb AS ${quote(c.name)}` : `u.${quote(c.name)}`)).join(', ');
+  const tombstone = { ts: 'tb."cosmosTs"', lsn: 'tb."cosmosLsn"' };
   const input = `input AS MATERIALIZED (
-  SELECT u."ord", ${casts}
+  SELECT u."ord", ${casts},
+    EXISTS (SELECT 1 FROM "tombstones" tb WHERE tb."id" = u."id" AND tb."pubkey" IN (u."pubkey", '')
+      AND ${buriedSql('u', tombstone)}) AS "buried"
   FROM unnest(${unnest}) WITH ORDINALITY AS u(${names}, "ord")
 )`;
   // A pubkey-keyed table also has a unique id: a row whose id another pubkey holds is never inserted.
   // Lookups are LATERAL … LIMIT 1 so that each is an index probe: as plain joins the planner, with the
   // stale statistics of a table a migration is filling, picks hash joins that scan the whole table per chunk.
   const idOwner = `LEFT JOIN LATERAL (SELECT o."pubkey", o."cosmosTs" FROM ${table} o WHERE o."id" = i."id" AND o."pubkey" <> i."pubkey" LIMIT 1) o ON true`;
-  const idFree = byPubkey ? `${idOwner} WHERE o."pubkey" IS NULL` : '';
+  const writable = byPubkey ? `${idOwner} WHERE NOT i."buried" AND o."pubkey" IS NULL` : 'WHERE NOT i."buried"';
   const updates = columns
     .filter((c) => c.name !== descriptor.key)
     .map((c) => `${quote(c.name)} = EXCLUDED.${quote(c.name)}`)
     .join(', ');
   const insert = (conflict: string) => `written AS (
   INSERT INTO ${table} AS cur (${names})
-  SELECT ${columns.map((c) => `i.${quote(c.name)}`).join(', ')} FROM input i ${idFree}
+  SELECT ${columns.map((c) => `i.${quote(c.name)}`).join(', ')} FROM input i ${writable}
   ${conflict}
   RETURNING cur.${key} AS "key"
 ),
@@ -110,10 +120,16 @@ function buildStatements(type: DocumentType): Statements {
 cleared AS (
   DELETE FROM "quarantine" q USING input i, written w
   WHERE w."key" = i.${key} AND q."key" = i."pubkey" || '/' || i."id"
-    AND ${quarantineVersionSql('q')} <= ${rowDocumentVersionSql(type, 'i')}
+    AND NOT ${entryOutlivesRowSql(type, 'q', 'i')}
+),
+-- A version written is newer than any delete recorded for its document (else it was buried): the document
+-- was created again, and the tombstone has done its work.
+unburied AS (
+  DELETE FROM "tombstones" tb USING input i, written w
+  WHERE w."key" = i.${key} AND tb."id" = i."id" AND tb."pubkey" IN (i."pubkey", '')
 )`;
   const select = `SELECT i."ord",
-  w."key" IS NOT NULL AS "written",
+  w."key" IS NOT NULL AS "written", i."buried",
   p."id" AS "prevId", p."pubkey" AS "prevPubkey", p."cosmosTs" AS "prevTs",
   COALESCE(${mayReplaceSql(type, 'i', 'p', content)}, true) AS "mayReplace",
   ${byPubkey ? 'o."pubkey"' : 'NULL::text'} AS "idOwner",
@@ -162,6 +178,7 @@ function parametersOf(columns: Column[], rows: readonly Row[]): unknown[][] {
 interface OutcomeRecord {
   ord: bigint;
   written: boolean;
+  buried: boolean;
   prevId: string | null;
   prevPubkey: string | null;
   prevTs: bigint | null;
@@ -196,6 +213,7 @@ export async function upsertRows(
 }
 
 function outcomeOf(row: Row, record: OutcomeRecord, skipExisting: boolean, byPubkey: boolean): RowOutcome {
+  if (record.buried) return { outcome: 'buried' };
   if (record.idOwner !== null) {
     return {
       outcome: 'conflict',

@@ -72,18 +72,43 @@ export function isTransientPostgresError(error: unknown): boolean {
   return error instanceof Error && connectionLostMessages.includes(error.message);
 }
 
+/** Program limits a single row can exceed: an index row over btree's 2,704 bytes (54000), stack depth (54001). */
+const rowLimitCodes = new Set(['54000', '54001']);
+/** "ON CONFLICT DO UPDATE command cannot affect row a second time": two rows of one statement met one key. */
+const CARDINALITY_VIOLATION = '21000';
+
 /**
- * A value the database refused for one row (data exception, class 22, or an integrity constraint other
- * than a unique-key race, class 23): the row is at fault, not the batch, so it is isolated.
+ * Something the database refused about one row rather than about the batch, so the row is isolated and
+ * quarantined while the rest is written: a data exception (class 22), an integrity constraint other than
+ * a unique-key race (class 23 but 23505, which a retry settles), a value too large for an index (54000)
+ * or too deep to process (54001), and two rows of one statement meeting one key (21000).
  */
 export function isRowDataError(error: unknown): boolean {
   const state = sqlStateOf(error);
-  return state !== undefined && (state.startsWith('22') || (state.startsWith('23') && state !== UNIQUE_VIOLATION));
+  if (state === undefined) return false;
+  if (state.startsWith('23')) return state !== UNIQUE_VIOLATION;
+  return state.startsWith('22') || rowLimitCodes.has(state) || state === CARDINALITY_VIOLATION;
+}
+
+/** Words after which PostgreSQL quotes a name of the schema (kept), as opposed to a value (never shown). */
+const namedObject =
+  /(?:column|relation|index|constraint|table|type|schema|function|operator|sequence|database|role|domain|trigger|view|collation|extension)\s+$/i;
+
+/**
+ * The server's message with every quoted value replaced by `"…"`: PostgreSQL quotes the offending input
+ * in some messages (`invalid input syntax for type bigint: "…"`, `value "…" is out of range`), and a
+ * quarantine reason must never echo field content. Quoted names of tables, columns, indexes and the like
+ * are kept: they say what refused the row.
+ */
+function withoutQuotedValues(message: string): string {
+  return message.replace(/"(?:[^"]|"")*"/g, (quoted, offset: number) =>
+    namedObject.test(message.slice(Math.max(0, offset - 20), offset)) && quoted.length <= 130 ? quoted : '"…"',
+  );
 }
 
 /**
- * A database error for a quarantine reason: SQLSTATE and the server's one-line message, never its DETAIL
- * (which prints the whole failing row, secrets included).
+ * A database error for a quarantine reason: SQLSTATE and the server's one-line message with quoted values
+ * left out, never its DETAIL (which prints the whole failing row, secrets included).
  */
 export function describePostgresError(error: unknown): string {
   const cause = adapterCauseOf(error);
@@ -91,7 +116,7 @@ export function describePostgresError(error: unknown): string {
     (text): text is string => typeof text === 'string' && text.length > 0,
   );
   const state = sqlStateOf(error);
-  return `${state ? `SQLSTATE ${state}: ` : ''}${(message ?? 'unknown error').slice(0, 300)}`;
+  return `${state ? `SQLSTATE ${state}: ` : ''}${withoutQuotedValues(message ?? 'unknown error').slice(0, 300)}`;
 }
 
 /** Prisma's codes for "no server answered" (P1001) and "the connection timed out" (P1002, P1017: server closed it). */

@@ -16,6 +16,7 @@ export function toPrismaData(type: DocumentType, row: Row): Record<string, unkno
     extra: row.extra,
     cosmosTs: BigInt(row.cosmosTs),
     cosmosEtag: row.cosmosEtag,
+    cosmosLsn: row.cosmosLsn === null ? null : BigInt(row.cosmosLsn),
   };
   if (descriptor.storesType) data.type = row.type;
   for (const [column, kind] of Object.entries(descriptor.columns)) {

@@ -35,7 +35,7 @@ class LazyServices implements AppContext {
   get prisma(): PrismaClient {
     if (!this.#prisma) {
       const credentials = postgresCredentialsFor(databaseAuthOf(this.config));
-      this.#ownedPrisma = createPrismaClient(requirePostgres(this.config), this.config.poolSize, credentials);
+      this.#ownedPrisma = createPrismaClient(requirePostgres(this.config), this.config.poolSize, credentials, this.config.postgresTimeouts);
       this.#prisma = this.#ownedPrisma;
     }
     return this.#prisma;

@@ -1,37 +1,297 @@
 import { documentTypeNames, documentTypes } from '../domain/document-types.js';
-import type { PrismaClient } from '../postgres/prisma-client.js';
+import { isStorableText } from '../domain/storable-json.js';
+import type { Prisma } from '../postgres/generated/prisma/client.js';
+import { type PrismaClient, setTransactionTimeouts, timeoutsOf } from '../postgres/prisma-client.js';
+import { defaultDeleteRetentionDays, lockIdentities, purgeTombstones } from '../postgres/tombstones.js';
+import { retryTransient } from '../postgres/transient-retry.js';
+import { buriedSql, entryBuriedSql, olderThanDeleteSql, tiedWithDeleteSql } from '../postgres/version-order.js';
+import { quarantineKey } from '../write-path/quarantine.js';
 import type { DeletedDocument } from './change-feed-items.js';
 
 /**
- * Deletes the rows of documents deleted in Cosmos, guarded by version: a row is removed only if the
- * version it holds (`cosmosTs`) is not newer than the delete, so a document deleted and created again
- * keeps its new row whatever order the two changes arrive in. The delete does not say which type the
- * document was, and ids are unique in every table, so one statement tries all seven tables.
+ * Deletes in PostgreSQL what was deleted in Cosmos, so that no row outlives its document and no delete erases
+ * a document created again (the order is rule 6 of `version-order.ts`). For each delete, in one transaction:
+ * - a tombstone is recorded (the newest delete per document), so that a version read before the delete (a
+ *   migration page, a late batch) is never written afterwards; tombstones older than the retention are purged;
+ * - the row is removed if it is older than the delete; a row the delete cannot be ordered against (the same
+ *   second, without both change-feed positions) is kept and reported as a TIE: the caller reads the document's
+ *   current state in Cosmos and settles it ({@link removeUnchanged} if it is gone);
+ * - the quarantine entry of the deleted document goes too (its version is not newer than the delete);
+ * - documents quarantined as competitors for a removed row (`conflict`, `displaced`) are reported as
+ *   RECONSIDER: the row they wanted is free, and the caller reads them again from Cosmos and applies them.
+ * The delete does not say which type the document was, and ids are unique in every table, so every table is
+ * tried. A delete whose id or partition key PostgreSQL text cannot hold names nothing PostgreSQL can hold.
  */
-export async function applyDeletes(prisma: PrismaClient, deletes: readonly DeletedDocument[]): Promise<{ deleted: number }> {
-  if (deletes.length === 0) return { deleted: 0 };
-  // One entry per id, the latest delete: unnest would otherwise match a row twice.
-  const latest = new Map<string, DeletedDocument>();
+
+/** A delete to apply. `inclusive`: the version at exactly this position is gone too (a read found it missing). */
+export interface DeleteToApply extends DeletedDocument {
+  inclusive?: boolean;
+}
+
+/** One document, as the caller reads it back from Cosmos. */
+export interface DocumentRef {
+  id: string;
+  pubkey: string;
+}
+
+/** A row a delete could not be ordered against, with the version it holds (for {@link removeUnchanged}). */
+export interface TiedRow extends DocumentRef {
+  cosmosTs: number;
+  cosmosEtag: string | null;
+}
+
+export interface DeleteOutcome {
+  /** Rows removed. */
+  deleted: number;
+  ties: TiedRow[];
+  reconsider: DocumentRef[];
+  /** Deletes naming an id or partition key no row can have (NUL, a lone surrogate): nothing to do. */
+  ignored: number;
+}
+
+export interface ApplyDeletesOptions {
+  /** Days a tombstone is kept (DELETE_RETENTION_DAYS); older ones are purged as deletes are applied. */
+  retentionDays?: number;
+}
+
+/** The longest identity a tombstone records, in UTF-8 bytes: its (pubkey, id) key must fit a btree index row. */
+const maxTombstoneIdentityBytes = 2000;
+
+type Tx = Prisma.TransactionClient;
+
+function identityOf(entry: DeleteToApply): string {
+  return JSON.stringify([entry.pubkey ?? null, entry.id]);
+}
+
+/** Of two deletes of one document, the later: by positions when both have one, else by commit time. */
+function isLater(a: DeleteToApply, b: DeleteToApply): boolean {
+  if (a.lsn !== undefined && b.lsn !== undefined) return a.lsn > b.lsn;
+  return a.ts > b.ts || (a.ts === b.ts && a.lsn !== undefined && b.lsn === undefined);
+}
+
+/** One delete per document (the later), leaving out those that name nothing PostgreSQL can hold. */
+function latestDeletes(deletes: readonly DeleteToApply[]): { entries: DeleteToApply[]; ignored: number } {
+  const latest = new Map<string, DeleteToApply>();
+  let ignored = 0;
   for (const entry of deletes) {
-    const seen = latest.get(entry.id);
-    if (!seen || entry.ts > seen.ts) latest.set(entry.id, entry);
+    if (!isStorableText(entry.id) || (entry.pubkey !== undefined && !isStorableText(entry.pubkey))) {
+      ignored += 1;
+      continue;
+    }
+    const key = identityOf(entry);
+    const seen = latest.get(key);
+    if (!seen || isLater(entry, seen)) latest.set(key, entry);
   }
-  const entries = [...latest.values()];
-  const perTable = documentTypeNames.map(
-    (type, index) =>
-      // Table names come from the descriptors, never from input; every value is a parameter.
-      `d${index} AS (DELETE FROM "${documentTypes[type].table}" t USING gone
-        WHERE t."id" = gone.id AND (gone.pubkey IS NULL OR t."pubkey" = gone.pubkey) AND t."cosmosTs" <= gone.ts
-        RETURNING 1)`,
-  );
-  const total = documentTypeNames.map((_, index) => `(SELECT count(*) FROM d${index})`).join(' + ');
-  const [row] = await prisma.$queryRawUnsafe<Array<{ deleted: bigint }>>(
-    `WITH gone AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS g(id, pubkey, ts)),
-      ${perTable.join(',\n      ')}
-     SELECT (${total})::bigint AS deleted`,
+  return { entries: [...latest.values()], ignored };
+}
+
+const gone = (first: number) =>
+  `gone AS (SELECT * FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::bigint[], $${first + 3}::bigint[], $${first + 4}::boolean[])
+    AS g("id", "pubkey", "ts", "lsn", "inclusive"))`;
+
+function goneParameters(entries: readonly DeleteToApply[]): unknown[] {
+  return [
     entries.map((entry) => entry.id),
     entries.map((entry) => entry.pubkey ?? null),
     entries.map((entry) => entry.ts),
+    entries.map((entry) => entry.lsn ?? null),
+    entries.map((entry) => entry.inclusive === true),
+  ];
+}
+
+async function recordTombstones(tx: Tx, entries: readonly DeleteToApply[]): Promise<void> {
+  const recorded = entries.filter(
+    (entry) => Buffer.byteLength(entry.id, 'utf8') + Buffer.byteLength(entry.pubkey ?? '', 'utf8') <= maxTombstoneIdentityBytes,
   );
-  return { deleted: Number(row?.deleted ?? 0) };
+  if (recorded.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `WITH ${gone(1)}
+     INSERT INTO "tombstones" AS t ("pubkey", "id", "cosmosTs", "cosmosLsn")
+     SELECT COALESCE(g."pubkey", ''), g."id", g."ts", g."lsn" FROM gone g
+     ON CONFLICT ("pubkey", "id") DO UPDATE SET "cosmosTs" = EXCLUDED."cosmosTs", "cosmosLsn" = EXCLUDED."cosmosLsn", "deletedAt" = now()
+     WHERE CASE WHEN t."cosmosLsn" IS NOT NULL AND EXCLUDED."cosmosLsn" IS NOT NULL THEN EXCLUDED."cosmosLsn" > t."cosmosLsn"
+       ELSE EXCLUDED."cosmosTs" > t."cosmosTs" OR (EXCLUDED."cosmosTs" = t."cosmosTs" AND EXCLUDED."cosmosLsn" IS NOT NULL) END`,
+    ...goneParameters(recorded),
+  );
+}
+
+interface RemovalRecord {
+  kind: 'deleted' | 'tie';
+  row: string | null;
+  id: string | null;
+  pubkey: string | null;
+  cosmosTs: bigint | null;
+  cosmosEtag: string | null;
+}
+
+/** Per table: the rows the deletes remove (as `<table>:<key>`, what competitors name) and the rows they tie with. */
+function removalStatement(): string {
+  const deleted = { ts: 'g."ts"', lsn: 'g."lsn"' };
+  const parts = documentTypeNames.map((type, index) => {
+    const { table, key } = documentTypes[type];
+    // Table and key names come from the descriptors, never from input; every value is a parameter.
+    const match = `t."id" = g."id" AND (g."pubkey" IS NULL OR t."pubkey" = g."pubkey")`;
+    return {
+      ctes: `d${index} AS (DELETE FROM "${table}" t USING gone g WHERE ${match}
+          AND CASE WHEN g."inclusive" THEN ${buriedSql('t', deleted)} ELSE ${olderThanDeleteSql('t', deleted)} END
+          RETURNING '${table}:' || t."${key}" AS "row"),
+        t${index} AS (SELECT t."id", t."pubkey", t."cosmosTs", t."cosmosEtag" FROM "${table}" t JOIN gone g ON ${match}
+          WHERE NOT g."inclusive" AND ${tiedWithDeleteSql('t', deleted)})`,
+      select: `SELECT 'deleted' AS "kind", "row", NULL::text AS "id", NULL::text AS "pubkey", NULL::bigint AS "cosmosTs", NULL::text AS "cosmosEtag" FROM d${index}
+        UNION ALL SELECT 'tie', NULL, "id", "pubkey", "cosmosTs", "cosmosEtag" FROM t${index}`,
+    };
+  });
+  return `WITH ${gone(1)},\n${parts.map((part) => part.ctes).join(',\n')}\n${parts.map((part) => part.select).join('\nUNION ALL ')}`;
+}
+
+const removeStatement = removalStatement();
+
+/** Removes the quarantine entries of deleted documents whose version the delete is not older than. */
+async function removeQuarantined(tx: Tx, entries: readonly DeleteToApply[]): Promise<void> {
+  const named = entries.filter((entry): entry is DeleteToApply & { pubkey: string } => entry.pubkey !== undefined);
+  if (named.length === 0) return;
+  await tx.$executeRawUnsafe(
+    `DELETE FROM "quarantine" q USING unnest($1::text[], $2::bigint[], $3::bigint[]) AS g("key", "ts", "lsn")
+     WHERE q."key" = g."key" AND ${entryBuriedSql('q', { ts: 'g."ts"', lsn: 'g."lsn"' })}`,
+    named.map((entry) => quarantineKey({ id: entry.id, pubkey: entry.pubkey })),
+    named.map((entry) => entry.ts),
+    named.map((entry) => entry.lsn ?? null),
+  );
+}
+
+/**
+ * The rows the deletes free or may have freed, as competitors name them (`<table>:<key>`): rows just removed,
+ * and every row the deleted documents could have held, so that a retry after a failure further on (the
+ * rows already gone) still finds the competitors waiting for them.
+ */
+function rowsFreedBy(entries: readonly DeleteToApply[], removed: readonly string[]): string[] {
+  const rows = new Set(removed);
+  for (const type of documentTypeNames) {
+    const { table, key } = documentTypes[type];
+    for (const entry of entries) {
+      if (key === 'id') rows.add(`${table}:${entry.id}`);
+      else if (entry.pubkey !== undefined) rows.add(`${table}:${entry.pubkey}`);
+    }
+  }
+  return [...rows];
+}
+
+/** Per table: competitors waiting for one of the `$1` rows of that table, now that no row holds it. */
+const competitorsStatement = documentTypeNames
+  .map((type) => {
+    const { table, key } = documentTypes[type];
+    const prefix = `${table}:`;
+    return `SELECT q."key", q."documentId", q."pubkey" FROM "quarantine" q
+      WHERE q."competesFor" = ANY($1::text[]) AND left(q."competesFor", ${prefix.length}) = '${prefix}'
+        AND q."reasonCode" IN ('conflict', 'displaced') AND q."documentId" IS NOT NULL AND q."pubkey" IS NOT NULL
+        AND NOT EXISTS (SELECT 1 FROM "${table}" t WHERE t."${key}" = substr(q."competesFor", ${prefix.length + 1}))`;
+  })
+  .join('\nUNION ALL ');
+
+/** Competitors quarantined for rows that are free now: the documents may take them. */
+async function competitorsFor(tx: Tx, rows: readonly string[]): Promise<DocumentRef[]> {
+  if (rows.length === 0) return [];
+  const found = await tx.$queryRawUnsafe<Array<{ key: string; documentId: string; pubkey: string }>>(competitorsStatement, [
+    ...new Set(rows),
+  ]);
+  return found
+    .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
+    .map((entry) => ({ id: entry.documentId, pubkey: entry.pubkey }));
+}
+
+function tiesOf(records: readonly RemovalRecord[]): TiedRow[] {
+  const ties = new Map<string, TiedRow>();
+  for (const record of records) {
+    if (record.kind !== 'tie' || record.id === null || record.pubkey === null) continue;
+    ties.set(JSON.stringify([record.pubkey, record.id]), {
+      id: record.id,
+      pubkey: record.pubkey,
+      cosmosTs: Number(record.cosmosTs),
+      cosmosEtag: record.cosmosEtag,
+    });
+  }
+  return [...ties.values()];
+}
+
+/**
+ * Applies `deletes` (see the module comment). Retried whole on transient PostgreSQL errors for the client's
+ * retry window; throws anything else, keeping nothing.
+ */
+export async function applyDeletes(
+  prisma: PrismaClient,
+  deletes: readonly DeleteToApply[],
+  options: ApplyDeletesOptions = {},
+): Promise<DeleteOutcome> {
+  const { entries, ignored } = latestDeletes(deletes);
+  if (entries.length === 0) return { deleted: 0, ties: [], reconsider: [], ignored };
+  const timeouts = timeoutsOf(prisma);
+  return retryTransient(
+    () =>
+      prisma.$transaction(
+        async (tx) => {
+          await setTransactionTimeouts(tx, timeouts);
+          // Before any row lock: a write of one of these documents waits for this delete, or this delete for it.
+          await lockIdentities(
+            tx,
+            entries.map((entry) => entry.id),
+            'exclusive',
+          );
+          await recordTombstones(tx, entries);
+          const records = await tx.$queryRawUnsafe<RemovalRecord[]>(removeStatement, ...goneParameters(entries));
+          await removeQuarantined(tx, entries);
+          const removed = records.flatMap((record) => (record.kind === 'deleted' && record.row !== null ? [record.row] : []));
+          const reconsider = await competitorsFor(tx, rowsFreedBy(entries, removed));
+          await purgeTombstones(tx, options.retentionDays ?? defaultDeleteRetentionDays);
+          return { deleted: removed.length, ties: tiesOf(records), reconsider, ignored };
+        },
+        { maxWait: 30_000, timeout: 120_000 },
+      ),
+    { windowMs: timeouts.retryWindowMs },
+  );
+}
+
+/**
+ * Removes tied rows that Cosmos no longer has (a point read found the document missing), each only if it
+ * still holds the very version that tied (same `_ts` and `_etag`), so a version written meanwhile is kept.
+ * Returns how many rows went and the competitors now free to take them.
+ */
+export async function removeUnchanged(
+  prisma: PrismaClient,
+  rows: readonly TiedRow[],
+): Promise<{ deleted: number; reconsider: DocumentRef[] }> {
+  if (rows.length === 0) return { deleted: 0, reconsider: [] };
+  const timeouts = timeoutsOf(prisma);
+  const parts = documentTypeNames.map((type, index) => {
+    const { table, key } = documentTypes[type];
+    return `r${index} AS (DELETE FROM "${table}" t USING stale s
+      WHERE t."id" = s."id" AND t."pubkey" = s."pubkey" AND t."cosmosTs" = s."ts" AND t."cosmosEtag" IS NOT DISTINCT FROM s."etag"
+      RETURNING '${table}:' || t."${key}" AS "row")`;
+  });
+  const statement = `WITH stale AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS s("id", "pubkey", "ts", "etag")),
+    ${parts.join(',\n')}
+    ${documentTypeNames.map((_, index) => `SELECT "row" FROM r${index}`).join(' UNION ALL ')}`;
+  return retryTransient(
+    () =>
+      prisma.$transaction(async (tx) => {
+        await setTransactionTimeouts(tx, timeouts);
+        await lockIdentities(
+          tx,
+          rows.map((row) => row.id),
+          'exclusive',
+        );
+        const removed = await tx.$queryRawUnsafe<Array<{ row: string }>>(
+          statement,
+          rows.map((row) => row.id),
+          rows.map((row) => row.pubkey),
+          rows.map((row) => row.cosmosTs),
+          rows.map((row) => row.cosmosEtag),
+        );
+        const reconsider = await competitorsFor(
+          tx,
+          removed.map((record) => record.row),
+        );
+        return { deleted: removed.length, reconsider };
+      }),
+    { windowMs: timeouts.retryWindowMs },
+  );
 }

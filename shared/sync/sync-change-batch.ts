@@ -10,6 +10,7 @@ import { type DocumentsMessage, documentsMessages, type ResyncEntry } from '../s
 import { type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
 import { applyDeletes } from './apply-deletes.js';
 import { type ChangeItem, changeSetOf } from './change-feed-items.js';
+import { settleAfterDeletes } from './settle-after-deletes.js';
 
 export interface SyncBatchOptions {
   mode: ChangeFeedMode;
@@ -26,7 +27,12 @@ export interface SyncBatchOptions {
 export type SyncOutcome =
   /** PostgreSQL is primary: these changes are the mirror's own writes coming back, and are ignored. */
   | { kind: 'skipped'; items: number }
-  | ({ kind: 'applied'; deleted: number } & Omit<ApplyResult, 'quarantinedKeys' | 'failedKeys' | 'displacedKeys'>)
+  | ({
+      kind: 'applied';
+      deleted: number;
+      /** Quarantined competitors of deleted rows read again from Cosmos and applied (see `settleAfterDeletes`). */
+      reconsidered: number;
+    } & Omit<ApplyResult, 'quarantinedKeys' | 'failedKeys' | 'displacedKeys'>)
   /**
    * The batch could not be applied on the runtime's last attempt; every change in it is on the resync queue.
    * `refused` when the batch itself is wrong for this sync (items of the other change-feed mode, items that
@@ -37,7 +43,9 @@ export type SyncOutcome =
 /**
  * Applies one change-feed batch to PostgreSQL through the migration's write path (`applyDocuments`,
  * source `sync`): mapping, quarantine and the version guard are the same, so duplicate and out-of-order
- * deliveries end at the newest version. Deletes (all-versions-and-deletes mode) are version-guarded too.
+ * deliveries end at the newest version. Deletes (all-versions-and-deletes mode) are version-guarded and
+ * remembered (tombstones); what a delete cannot settle alone (a row of the same second, a competitor waiting
+ * for the removed row) is read again from Cosmos and applied (`settleAfterDeletes`).
  *
  * Nothing is ever ignored: a batch holding items of the other change-feed mode or items that name no document
  * is refused whole (`ChangeFeedUnreadableError`, naming the likely cause), and a write that fails throws, while
@@ -55,9 +63,20 @@ export async function syncChangeBatch(ctx: AppContext, items: readonly unknown[]
       throw new ChangeFeedUnreadableError(options.mode, changes.mismatched, changes.unreadable);
     }
     const applied = await applyDocuments(ctx.prisma, changes.upserts, { source: 'sync' });
-    const { deleted } = await applyDeletes(ctx.prisma, changes.deletes);
-    const { written, unchanged, skipped, quarantined, failed, displaced } = applied;
-    return { kind: 'applied', written, unchanged, skipped, quarantined, failed, displaced, deleted };
+    const removal = await applyDeletes(ctx.prisma, changes.deletes, { retentionDays: ctx.config.deleteRetentionDays });
+    const settled = await settleAfterDeletes(ctx, removal, 'sync');
+    const { skipped, displaced } = applied;
+    return {
+      kind: 'applied',
+      written: applied.written + settled.written,
+      unchanged: applied.unchanged + settled.unchanged,
+      skipped,
+      quarantined: applied.quarantined + settled.quarantined,
+      failed: applied.failed + settled.failed,
+      displaced,
+      deleted: removal.deleted + settled.deleted,
+      reconsidered: settled.reconsidered,
+    };
   } catch (error) {
     if (options.willRetry) throw error;
     const refused = error instanceof ChangeFeedUnreadableError;

@@ -10,9 +10,10 @@ import type { Refused, Settled } from './write-chunk.js';
  * Per-document outcome counts; they add up to the number of documents given.
  * - `written`: inserted or updated;
  * - `unchanged`: the table already holds this version or a newer one (or a newer copy came later in
- *   the same call), and an unmappable version older than the stored row;
+ *   the same call), a version older than a recorded delete of the document (a tombstone), and an
+ *   unmappable version older than the stored row or the delete;
  * - `skipped`: `skipExisting` and the row exists;
- * - `quarantined`: unmappable, or stopped by the identity guard;
+ * - `quarantined`: unmappable, or stopped by the identity guard (reason code `unmappable` or `conflict`);
  * - `failed`: refused by PostgreSQL for a reason in the row itself (a value out of range, a constraint);
  *   such a document is still saved in the quarantine with the database's reason, so it is accounted for.
  * `displaced` counts rows of *other* documents moved from a pubkey-keyed table to the quarantine because
@@ -48,7 +49,17 @@ function displacedReason(type: DocumentType, by: Row): string {
 function displacedDocument(type: DocumentType, row: Record<string, unknown>): Record<string, unknown> {
   const document: Record<string, unknown> = { ...rowToDocument(type, row), _ts: Number(row.cosmosTs) };
   if (typeof row.cosmosEtag === 'string') document._etag = row.cosmosEtag;
+  if (row.cosmosLsn !== null && row.cosmosLsn !== undefined) document._lsn = Number(row.cosmosLsn);
   return document;
+}
+
+/**
+ * The row a competing document needs, as `<table>:<key>`: the holder's row (by its key column), so that
+ * whoever removes that row can find the documents waiting for it (`quarantine.competesFor`).
+ */
+export function competedRow(type: DocumentType, holder: Pick<RowHolder, 'id' | 'pubkey'>): string {
+  const descriptor = documentTypes[type];
+  return `${descriptor.table}:${descriptor.key === 'pubkey' ? holder.pubkey : holder.id}`;
 }
 
 /**
@@ -84,12 +95,18 @@ export class Accounting {
         this.writtenTs.set(`${candidate.row.pubkey}/${candidate.row.id}`, candidate.row.cosmosTs);
         if (outcome.displaced) {
           this.result.displaced += 1;
-          const entry = quarantineEntry(displacedDocument(type, outcome.displaced), displacedReason(type, candidate.row));
+          const entry = quarantineEntry(
+            displacedDocument(type, outcome.displaced),
+            displacedReason(type, candidate.row),
+            'displaced',
+            competedRow(type, candidate.row),
+          );
           this.result.displacedKeys.push(entry.key);
           this.quarantine.push(entry);
         }
         return;
       case 'unchanged':
+      case 'buried':
         this.result.unchanged += 1;
         return;
       case 'skipped':
@@ -102,6 +119,8 @@ export class Accounting {
             outcome.reason === 'id-owned-by-other-pubkey'
               ? idOwnedReason(type, candidate.row.id, outcome.holder.pubkey)
               : newerHolderReason(type, outcome.holder),
+            'conflict',
+            competedRow(type, outcome.holder),
           ),
         );
         return;
@@ -110,7 +129,7 @@ export class Accounting {
 
   /** A row PostgreSQL refused: failed, and kept in the quarantine with the database's reason. */
   refused({ candidate, error }: Refused): void {
-    const entry = quarantineEntry(candidate.document, `PostgreSQL refused the row: ${describePostgresError(error)}`);
+    const entry = quarantineEntry(candidate.document, `PostgreSQL refused the row: ${describePostgresError(error)}`, 'refused');
     this.result.failed += 1;
     this.result.failedKeys.push(entry.key);
     this.quarantine.push(entry);

@@ -1,7 +1,8 @@
-import { withRetries } from '../core/retry.js';
 import type { Prisma } from '../postgres/generated/prisma/client.js';
-import { isRowDataError, isTransientPostgresError, sqlStateOf, UNIQUE_VIOLATION } from '../postgres/postgres-errors.js';
-import type { PrismaClient } from '../postgres/prisma-client.js';
+import { isRowDataError, sqlStateOf, UNIQUE_VIOLATION } from '../postgres/postgres-errors.js';
+import { type PostgresTimeouts, type PrismaClient, setTransactionTimeouts, timeoutsOf } from '../postgres/prisma-client.js';
+import { lockIdentities } from '../postgres/tombstones.js';
+import { retryTransient } from '../postgres/transient-retry.js';
 import { Accounting, type ApplyResult } from './accounting.js';
 import { bisectingPass } from './bisect-refused-rows.js';
 import { type Plan, planDocuments } from './plan-documents.js';
@@ -19,15 +20,18 @@ export type { ApplyResult } from './accounting.js';
  * - rows are written per type with one set-based statement per chunk (`write-chunk.ts`), version-guarded
  *   (`postgres/version-order.ts`): an older version never replaces a newer row, and re-applying a version
  *   changes nothing;
+ * - a version older than a recorded delete of its document (a tombstone, see `postgres/tombstones.ts`) is not
+ *   written: a page read before the delete cannot bring the row back; a newer one (re-created) clears it;
  * - identity guard: in a pubkey-keyed table (accounts, user_settings, notification_settings) a second
  *   document of the same pubkey with another id does not silently overwrite: the older of the two is
  *   quarantined with a reason naming the other (the newer one, arriving second, moves the older row
  *   there). An id already held by another pubkey's row is quarantined, never overwritten;
- * - a row PostgreSQL refuses for its data is isolated (`bisect-refused-rows.ts`) and quarantined with the
- *   database's reason, and the rest is written;
+ * - a row PostgreSQL refuses (a value out of range or too large for an index, a constraint) is isolated
+ *   (`bisect-refused-rows.ts`) and quarantined with the database's reason, and the rest is written;
  * - a successful write clears the document's quarantine entry (unless that entry is a newer version);
  * - everything for one call (rows, quarantine, the caller's `beforeCommit`) commits in ONE transaction,
- *   retried whole on transient PostgreSQL errors only. Pass pages, not containers.
+ *   retried whole on transient PostgreSQL errors for the client's retry window (`timeoutsOf`). Pass pages,
+ *   not containers.
  */
 
 export interface ApplyOptions {
@@ -68,7 +72,16 @@ class DryRunRollback extends Error {
  * the bisecting pass when `isolate`), refused rows and unmappable documents accounted for, and the
  * quarantine saved.
  */
-async function execute(tx: Prisma.TransactionClient, plan: Plan, options: ApplyOptions, isolate: boolean): Promise<ApplyResult> {
+async function execute(
+  tx: Prisma.TransactionClient,
+  plan: Plan,
+  options: ApplyOptions,
+  isolate: boolean,
+  timeouts: PostgresTimeouts,
+): Promise<ApplyResult> {
+  await setTransactionTimeouts(tx, timeouts);
+  // Before any row lock: a delete of one of these documents waits for this write, or this write for it.
+  await lockIdentities(tx, identitiesOf(plan), 'shared');
   const upsertOptions = { skipExisting: options.skipExisting };
   const pass = isolate ? bisectingPass(tx, upsertOptions) : upsertPass(tx, upsertOptions);
   const chunkSize = options.chunkSize ?? defaultChunkSize;
@@ -103,7 +116,7 @@ async function inTransaction(prisma: PrismaClient, plan: Plan, options: ApplyOpt
   try {
     return await prisma.$transaction(
       async (tx) => {
-        const result = await execute(tx, plan, options, isolate);
+        const result = await execute(tx, plan, options, isolate, timeoutsOf(prisma));
         if (options.dryRun) throw new DryRunRollback(result);
         await options.beforeCommit?.(tx, result);
         return result;
@@ -117,16 +130,27 @@ async function inTransaction(prisma: PrismaClient, plan: Plan, options: ApplyOpt
   }
 }
 
-/** Classified transient errors, lost races with concurrent writers, and a unique-id race on a pubkey-keyed table. */
-function isRetryable(error: unknown): boolean {
-  return error instanceof ConcurrentWriteError || isTransientPostgresError(error) || sqlStateOf(error) === UNIQUE_VIOLATION;
+/** Every id the call writes or may quarantine as stale: what its advisory locks cover. */
+function identitiesOf(plan: Plan): string[] {
+  const ids = plan.types.flatMap(({ rounds }) => rounds.flatMap((round) => round.map((candidate) => candidate.row.id)));
+  for (const { document } of plan.unmappable) {
+    const id = (document as { id?: unknown } | null)?.id;
+    if (typeof id === 'string') ids.push(id);
+  }
+  return ids;
+}
+
+/** Lost races with concurrent writers, and a unique-id race on a pubkey-keyed table: another try settles them. */
+function isLostRace(error: unknown): boolean {
+  return error instanceof ConcurrentWriteError || sqlStateOf(error) === UNIQUE_VIOLATION;
 }
 
 /**
  * Maps, writes and quarantines `documents` (see the module comment for the rules) and returns what
  * happened to each. Throws only for infrastructure failures and bugs: a transient PostgreSQL error
- * (serialization failure, deadlock, too many connections, admin shutdown, connection exception) is
- * retried with jittered backoff, anything else is thrown and nothing of the call is kept. The call runs
+ * (serialization failure, deadlock, too many connections, admin shutdown, a lost, refused or silent
+ * connection) is retried with jittered backoff for the client's retry window (a minute by default:
+ * DATABASE_RETRY_WINDOW_SECONDS), anything else is thrown and nothing of the call is kept. The call runs
  * with one plain statement per chunk; only if PostgreSQL refuses a row's data is it run again with the
  * refused rows isolated.
  *
@@ -136,7 +160,9 @@ function isRetryable(error: unknown): boolean {
  */
 export async function applyDocuments(prisma: PrismaClient, documents: readonly unknown[], options: ApplyOptions): Promise<ApplyResult> {
   const plan = planDocuments(documents);
-  const attempt = (isolate: boolean) => withRetries(() => inTransaction(prisma, plan, options, isolate), { isRetryable });
+  const { retryWindowMs } = timeoutsOf(prisma);
+  const attempt = (isolate: boolean) =>
+    retryTransient(() => inTransaction(prisma, plan, options, isolate), { windowMs: retryWindowMs, alsoRetry: isLostRace });
   try {
     return await attempt(false);
   } catch (error) {

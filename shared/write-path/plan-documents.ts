@@ -1,6 +1,6 @@
 import { type DocumentType, documentTypeNames, documentTypes } from '../domain/document-types.js';
 import { documentToRow, type Row } from '../domain/mapping.js';
-import { compareCodePoints, compareVersions, rowKey } from '../postgres/version-order.js';
+import { compareCodePoints, compareVersions, rowKey, supersedes } from '../postgres/version-order.js';
 
 /**
  * What a call's documents become before any I/O: each document mapped to its row (or found unmappable),
@@ -68,15 +68,15 @@ export function planDocuments(documents: readonly unknown[]): Plan {
 
 /**
  * The newest copy of each document (`pubkey` and `id`) among `candidates` of one type, in the order of
- * the call. Of two copies with equal versions the later is kept: applied one after another, the last
- * one stays.
+ * the call. Of two copies with equal versions the later is kept, as applied one after another the last
+ * one stays; unless only the earlier came with a change-feed position (`supersedes`, rule 4).
  */
 export function keepNewestCopies(type: DocumentType, candidates: readonly Candidate[]): Candidate[] {
   const newest = new Map<string, Candidate>();
   for (const candidate of candidates) {
     const identity = `${candidate.row.pubkey}/${candidate.row.id}`;
     const current = newest.get(identity);
-    if (!current || compareVersions(type, candidate.row, current.row) >= 0) newest.set(identity, candidate);
+    if (!current || supersedes(type, candidate.row, current.row)) newest.set(identity, candidate);
   }
   return [...newest.values()].sort((a, b) => a.index - b.index);
 }

@@ -1,26 +1,43 @@
 import { createHash } from 'node:crypto';
-import { jsonText } from '../core/json-text.js';
-import { findNulCharacter } from '../domain/mapping.js';
+import { documentJsonText, findUnstorable, isStorableText } from '../domain/storable-json.js';
 import type { SqlClient } from '../postgres/bulk-upsert.js';
-import { compareCodePoints, compareDocumentVersions, quarantineVersionSql, type VersionedDocument } from '../postgres/version-order.js';
+import { compareCodePoints, documentSupersedes, quarantineSupersedesSql, type VersionedDocument } from '../postgres/version-order.js';
 
 /**
- * The quarantine: source documents that are not in their table, each kept whole with the reason,
- * so that nothing is dropped in silence. One entry per source document, keyed by {@link quarantineKey};
- * an entry only ever moves forward in version (`_ts`, then `modified`), and the successful write of
- * the document removes it (in the same statement as the write: see `upsertRows`).
+ * The quarantine: source documents that are not in their table, each kept whole with the reason, so that
+ * nothing is dropped in silence. It must hold ANY document Cosmos can hold, so nothing it indexes or shows is
+ * taken from a document unchecked: the key is hashed when the document's identity is long or odd, the
+ * descriptive columns are left empty when their value is, and a document PostgreSQL cannot store as JSONB is
+ * kept exactly as its JSON text. One entry per source document, keyed by {@link quarantineKey}; an entry only
+ * ever moves forward in version (`version-order.ts`), and the successful write of the document removes it (in
+ * the same statement as the write: see `upsertRows`).
  */
 
 export type QuarantineSource = 'migration' | 'sync' | 'repair';
 
+/**
+ * Why a document is here, which decides what verification makes of it and whether it waits for something:
+ * - `unmappable`: the document itself cannot be a row (a bad field, an unknown type, text PostgreSQL cannot store);
+ * - `refused`: PostgreSQL refused the row (a value too large for an index, a constraint);
+ * - `conflict`: another document holds the row it needs (its id under another pubkey, or a newer document of
+ *   its pubkey in a one-per-user table);
+ * - `displaced`: it held its row until a newer document of the same pubkey took it.
+ * The last two wait for the row ({@link QuarantineEntry.competesFor}) to be freed.
+ */
+export type ReasonCode = 'unmappable' | 'refused' | 'conflict' | 'displaced';
+
 export interface QuarantineEntry {
   key: string;
+  /** The document's `id`, `pubkey` and `type` when each is text PostgreSQL stores exactly, of at most 255 characters. */
   documentId: string | null;
   pubkey: string | null;
   type: string | null;
   /** The document as it was received (system properties included). */
   document: unknown;
   reason: string;
+  reasonCode: ReasonCode;
+  /** For `conflict` and `displaced`: the row the document needs, as `<table>:<key>` (e.g. `accounts:<pubkey>`). */
+  competesFor: string | null;
   /** The source `_ts` of this version (0 when the document has none). */
   cosmosTs: number;
 }
@@ -31,38 +48,59 @@ function fieldsOf(document: unknown): Fields | undefined {
   return document !== null && typeof document === 'object' && !Array.isArray(document) ? (document as Fields) : undefined;
 }
 
+/** The longest `<pubkey>/<id>` kept as a key as it is, in UTF-8 bytes: well under btree's 2,704-byte index row. */
+const maxPlainKeyBytes = 1500;
+
+function sha256(text: string): string {
+  return `sha256:${createHash('sha256').update(text).digest('hex')}`;
+}
+
 /**
- * A document's identity in the quarantine: `<pubkey>/<id>`, the pair Cosmos identifies a document by.
- * Cosmos forbids `/` in ids, so the last `/` always separates the two. (PostgreSQL text cannot hold
- * U+0000, so NUL cannot be the separator.) A document without a string id and pubkey, or with a NUL
- * in either, is keyed by a hash of its content instead: `sha256:<hex>`.
+ * A document's identity in the quarantine. `<pubkey>/<id>`, the pair Cosmos identifies a document by, when
+ * both are text PostgreSQL stores exactly and together short enough for the key's index (Cosmos forbids `/` in
+ * ids, so the last `/` separates the two). Otherwise `sha256:` of the identity (`[pubkey, id]` as JSON, whose
+ * escapes keep a NUL or a lone surrogate apart from anything else), so versions of one document still share an
+ * entry; and for a document without a string id and pubkey, `sha256:` of its content.
  */
 export function quarantineKey(document: unknown): string {
   const fields = fieldsOf(document);
   const id = fields?.id;
   const pubkey = fields?.pubkey;
-  if (typeof id === 'string' && typeof pubkey === 'string' && !id.includes('\u0000') && !pubkey.includes('\u0000')) {
-    return `${pubkey}/${id}`;
-  }
-  return `sha256:${createHash('sha256')
-    .update(jsonText(document) ?? 'undefined')
-    .digest('hex')}`;
+  if (typeof id !== 'string' || typeof pubkey !== 'string') return sha256(documentJsonText(document));
+  const plain = `${pubkey}/${id}`;
+  if (isStorableText(plain) && Buffer.byteLength(plain, 'utf8') <= maxPlainKeyBytes) return plain;
+  return sha256(JSON.stringify([pubkey, id]));
 }
 
-/** Descriptive columns must be storable: a NUL there is shown as U+FFFD (the document column stays exact). */
-function printable(text: string): string {
-  return text.replaceAll('\u0000', '\uFFFD');
-}
+/** The longest value a descriptive column takes: they are indexed (`type`) or shown in lists. */
+const maxDescriptiveLength = 255;
 
-/** A descriptive column: strings as they are, a number or boolean (a partition key can be one) as its text. */
+/** A descriptive column: a string that can be stored as it is and is short, or a number or boolean as text. */
 function textField(fields: Fields | undefined, name: string): string | null {
   const value = fields?.[name];
-  if (typeof value === 'string') return printable(value);
+  if (typeof value === 'string') return value.length <= maxDescriptiveLength && isStorableText(value) ? value : null;
   return typeof value === 'number' || typeof value === 'boolean' ? String(value) : null;
 }
 
-/** The quarantine entry for a document and why it is not in its table. */
-export function quarantineEntry(document: unknown, reason: string): QuarantineEntry {
+/** The longest reason stored; reasons name fields and documents, and a longer one says nothing more. */
+const maxReasonLength = 1000;
+
+/** A reason as it can be stored: what PostgreSQL text cannot hold escaped, and capped. */
+function storableReason(reason: string): string {
+  const escaped = reason.replace(
+    /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g,
+    (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
+  return escaped.length > maxReasonLength ? `${escaped.slice(0, maxReasonLength - 1)}…` : escaped;
+}
+
+/** The quarantine entry for a document, why it is not in its table, and (for a competitor) the row it needs. */
+export function quarantineEntry(
+  document: unknown,
+  reason: string,
+  reasonCode: ReasonCode = 'unmappable',
+  competesFor: string | null = null,
+): QuarantineEntry {
   const fields = fieldsOf(document);
   const ts = fields?._ts;
   return {
@@ -71,12 +109,14 @@ export function quarantineEntry(document: unknown, reason: string): QuarantineEn
     pubkey: textField(fields, 'pubkey'),
     type: textField(fields, 'type'),
     document,
-    reason: printable(reason),
+    reason: storableReason(reason),
+    reasonCode,
+    competesFor,
     cosmosTs: typeof ts === 'number' && Number.isSafeInteger(ts) ? ts : 0,
   };
 }
 
-/** An entry as it is stored: a document containing U+0000 cannot be JSONB and is kept as its JSON text. */
+/** An entry as it is stored: a document PostgreSQL cannot hold as JSONB is kept as its JSON text (a JSONB string). */
 interface StoredEntry {
   entry: QuarantineEntry;
   asText: boolean;
@@ -95,43 +135,48 @@ function newestPerKey(entries: readonly StoredEntry[]): StoredEntry[] {
   const byKey = new Map<string, StoredEntry>();
   for (const stored of entries) {
     const current = byKey.get(stored.entry.key);
-    if (!current || compareDocumentVersions(storedVersion(stored), storedVersion(current)) >= 0) byKey.set(stored.entry.key, stored);
+    if (!current || documentSupersedes(storedVersion(stored), storedVersion(current))) byKey.set(stored.entry.key, stored);
   }
   // In key order, so concurrent writers lock entries in the same order.
   return [...byKey.values()].sort((a, b) => compareCodePoints(a.entry.key, b.entry.key));
 }
 
-const saveStatement = `INSERT INTO "quarantine" AS q ("key", "documentId", "pubkey", "type", "document", "reason", "source", "cosmosTs")
+const saveStatement = `INSERT INTO "quarantine" AS q
+  ("key", "documentId", "pubkey", "type", "document", "reason", "reasonCode", "competesFor", "source", "cosmosTs")
 SELECT u."key", u."documentId", u."pubkey", u."type",
   CASE WHEN u."asText" THEN to_jsonb(u."document") ELSE u."document"::jsonb END,
-  u."reason", $8, u."cosmosTs"
-FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[], $9::bigint[])
-  AS u("key", "documentId", "pubkey", "type", "document", "asText", "reason", "cosmosTs")
+  u."reason", u."reasonCode", u."competesFor", $10, u."cosmosTs"
+FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::boolean[], $7::text[], $8::text[], $9::text[], $11::bigint[])
+  AS u("key", "documentId", "pubkey", "type", "document", "asText", "reason", "reasonCode", "competesFor", "cosmosTs")
 ON CONFLICT ("key") DO UPDATE SET
   "documentId" = EXCLUDED."documentId", "pubkey" = EXCLUDED."pubkey", "type" = EXCLUDED."type",
-  "document" = EXCLUDED."document", "reason" = EXCLUDED."reason", "source" = EXCLUDED."source",
-  "cosmosTs" = EXCLUDED."cosmosTs", "quarantinedAt" = now()
-WHERE ${quarantineVersionSql('EXCLUDED')} > ${quarantineVersionSql('q')}
-  OR (${quarantineVersionSql('EXCLUDED')} = ${quarantineVersionSql('q')} AND ROW(EXCLUDED."document", EXCLUDED."reason") IS DISTINCT FROM ROW(q."document", q."reason"))`;
+  "document" = EXCLUDED."document", "reason" = EXCLUDED."reason", "reasonCode" = EXCLUDED."reasonCode",
+  "competesFor" = EXCLUDED."competesFor", "source" = EXCLUDED."source", "cosmosTs" = EXCLUDED."cosmosTs", "quarantinedAt" = now()
+WHERE ${quarantineSupersedesSql('EXCLUDED', 'q')}
+  AND ROW(EXCLUDED."document", EXCLUDED."reason", EXCLUDED."reasonCode", EXCLUDED."competesFor")
+    IS DISTINCT FROM ROW(q."document", q."reason", q."reasonCode", q."competesFor")`;
 
 /**
- * Saves entries, never replacing an entry with an older version of the same document (the document
- * version of `version-order.ts`: `_ts`, then a numeric `modified`; equal versions with other content:
- * the later wins). A document containing U+0000 cannot be JSONB; it is kept exactly as its JSON text
- * (a JSONB string) instead.
+ * Saves entries, never replacing an entry with an older version of the same document (the document version
+ * of `version-order.ts`; equal versions with other content: the later wins, unless only the stored one came
+ * with a change-feed position). A document holding anything PostgreSQL cannot store exactly as JSONB (NUL,
+ * a lone surrogate, nesting past Cosmos's limit: `findUnstorable`) is kept exactly as its JSON text, whose
+ * escapes say the same thing in characters PostgreSQL stores.
  */
 export async function saveQuarantine(db: SqlClient, entries: readonly QuarantineEntry[], source: QuarantineSource): Promise<void> {
   if (entries.length === 0) return;
-  const unique = newestPerKey(entries.map((entry) => ({ entry, asText: findNulCharacter(entry.document) !== undefined })));
+  const unique = newestPerKey(entries.map((entry) => ({ entry, asText: findUnstorable(entry.document) !== undefined })));
   await db.$queryRawUnsafe(
     saveStatement,
     unique.map(({ entry }) => entry.key),
     unique.map(({ entry }) => entry.documentId),
     unique.map(({ entry }) => entry.pubkey),
     unique.map(({ entry }) => entry.type),
-    unique.map(({ entry }) => jsonText(entry.document) ?? 'null'),
+    unique.map(({ entry }) => documentJsonText(entry.document)),
     unique.map(({ asText }) => asText),
     unique.map(({ entry }) => entry.reason),
+    unique.map(({ entry }) => entry.reasonCode),
+    unique.map(({ entry }) => entry.competesFor),
     source,
     unique.map(({ entry }) => entry.cosmosTs),
   );

@@ -6,10 +6,11 @@ import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } f
 import { documentToRow, normalizeDocument, type Row, rowToDocument } from '../../shared/domain/mapping.js';
 import {
   compareDocumentVersions,
+  compareEntryWithRowSql,
+  compareRowsSql,
   compareVersions,
-  precedenceSql,
-  quarantineVersionSql,
-  rowDocumentVersionSql,
+  mayReplaceSql,
+  supersedes,
 } from '../../shared/postgres/version-order.js';
 import { type ApplyResult, applyDocuments } from '../../shared/write-path/apply-documents.js';
 import { quarantineKey } from '../../shared/write-path/quarantine.js';
@@ -417,41 +418,66 @@ describe('the version rule, stated once (version-order.ts)', () => {
     cosmosTs: fc.integer({ min: 0, max: 3 }),
     modified: fc.option(fc.integer({ min: -2, max: 2 }), { nil: null }),
     id: fc.string({ unit: idUnit, minLength: 1, maxLength: 3 }),
+    pubkey: fc.constantFrom(pubkeyOf(1), pubkeyOf(2)),
+    // Positions disagree with times now and then: only for two versions of one document do they decide.
+    cosmosLsn: fc.option(fc.integer({ min: 0, max: 3 }), { nil: null }),
   });
-  const asRow = (v: { cosmosTs: number; modified: number | null; id: string }): Row => ({
+  const asRow = (v: { cosmosTs: number; modified: number | null; id: string; pubkey: string; cosmosLsn: number | null }): Row => ({
     ...v,
-    pubkey: pubkeyOf(1),
     extra: {},
     cosmosEtag: null,
   });
 
-  it('ranks any two rows in PostgreSQL (the guard) exactly as the planner does in JS', async () => {
+  it('ranks any two rows in PostgreSQL (the guard) exactly as the planner does in JS, positions included', async () => {
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...documentTypeNames),
         fc.array(fc.tuple(versionRow, versionRow), { minLength: 1, maxLength: 40 }),
         async (type, pairs) => {
           // Ids in a linguistic collation ('a' < 'B'), as a database created with en_US.utf8 (Azure's default) has
-          // them: the rule must impose code point order itself.
-          const [a, b] = [precedenceSql(type, 'a'), precedenceSql(type, 'b')];
-          const { rows } = await db.pool.query<{ order: number }>(
-            `SELECT CASE WHEN ${a} > ${b} THEN 1 WHEN ${a} = ${b} THEN 0 WHEN ${a} < ${b} THEN -1 END AS "order"
-             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::bigint[], $5::bigint[], $6::text[])
-               WITH ORDINALITY AS u("at", "am", "ai", "bt", "bm", "bi", "ord")
-             CROSS JOIN LATERAL (SELECT u."at" AS "cosmosTs", u."am" AS "modified", u."ai" COLLATE "und-x-icu" AS "id") a
-             CROSS JOIN LATERAL (SELECT u."bt" AS "cosmosTs", u."bm" AS "modified", u."bi" COLLATE "und-x-icu" AS "id") b
+          // them: the rule must impose code point order itself. The content column `c` always differs, so the
+          // guard replaces exactly when the planner's rule (`supersedes`) says a later copy wins.
+          const lateral = (side: string, first: number) =>
+            `CROSS JOIN LATERAL (SELECT u."${side}t" AS "cosmosTs", u."${side}m" AS "modified", u."${side}i" COLLATE "und-x-icu" AS "id",
+               u."${side}p" AS "pubkey", u."${side}l" AS "cosmosLsn", ${first} AS "c") ${side}`;
+          const { rows } = await db.pool.query<{ order: number; replaces: boolean }>(
+            `SELECT ${compareRowsSql(type, 'a', 'b')} AS "order", ${mayReplaceSql(type, 'a', 'b', ['c'])} AS "replaces"
+             FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bigint[])
+               WITH ORDINALITY AS u("at", "am", "ai", "ap", "al", "bt", "bm", "bi", "bp", "bl", "ord")
+             ${lateral('a', 1)} ${lateral('b', 2)}
              ORDER BY u."ord"`,
             [0, 1].flatMap((side) => [
               pairs.map((pair) => pair[side]?.cosmosTs),
               pairs.map((pair) => pair[side]?.modified),
               pairs.map((pair) => pair[side]?.id),
+              pairs.map((pair) => pair[side]?.pubkey),
+              pairs.map((pair) => pair[side]?.cosmosLsn),
             ]),
           );
+          const sameOwner = (x: Row, y: Row) => documentTypes[type].key === 'pubkey' || x.pubkey === y.pubkey;
           expect(rows.map((row) => row.order)).toEqual(pairs.map(([x, y]) => Math.sign(compareVersions(type, asRow(x), asRow(y)))));
+          expect(rows.map((row) => row.replaces)).toEqual(
+            pairs.map(([x, y]) => sameOwner(asRow(x), asRow(y)) && supersedes(type, asRow(x), asRow(y))),
+          );
         },
       ),
       { numRuns: 100 },
     );
+  });
+
+  it('lets a change-feed position decide between same-second versions of one document, and only then', () => {
+    const version = (cosmosTs: number, modified: number | null, cosmosLsn: number | null, id = 'x', pubkey = pubkeyOf(1)) =>
+      asRow({ cosmosTs, modified, cosmosLsn, id, pubkey });
+    // One document, both positioned: the position decides, even against the time.
+    expect(compareVersions('account-settings', version(5, null, 9), version(5, null, 8))).toBeGreaterThan(0);
+    expect(compareVersions('account', version(5, 1, 8), version(5, 2, 9))).toBeLessThan(0);
+    // One side without a position: the time decides; on a tie the positioned one is kept.
+    expect(compareVersions('account-settings', version(5, null, null), version(5, null, 8))).toBe(0);
+    expect(supersedes('account-settings', version(5, null, null), version(5, null, 8))).toBe(false);
+    expect(supersedes('account-settings', version(5, null, 8), version(5, null, null))).toBe(true);
+    expect(supersedes('account-settings', version(5, null, null), version(5, null, null))).toBe(true);
+    // Two documents of one pubkey: never by position, so every reader ranks them the same way.
+    expect(compareVersions('account', version(5, 1, 1, 'b'), version(5, 1, 9, 'a'))).toBeGreaterThan(0);
   });
 
   it('ranks a quarantined document against a written row in PostgreSQL exactly as the quarantine does in JS', async () => {
@@ -461,28 +487,32 @@ describe('the version rule, stated once (version-order.ts)', () => {
       fc.integer({ min: -2, max: 2 }),
       fc.constantFrom(1.5, -1.5, '2', true, { at: 2 }),
     );
-    const entry = fc.record({ ts: fc.integer({ min: 0, max: 3 }), modified: anyModified });
+    const entry = fc.record({
+      ts: fc.integer({ min: 0, max: 3 }),
+      modified: anyModified,
+      lsn: fc.option(fc.integer({ min: 0, max: 3 }), { nil: undefined }),
+    });
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...documentTypeNames),
         fc.array(fc.tuple(entry, entry), { minLength: 1, maxLength: 30 }),
         async (type, pairs) => {
-          const withVersion = (version: { ts: number; modified: unknown }): Doc => {
-            const document: Doc = { ...baseOf(type), _ts: version.ts, modified: version.modified };
+          const withVersion = (version: { ts: number; modified: unknown; lsn: number | undefined }): Doc => {
+            const document: Doc = { ...baseOf(type), _ts: version.ts, modified: version.modified, _lsn: version.lsn };
             if (version.modified === undefined) delete document.modified;
+            if (version.lsn === undefined) delete document._lsn;
             return document;
           };
           // The written side must map: where the type has a `modified` column, only a whole number (or none) does.
           const mappable = pairs.filter(([, written]) => documentToRow(withVersion(written)).ok);
           const quarantined = mappable.map(([q]) => withVersion(q));
           const written = mappable.map(([, w]) => (documentToRow(withVersion(w)) as { row: Row }).row);
-          const [q, r] = [quarantineVersionSql('q'), rowDocumentVersionSql(type, 'r')];
           const { rows } = await db.pool.query<{ order: number }>(
-            `SELECT CASE WHEN ${q} > ${r} THEN 1 WHEN ${q} = ${r} THEN 0 WHEN ${q} < ${r} THEN -1 END AS "order"
-           FROM unnest($1::bigint[], $2::jsonb[], $3::bigint[], $4::bigint[], $5::jsonb[])
-             WITH ORDINALITY AS u("qt", "qd", "rt", "rm", "re", "ord")
+            `SELECT ${compareEntryWithRowSql(type, 'q', 'r')} AS "order"
+           FROM unnest($1::bigint[], $2::jsonb[], $3::bigint[], $4::bigint[], $5::jsonb[], $6::bigint[])
+             WITH ORDINALITY AS u("qt", "qd", "rt", "rm", "re", "rl", "ord")
            CROSS JOIN LATERAL (SELECT u."qt" AS "cosmosTs", u."qd" AS "document") q
-           CROSS JOIN LATERAL (SELECT u."rt" AS "cosmosTs", u."rm" AS "modified", u."re" AS "extra") r
+           CROSS JOIN LATERAL (SELECT u."rt" AS "cosmosTs", u."rm" AS "modified", u."re" AS "extra", u."rl" AS "cosmosLsn") r
            ORDER BY u."ord"`,
             [
               quarantined.map((document) => document._ts),
@@ -490,13 +520,17 @@ describe('the version rule, stated once (version-order.ts)', () => {
               written.map((row) => row.cosmosTs),
               written.map((row) => (typeof row.modified === 'number' ? row.modified : null)),
               written.map((row) => JSON.stringify(row.extra)),
+              written.map((row) => row.cosmosLsn),
             ],
           );
           const expected = mappable.map((_, i) =>
             Math.sign(
               compareDocumentVersions(
                 { cosmosTs: quarantined[i]?._ts as number, document: quarantined[i] },
-                { cosmosTs: written[i]?.cosmosTs as number, document: rowToDocument(type, written[i] as Row) },
+                {
+                  cosmosTs: written[i]?.cosmosTs as number,
+                  document: { ...rowToDocument(type, written[i] as Row), _lsn: written[i]?.cosmosLsn ?? undefined },
+                },
               ),
             ),
           );

@@ -36,10 +36,10 @@ async function write(document: Doc): Promise<Doc> {
 
 const created = (document: Doc) => ({ current: document, metadata: { operationType: 'create', crts: document._ts, lsn: ++lsn } });
 const replaced = (document: Doc) => ({ current: document, metadata: { operationType: 'replace', crts: document._ts, lsn: ++lsn } });
-const deleted = (document: Doc, crts: number) => ({
+const deleted = (document: Doc, crts: number, at: number | null = ++lsn) => ({
   current: {},
   previous: document,
-  metadata: { operationType: 'delete', crts, lsn: ++lsn, id: document.id, partitionKey: { pubkey: document.pubkey } },
+  metadata: { operationType: 'delete', crts, lsn: at, id: document.id, partitionKey: { pubkey: document.pubkey } },
 });
 
 async function sync(items: unknown[]): Promise<void> {
@@ -87,8 +87,13 @@ test("a batch applies each document's last change: writes, deletes, and a delete
 test('a delete older than the row it would remove leaves the row alone (version guard)', async () => {
   const pubkey = randomBytes(32).toString('hex');
   const document = await write(notificationLog(pubkey, 1, 'current'));
-  await sync([created(document)]);
-  await sync([deleted(document, (document._ts as number) - 60)]);
+  const item = created(document);
+  await sync([item]);
+  // Positions on both sides: the delete came before this version in the feed (a re-delivered, older delete).
+  await sync([deleted(document, (document._ts as number) + 60, item.metadata.lsn - 1)]);
+  expect(await titles(pubkey)).toEqual({ [document.id as string]: 'current' });
+  // No position on the delete: its commit time decides.
+  await sync([deleted(document, (document._ts as number) - 60, null)]);
   expect(await titles(pubkey)).toEqual({ [document.id as string]: 'current' });
   await sync([deleted(document, document._ts as number)]);
   expect(await titles(pubkey)).toEqual({});

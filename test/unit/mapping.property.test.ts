@@ -29,7 +29,7 @@ function expectSame(actual: Record<string, unknown>, expected: Record<string, un
 
 function expectedColumns(type: DocumentType): string[] {
   const descriptor = documentTypes[type];
-  const columns = [...Object.keys(descriptor.columns), 'id', 'pubkey', 'extra', 'cosmosTs', 'cosmosEtag'];
+  const columns = [...Object.keys(descriptor.columns), 'id', 'pubkey', 'extra', 'cosmosTs', 'cosmosEtag', 'cosmosLsn'];
   if (descriptor.storesType) columns.push('type');
   return columns.sort();
 }
@@ -54,6 +54,7 @@ describe.each(documentTypeNames)('mapping a %s document', (type) => {
         expect(Object.keys(row).sort()).toStrictEqual(expectedColumns(type));
         expect(row.cosmosTs).toBe(typeof document._ts === 'number' ? document._ts : 0);
         expect(row.cosmosEtag).toBe(typeof document._etag === 'string' ? document._etag : null);
+        expect(row.cosmosLsn).toBe(typeof document._lsn === 'number' ? document._lsn : null);
       }),
       runs,
     );
@@ -76,7 +77,7 @@ describe.each(documentTypeNames)('mapping a %s document', (type) => {
       fc.property(arbitraryDocument(type), (document) => {
         const row = mapOk(document);
         const again = mapOk(rowToDocument(type, row));
-        expectSame(again, { ...row, cosmosTs: 0, cosmosEtag: null });
+        expectSame(again, { ...row, cosmosTs: 0, cosmosEtag: null, cosmosLsn: null });
       }),
       runs,
     );

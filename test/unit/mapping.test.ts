@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { generateInvalidDocuments, type InvalidKind } from '../../dev/sample-data/generate-invalid-documents.js';
 import { documentTypeNames, documentTypes } from '../../shared/domain/document-types.js';
-import { documentToRow, findNulCharacter, normalizeDocument, type Row, rowToDocument } from '../../shared/domain/mapping.js';
+import { documentToRow, normalizeDocument, type Row, rowToDocument } from '../../shared/domain/mapping.js';
+import { findUnstorable } from '../../shared/domain/storable-json.js';
 import { reasonFields } from '../support/arbitraries.js';
 
 const pubkey = '3bf0c63fcb93463407af97a5e5ee64fa883d107ef9e558472c4eb9aaaefa459d';
@@ -250,8 +251,25 @@ describe('round trips', () => {
     });
     expect(row.cosmosTs).toBe(1_700_000_100);
     expect(row.cosmosEtag).toBe('"0000a1b2-0000-0000-0000-65f0a1b20000"');
+    expect(row.cosmosLsn).toBe(12);
     expect(row.extra).toEqual({});
     expect(rowToDocument('account', row)).toEqual(account);
+  });
+
+  it('has no position for a document read without the change feed (no _lsn)', () => {
+    expect(mapOk({ ...account, _ts: 5 }).cosmosLsn).toBeNull();
+  });
+
+  it('keeps as user data a field named like a system property that holds what Cosmos never puts there', () => {
+    const user = { _attachments: { receipts: ['r1'] }, _self: 42, _lsn: -3, _ts: 'yesterday', _etag: null, _rid: [1], _custom: 'kept' };
+    const row = mapOk({ ...account, ...user });
+    expect(row.extra).toEqual(user);
+    expect(row.cosmosTs).toBe(0);
+    expect(row.cosmosLsn).toBeNull();
+    expect(row.cosmosEtag).toBeNull();
+    expect(rowToDocument('account', row)).toEqual({ ...account, ...user });
+    // Verification compares what the mapping keeps: such fields are compared, Cosmos's own are not.
+    expect(normalizeDocument({ ...account, ...user, _ts: 7, _rid: 'x' })).toEqual({ ...account, ...user, _ts: undefined, _rid: undefined });
   });
 });
 
@@ -284,9 +302,9 @@ describe('NUL characters, which PostgreSQL cannot store in text or jsonb', () =>
   });
 
   it('finds the first NUL anywhere (the quarantine then keeps the document as JSON text), and none in ordinary data', () => {
-    expect(findNulCharacter({ a: 'x', b: [1, { c: 'y\u0000' }] })).toBe('b[1].c');
-    expect(findNulCharacter({ a: { ['k\u0000']: 1 } })).toBe('a.k\\u0000');
-    expect(findNulCharacter('\u0000')).toBe('(document)');
-    expect(findNulCharacter({ a: 'see \\u0000 here', n: null, list: [1, true, 'z'] })).toBeUndefined();
+    expect(findUnstorable({ a: 'x', b: [1, { c: 'y\u0000' }] })).toEqual({ kind: 'nul', path: 'b[1].c' });
+    expect(findUnstorable({ a: { ['k\u0000']: 1 } })).toEqual({ kind: 'nul', path: 'a.k\\u0000' });
+    expect(findUnstorable('\u0000')).toEqual({ kind: 'nul', path: '(document)' });
+    expect(findUnstorable({ a: 'see \\u0000 here', n: null, list: [1, true, 'z'] })).toBeUndefined();
   });
 });
