@@ -6,7 +6,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type AppConfig, loadConfig } from '../../shared/config/env.js';
 import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
 import { createCosmosRepositories } from '../../shared/cosmos/cosmos-repository.js';
-import { type DocumentType, documentTypeNames } from '../../shared/domain/document-types.js';
+import { documentTypeNames } from '../../shared/domain/document-types.js';
 import type { DocumentRepository, Repositories } from '../../shared/domain/repository-contract.js';
 import { mirrorTarget, retryPendingSync } from '../../shared/mirror/pending-sync.js';
 import { createPrismaRepositories } from '../../shared/postgres/prisma-repository.js';
@@ -118,7 +118,7 @@ async function holdings(repositories: Repositories, pubkeys: string[]): Promise<
   for (const pubkey of pubkeys) {
     state[pubkey] = {};
     for (const type of documentTypeNames) {
-      const documents = await (repositories[type] as DocumentRepository<DocumentType>).listByPubkey(pubkey);
+      const documents = await (repositories[type] as DocumentRepository).listByPubkey(pubkey);
       state[pubkey][type] = [...documents].sort((a, b) => a.id.localeCompare(b.id));
     }
   }
