@@ -217,6 +217,10 @@ function declaredDefault(model: DmmfModel, field: DmmfField, type: string): stri
       // PostgreSQL prints non-negative integers that fit int4 bare, anything else as a cast literal.
       return number >= 0n && number <= 2147483647n ? number.toString() : `'${number}'::${castTo}`;
     }
+    case 'Float':
+      // A whole non-negative default prints bare (`0`), like an int4 literal.
+      if (Number.isInteger(value) && (value as number) >= 0 && (value as number) <= 2147483647) return String(value);
+      throw new Error(`schema-shape: a fractional or large Float default on ${model.name}.${field.name} is not translated yet`);
     default:
       throw new Error(`schema-shape: a ${field.type} default on ${model.name}.${field.name} is not translated yet`);
   }
