@@ -1,4 +1,6 @@
 import { InterruptedError } from '../shared/core/errors.js';
+import { isRangeKey, rangeLabel } from '../shared/cosmos/feed-ranges.js';
+import { documentTypeOf } from '../shared/domain/document-types.js';
 import type { MigrationOptions, MigrationProgress, RunPart } from '../shared/migration/index.js';
 import { formatCount, typeLabels } from '../shared/stats/type-labels.js';
 import type { CommandIO } from './core/command.js';
@@ -41,26 +43,28 @@ export async function runWithProgress(
   }
 }
 
-/** A part of a run as people call it. */
+/** A part of a run as people call it: a feed range by its bounds (`range 4000-8000`), a type by its label. */
 export function partLabel(part: RunPart): string {
   if (part === 'all') return 'all types';
-  if (part === 'other') return 'Unknown type';
-  return typeLabels[part];
+  if (isRangeKey(part)) return `range ${rangeLabel(part)}`;
+  const type = documentTypeOf(part);
+  return type ? typeLabels[type] : 'Unknown type';
 }
 
 /**
  * The running totals of the whole run, each of which adds up: what happened to the documents read
- * (written + unchanged + skipped + quarantined = read), and how many were read of each type.
+ * (written + unchanged + skipped + quarantined = read), and how many were read in each part (feed range or type).
  */
 export function progressDetail(progress: MigrationProgress): string {
   const outcomes = outcomeCounts(progress)
     .filter(([name, value]) => value > 0 || name === 'written' || name === 'would write')
     .map(([name, value]) => `${formatCount(value)} ${name}`)
     .join(', ');
-  const parts = Object.entries(progress.processedByPart)
-    .map(([part, count]) => `${partLabel(part as RunPart)} ${formatCount(count)}`)
-    .join(', ');
-  return parts ? `${outcomes} | by type: ${parts}` : outcomes;
+  const entries = Object.entries(progress.processedByPart);
+  const parts = entries.map(([part, count]) => `${partLabel(part)} ${formatCount(count ?? 0)}`).join(', ');
+  // A full load and the incremental catch-up read by feed range (one physical partition each); the others by type.
+  const by = entries.some(([part]) => isRangeKey(part)) ? 'by feed range' : 'by type';
+  return parts ? `${outcomes} | ${by}: ${parts}` : outcomes;
 }
 
 /** What became of the documents read; they add up to `processed`. A failed document is kept in the quarantine too. */
@@ -88,6 +92,9 @@ export function describeRun(title: string, progress: MigrationProgress): string 
     ...(progress.dryRun ? [] : [`Run: ${progress.runId}`]),
     ...counters.map(([name, value]) => `  ${`${name}:`.padEnd(13)} ${formatCount(value)}`),
   ];
+  lines.push(
+    `  ${'Cosmos reads:'.padEnd(13)} ${formatCount(Math.round(progress.requestUnits))} RU, ${formatCount(progress.throttled)} throttled (429)`,
+  );
   if (progress.displaced > 0) {
     lines.push(
       `  ${'Displaced:'.padEnd(13)} ${formatCount(progress.displaced)} (older rows moved to the quarantine by newer documents of the same pubkey)`,

@@ -2,6 +2,7 @@ import { app, type InvocationContext } from '@azure/functions';
 import { configuredSecrets } from '../shared/config/secrets.js';
 import { AppError, answerOf } from '../shared/core/errors.js';
 import { safeErrorMessage } from '../shared/core/safe-error.js';
+import { isRangeKey, rangeLabel } from '../shared/cosmos/feed-ranges.js';
 import { handleMigrationMessage, type MessageOutcome } from '../shared/queue/handle-migration-message.js';
 import { getServices } from '../shared/runtime/services.js';
 import { parseMigrationMessage } from '../shared/storage-queue/messages.js';
@@ -9,8 +10,10 @@ import { enqueueMigrationMessages, withdrawMessage } from '../shared/storage-que
 
 /**
  * The migration queue (`%MIGRATION_QUEUE_NAME%` on the host storage, `AzureWebJobsStorage`): full runs
- * fan out into one chain of page messages per document type, so many instances migrate in parallel;
- * user migrations; and resyncs of changes the sync function could not write.
+ * fan out into one chain of page messages per feed range (physical partition) of the container, so the
+ * more partitions the account has, the more instances migrate in parallel, all of them within one shared
+ * request-unit budget (MIGRATION_MAX_RU_PER_SECOND); runs by type; user migrations; and resyncs of changes
+ * the sync function could not write.
  *
  * A message that is malformed, names an unknown run, or asks to write without MIGRATION_MODE is logged
  * with the reason and thrown. The host then retries it up to `maxDequeueCount` times (host.json: 5) and
@@ -43,16 +46,16 @@ export async function migrationQueue(item: unknown, context: InvocationContext):
 function describe(outcome: MessageOutcome): string {
   switch (outcome.kind) {
     case 'fanned-out':
-      return `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''}: started ${outcome.parts.length} part(s): ${outcome.parts.join(', ')}`;
+      return `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''}: started ${outcome.parts.length} chain(s): ${outcome.parts.map(partName).join(', ')}`;
     case 'page':
       return (
-        `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''} ${outcome.part}: ${outcome.documents} document(s), ` +
+        `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''} ${partName(outcome.part)}: ${outcome.documents} document(s), ` +
         `${outcome.written} written, ${outcome.unchanged} unchanged, ${outcome.quarantined} quarantined, ${outcome.failed} refused` +
-        (outcome.partDone ? `; ${outcome.part} done` : '') +
+        (outcome.partDone ? `; ${partName(outcome.part)} done` : '') +
         (outcome.runCompleted ? '; run completed' : '')
       );
     case 'duplicate':
-      return `run ${outcome.runId} ${outcome.part}: nothing to do, ${outcome.reason}`;
+      return `run ${outcome.runId} ${partName(outcome.part)}: nothing to do, ${outcome.reason}`;
     case 'user':
       return (
         `user ${outcome.pubkey}, run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''}: ` +
@@ -70,6 +73,11 @@ function describe(outcome: MessageOutcome): string {
         (outcome.next ? `, next retry in ${outcome.next.delaySeconds} s${outcome.next.sent ? '' : ' (already scheduled)'}` : '')
       );
   }
+}
+
+/** A part in a log line: a feed range by its bounds (`range 4000-8000`), a type by its name. */
+function partName(part: string): string {
+  return isRangeKey(part) ? `range ${rangeLabel(part)}` : part;
 }
 
 app.storageQueue('migrationQueue', {

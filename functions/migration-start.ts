@@ -8,8 +8,9 @@ import { json, jsonHandler, problem, readJsonBody } from './support/http-json.js
 
 /**
  * `POST /api/migration/start` with `{"kind":"full"}`, `{"kind":"type","documentType":"account"}` or
- * `{"kind":"user","pubkey":"..."}` (optional `batchSize`, `dryRun`). Records the run, queues it and
- * answers 202 `{ runId }` with its status URL; the queue function does the work. 400 with the reason for
+ * `{"kind":"user","pubkey":"..."}` (optional `batchSize`, `dryRun`). Records the run (a full run's parts are
+ * the container's feed ranges, listed now), queues it and answers 202 `{ runId }` with its status URL; the
+ * queue function does the work, one chain per part. 400 with the reason for
  * an invalid body; 409 when the run would write and MIGRATION_MODE is off (a conflict with the app's
  * state, not a question of who asks: every caller holds the function key).
  */

@@ -2,14 +2,15 @@ import { countCosmosDocuments } from '../../shared/stats/index.js';
 import { defineCommand } from '../core/command.js';
 import { sharedOptions } from '../core/options.js';
 import { migrationUtility, runFlags, runMigrationCommand } from '../migration-command.js';
-import { databaseCommandSettings, resumableInterruption } from './command-texts.js';
+import { databaseCommandSettings, readSettings, resumableInterruption } from './command-texts.js';
 
 export const accountsCommand = defineCommand({
   script: 'migrate:accounts',
   entry: 'cli/migrate.ts accounts',
   summary: 'migrate every account',
   description: [
-    'Migrates every `account` document from Cosmos DB to PostgreSQL (table accounts), a page at a time.',
+    'Migrates every `account` document from Cosmos DB to PostgreSQL (table accounts), a page at a time, with a',
+    "query across partitions (each page resumable from the last one's continuation, even in another process).",
     'Each page is written with one set-based upsert that never replaces a newer row with an older version,',
     "and committed together with the run's checkpoint, so re-running changes nothing and an interrupted run",
     'resumes where it stopped (--resume). Documents that cannot be mapped go to the quarantine table with',
@@ -23,7 +24,7 @@ export const accountsCommand = defineCommand({
     maxRu: sharedOptions.maxRu,
     json: sharedOptions.json,
   },
-  settings: databaseCommandSettings('unless-dry-run'),
+  settings: [...databaseCommandSettings('unless-dry-run'), ...readSettings],
   exitCodes: {
     ok: 'the run completed (documents it could not store are in the quarantine; see migrate:stats)',
     failed: 'the run failed (resume with --resume once fixed), nothing to resume, MIGRATION_MODE is not true, or settings are missing',

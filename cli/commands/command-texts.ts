@@ -18,6 +18,9 @@ export function databaseCommandSettings(writes: Writes): Command['settings'] {
   return [...databaseSettings, ...mode];
 }
 
+/** The settings of how a migration reads Cosmos: its shared request-unit budget and its priority. */
+export const readSettings: readonly SettingName[] = ['MIGRATION_MAX_RU_PER_SECOND', 'COSMOSDB_PRIORITY_LEVEL'];
+
 /** The 130 line of a command whose runs are checkpointed. */
 export const resumableInterruption =
   'interrupted (Ctrl-C): stopped after the batch being written, recorded as interrupted; run again with --resume to continue';

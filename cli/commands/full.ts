@@ -6,27 +6,31 @@ import { flag, sharedOptions } from '../core/options.js';
 import { type MigrationSpec, migrateWithProgress, migrationUtility, reportMigration, runFlags } from '../migration-command.js';
 import { describeRun } from '../migration-progress.js';
 import { verifyEverything } from '../verification-runner.js';
-import { databaseCommandSettings, resumableInterruption } from './command-texts.js';
+import { databaseCommandSettings, readSettings, resumableInterruption } from './command-texts.js';
 
 export const fullCommand = defineCommand({
   script: 'migrate:full',
   entry: 'cli/migrate.ts full',
   summary: 'migrate everything, then verify everything',
   description: [
-    'Migrates the whole Cosmos container (all seven types, then documents of no known type, which go to the',
-    'quarantine), then verifies everything as `migrate:verify --all` does. Re-running it changes nothing;',
-    'an interrupted run continues with --resume. With --repair, documents the verification finds missing',
-    'or different are migrated again and verified once more.',
+    'Migrates the whole Cosmos container by reading its change feed from the beginning, one feed range (physical',
+    'partition) at a time, up to --concurrency at once: every document once, at its latest version, routed by',
+    'its type (the seven types; anything else goes to the quarantine with the reason). Each range is done when',
+    'its feed answers "nothing newer"; where each ended becomes PostgreSQL\'s change-feed position, from which',
+    'migrate:incremental and migrate:sync carry on. Then verifies everything as `migrate:verify --all` does.',
+    'Re-running it changes nothing; an interrupted run continues with --resume. With --repair, documents the',
+    'verification finds missing or different are migrated again and verified once more.',
   ].join('\n'),
   options: {
     batchSize: sharedOptions.batchSize('Documents per Cosmos page and per PostgreSQL write (1-5000; default 100).'),
     skipExisting: sharedOptions.skipExisting,
     resume: sharedOptions.resume,
     maxRu: sharedOptions.maxRu,
+    concurrency: sharedOptions.concurrency,
     repair: flag('Migrate again every document the verification finds missing or different, then verify again.'),
     json: sharedOptions.json,
   },
-  settings: databaseCommandSettings('always'),
+  settings: [...databaseCommandSettings('always'), ...readSettings],
   exitCodes: {
     ok: 'migrated, and the verification found PostgreSQL consistent with Cosmos',
     failed:
@@ -34,7 +38,7 @@ export const fullCommand = defineCommand({
     interrupted: `${resumableInterruption} (during the verification: run it again)`,
   },
   prepare: ({ values }) => {
-    const flags = { ...runFlags(values), dryRun: false };
+    const flags = { ...runFlags(values), dryRun: false, concurrency: values.concurrency };
     const repair = values.repair;
     return async (io) => {
       const spec: MigrationSpec = {

@@ -1,35 +1,38 @@
-import { defaultOverlapSeconds } from '../../shared/migration/incremental.js';
 import { defineCommand } from '../core/command.js';
 import { sharedOptions } from '../core/options.js';
 import { migrationUtility, runFlags, runMigrationCommand } from '../migration-command.js';
-import { databaseCommandSettings, resumableInterruption } from './command-texts.js';
+import { databaseCommandSettings, readSettings, resumableInterruption } from './command-texts.js';
 
 export const incrementalCommand = defineCommand({
   script: 'migrate:incremental',
   entry: 'cli/migrate.ts incremental',
-  summary: 'migrate what changed since the last completed run',
+  summary: 'apply what changed in Cosmos since PostgreSQL last stood in its change feed',
   description: [
-    'Catches PostgreSQL up with what changed in Cosmos DB since the last completed run that read whole types',
-    `(full, accounts or incremental): each type's watermark, re-reading ${defaultOverlapSeconds} seconds before it so same-second`,
-    'writes are not missed.',
-    'For running without the change-feed sync function, or after an outage of it. A type that was never',
-    'migrated completely is read in full. Deleted documents are not seen; `migrate:verify --all` reports them.',
+    'Catches PostgreSQL up with every change made in Cosmos DB since its change-feed positions: where the last',
+    "completed full load ended (each feed range's final continuation), or where migrate:incremental or",
+    "migrate:sync last moved them. It reads each feed range's change feed on from there until every range is",
+    'caught up, as a checkpointed run, then moves the positions on. Documents written while the full load ran',
+    'are included. For running without the change-feed sync function, or after an outage of it. Deleted',
+    'documents are not seen (migrate:sync --mode AllVersionsAndDeletes carries deletes). Before any full load',
+    'has completed there is nothing to continue from: run migrate:full first.',
   ].join('\n'),
   options: {
-    batchSize: sharedOptions.batchSize('Documents per Cosmos page and per PostgreSQL write (1-5000; default 100).'),
+    batchSize: sharedOptions.batchSize('Changes per Cosmos page and per PostgreSQL write (1-5000; default 100).'),
     dryRun: sharedOptions.dryRun,
     resume: sharedOptions.resume,
     maxRu: sharedOptions.maxRu,
+    concurrency: sharedOptions.concurrency,
     json: sharedOptions.json,
   },
-  settings: databaseCommandSettings('unless-dry-run'),
+  settings: [...databaseCommandSettings('unless-dry-run'), ...readSettings],
   exitCodes: {
-    ok: 'the run completed',
-    failed: 'the run failed, nothing to resume, MIGRATION_MODE is not true, or settings are missing',
+    ok: 'the run completed: every feed range is caught up',
+    failed: 'the run failed, no full load has completed yet, nothing to resume, MIGRATION_MODE is not true, or settings are missing',
     interrupted: resumableInterruption,
   },
   prepare: ({ values }) => {
     const { batchSize, dryRun, resume, maxRequestUnitsPerSecond } = runFlags(values);
+    const concurrency = values.concurrency;
     return (io) =>
       runMigrationCommand(io, {
         title: 'Incremental migration',
@@ -37,7 +40,7 @@ export const incrementalCommand = defineCommand({
         dryRun: dryRun === true,
         total: () => Promise.resolve(undefined),
         start: async (hooks) =>
-          (await migrationUtility()).migrateIncremental({ batchSize, dryRun, resume, maxRequestUnitsPerSecond, ...hooks }),
+          (await migrationUtility()).migrateIncremental({ batchSize, dryRun, resume, maxRequestUnitsPerSecond, concurrency, ...hooks }),
       });
   },
 });

@@ -6,6 +6,7 @@ import { dryRunCommand } from './dry-run.js';
 import { fullCommand } from './full.js';
 import { incrementalCommand } from './incremental.js';
 import { statsCommand } from './stats.js';
+import { syncCommand } from './sync.js';
 import { userCommand } from './user.js';
 import { verifyCommand } from './verify.js';
 
@@ -18,6 +19,7 @@ export const migrateCommands: ReadonlyMap<string, Command> = new Map<string, Com
   ['verify', verifyCommand],
   ['full', fullCommand],
   ['incremental', incrementalCommand],
+  ['sync', syncCommand],
 ]);
 
 /** The list of commands, for `--help` and for a command line that names none. */

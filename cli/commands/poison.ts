@@ -1,4 +1,5 @@
 import { requireQueue } from '../../shared/config/env.js';
+import { rangeLabel } from '../../shared/cosmos/feed-ranges.js';
 import { listPoisonMessages, maxPeek, type PoisonMessage, replayPoisonMessages } from '../../shared/storage-queue/poison.js';
 import { migrationQueues } from '../../shared/storage-queue/queue-client.js';
 import { defineCommand } from '../core/command.js';
@@ -68,7 +69,7 @@ function summary(message: NonNullable<PoisonMessage['message']>): string {
   const dry = 'dryRun' in message && message.dryRun ? ', dry run' : '';
   switch (message.kind) {
     case 'batch':
-      return `batch ${message.documentType} of run ${message.runId} (${message.continuation ? 'continued' : 'first page'})${dry}`;
+      return `batch of range ${rangeLabel(message.range)} of run ${message.runId} (${message.continuation ? 'continued' : 'first page'})${dry}`;
     case 'user':
       return `user ${message.pubkey}${message.runId ? ` (run ${message.runId})` : ''}${dry}`;
     case 'full':

@@ -2,7 +2,7 @@ import { countDocuments } from '../../shared/cosmos/document-source.js';
 import { defineCommand } from '../core/command.js';
 import { parsePubkey, sharedOptions } from '../core/options.js';
 import { migrationUtility, runFlags, runMigrationCommand } from '../migration-command.js';
-import { databaseCommandSettings, resumableInterruption } from './command-texts.js';
+import { databaseCommandSettings, readSettings, resumableInterruption } from './command-texts.js';
 
 export const userCommand = defineCommand({
   script: 'migrate:user',
@@ -11,7 +11,8 @@ export const userCommand = defineCommand({
   maxPositionals: 1,
   summary: "migrate all of one user's documents",
   description: [
-    "Migrates all of one user's documents (their Cosmos partition: all seven types) to PostgreSQL.",
+    "Migrates all of one user's documents (their Cosmos partition: all seven types, read with a query of that",
+    'partition alone) to PostgreSQL.',
     "<pubkey> is the user's Nostr public key as 64 hex characters. Safe next to a full migration and the",
     'change-feed sync: all of them write through the same version-guarded upsert.',
   ].join('\n'),
@@ -23,7 +24,7 @@ export const userCommand = defineCommand({
     maxRu: sharedOptions.maxRu,
     json: sharedOptions.json,
   },
-  settings: databaseCommandSettings('unless-dry-run'),
+  settings: [...databaseCommandSettings('unless-dry-run'), ...readSettings],
   exitCodes: {
     ok: 'the run completed (documents it could not store are in the quarantine)',
     failed: 'the run failed, nothing to resume, MIGRATION_MODE is not true, or settings are missing',

@@ -19,6 +19,10 @@ export const settingHelp = {
     'false for a single-endpoint server on plain http:// (the local one of `npm run local`); default true. Command line only',
   NODE_EXTRA_CA_CERTS: "PEM file of extra CAs to trust (a local emulator's certificate); TLS stays verified",
   MIGRATION_MODE: 'must be true: this command writes to PostgreSQL',
+  MIGRATION_MAX_RU_PER_SECOND:
+    'request units per second all Cosmos reads share, every process together (--max-ru overrides it; default no limit)',
+  COSMOSDB_PRIORITY_LEVEL: 'Low: Cosmos throttles these reads before the application (needs priority-based execution on the account)',
+  COSMOSDB_CHANGE_FEED_MODE: 'LatestVersion (default) or AllVersionsAndDeletes (carries deletes; needs continuous backup)',
   USE_POSTGRESQL: 'true: PostgreSQL is the primary (with DUAL_DATABASE_MODE=true, Cosmos DB is the mirror)',
   DUAL_DATABASE_MODE: 'true: writes go to both databases',
   AzureWebJobsStorage: 'Storage connection string (UseDevelopmentStorage=true for Azurite), or',

@@ -164,6 +164,8 @@ function describe(method: string, path: string, segments: string[], headers: Inc
   if (rangeId !== undefined) description.rangeId = rangeId;
   const partitionKey = header(headers, 'x-ms-documentdb-partitionkey');
   if (partitionKey !== undefined) description.partitionKey = partitionKey;
+  const priorityLevel = header(headers, 'x-ms-cosmos-priority-level');
+  if (priorityLevel !== undefined) description.priorityLevel = priorityLevel;
   return description;
 }
 

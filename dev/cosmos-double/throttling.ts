@@ -30,6 +30,8 @@ export interface RequestDescription {
   rangeId?: string;
   /** `x-ms-documentdb-partitionkey`, when the request names a logical partition. */
   partitionKey?: string;
+  /** `x-ms-cosmos-priority-level` (Low or High), when the client sets one (priority-based execution). */
+  priorityLevel?: string;
 }
 
 export interface ThrottleRule {

@@ -1,9 +1,6 @@
-import { randomBytes } from 'node:crypto';
-import type { AddressInfo } from 'node:net';
-import type { Container, CosmosClient } from '@azure/cosmos';
-import { createHttpServer } from '@vercel/cosmosdb-server';
+import { type Container, type CosmosClient, PartitionKeyDefinitionVersion } from '@azure/cosmos';
 import type { CosmosSettings } from '../../shared/config/env.js';
-import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
+import { startCosmosDouble } from '../cosmos-double/index.js';
 
 /** The local Cosmos-protocol server this process started, and a client for it. */
 export interface LocalCosmosServer {
@@ -18,48 +15,31 @@ export interface LocalCosmosServer {
   stop(): Promise<void>;
 }
 
+/** Physical partitions of the local account: enough for the demo to show one chain per feed range. */
+const localPartitions = 4;
+
 /**
- * Starts `@vercel/cosmosdb-server` in this process on a free port of 127.0.0.1, empty and in memory.
- * Plain HTTP: the server is reachable from this machine only and holds generated data, and a local
- * certificate would protect nothing. Endpoint discovery is off because the server advertises an
- * https:// endpoint for itself.
- *
- * It is a stand-in, not Cosmos: its reads slow down sharply above ~10k documents in one container.
+ * Starts the project's Cosmos double (dev/cosmos-double) in this process on a free port of 127.0.0.1,
+ * empty and in memory, with {@link localPartitions} physical partitions and a real change feed. Plain HTTP:
+ * it is reachable from this machine only and holds generated data, and a local certificate would protect
+ * nothing. Endpoint discovery is off because there is one endpoint.
  */
 export async function startLocalCosmosServer(): Promise<LocalCosmosServer> {
-  const server = createHttpServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `http://127.0.0.1:${port}/`;
-  // The stand-in checks no signatures, but the SDK needs a base64 key to sign with.
-  const key = randomBytes(64).toString('base64');
-  const settings: CosmosSettings = {
-    auth: { kind: 'connectionString', connectionString: `AccountEndpoint=${endpoint};AccountKey=${key};` },
-    databaseName: 'NostriaDB',
-    containerName: 'Documents',
-  };
-  const client = createCosmosClient(settings, { endpointDiscovery: false });
-  let stopped: Promise<void> | undefined;
+  const double = await startCosmosDouble({ protocol: 'http', partitions: localPartitions });
+  const { settings, client } = double;
   return {
-    endpoint,
+    endpoint: double.endpoint,
     settings,
     client,
     createDocumentsContainer: async () => {
       const { database } = await client.databases.createIfNotExists({ id: settings.databaseName });
       const { container } = await database.containers.createIfNotExists({
         id: settings.containerName,
-        partitionKey: { paths: ['/pubkey'] },
+        // Hash V2, as the Azure portal creates containers today.
+        partitionKey: { paths: ['/pubkey'], version: PartitionKeyDefinitionVersion.V2 },
       });
       return container;
     },
-    stop: () =>
-      (stopped ??= new Promise<void>((resolve) => {
-        client.dispose();
-        server.closeAllConnections();
-        server.close(() => resolve());
-      })),
+    stop: () => double.stop(),
   };
 }

@@ -59,7 +59,7 @@ export async function startLocalEnvironment(log: (line: string) => void, options
     throwIfInterrupted(options.signal);
     log(`  PostgreSQL ready; applied ${migrations.applied.length} migration(s) to database ${databaseName}.`);
 
-    log('Starting the local Cosmos-protocol server (@vercel/cosmosdb-server, in memory, 127.0.0.1)...');
+    log('Starting the local Cosmos DB double (4 physical partitions, in memory, 127.0.0.1)...');
     const cosmos = await startLocalCosmosServer();
     stops.push(() => cosmos.stop());
     const container = await cosmos.createDocumentsContainer();

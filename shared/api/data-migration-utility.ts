@@ -51,12 +51,16 @@ export const DataMigrationUtility = {
     return migrateUserDocuments(getServices(), pubkey, type, options);
   },
 
-  /** Migrates everything; `options.onProgress` reports after every page. */
+  /** Migrates everything from the change feed, feed range by feed range; `options.onProgress` reports after every page. */
   migrateAll(options: MigrationOptions = {}): Promise<MigrationProgress> {
     return migrateAll(getServices(), options);
   },
 
-  /** Migrates what changed since the last completed run's watermark (minus an overlap). */
+  /**
+   * Applies every change made in Cosmos since PostgreSQL's change-feed positions (where the last completed
+   * full load ended, or where a catch-up or the sync runner left them), then moves them on. Throws
+   * `NoChangeFeedPositionsError` before any full load has completed.
+   */
   migrateIncremental(options: IncrementalOptions = {}): Promise<MigrationProgress> {
     return migrateIncremental(getServices(), options);
   },

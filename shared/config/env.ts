@@ -61,6 +61,17 @@ const regionList = optionalText.transform((value) => {
   return regions.length > 0 ? regions : undefined;
 });
 
+/** A positive number (fractions allowed), or undefined when unset. */
+const positiveNumber = optionalText.transform((value, ctx) => {
+  if (value === undefined) return undefined;
+  const parsed = /^\d+(\.\d+)?$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isFinite(parsed) || parsed <= 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected a positive number' });
+    return z.NEVER;
+  }
+  return parsed;
+});
+
 const httpsUrl = optionalText.refine(
   (value) => value === undefined || /^https?:\/\/[^\s]+$/.test(value),
   'expected an https:// endpoint URL',
@@ -92,6 +103,10 @@ export const envSchema = z.object({
   COSMOSDB_CHANGE_FEED_MODE: optionalText
     .transform((value) => value ?? 'LatestVersion')
     .pipe(z.enum(['LatestVersion', 'AllVersionsAndDeletes'], 'expected LatestVersion or AllVersionsAndDeletes')),
+  /** Priority of the migration's and the sync runner's Cosmos reads; unset sends none (High, the service's default). */
+  COSMOSDB_PRIORITY_LEVEL: optionalText.pipe(z.enum(['Low', 'High'], 'expected Low or High').optional()),
+  /** Request units per second that all of the migration's Cosmos reads share, across every process; unset: no limit. */
+  MIGRATION_MAX_RU_PER_SECOND: positiveNumber,
   MIGRATION_QUEUE_NAME: optionalText
     .transform((value) => value ?? 'nostria-migration')
     .refine(
@@ -116,6 +131,12 @@ export interface CosmosSettings {
   containerName: string;
   /** Regions to read from, nearest first (`COSMOSDB_PREFERRED_LOCATIONS`); unset reads from the account's default region. */
   preferredLocations?: string[];
+  /**
+   * `COSMOSDB_PRIORITY_LEVEL`: the priority of the migration's and the sync runner's reads. `Low` makes the
+   * service throttle them before the application's own requests, once priority-based execution is enabled
+   * on the account (learn.microsoft.com/azure/cosmos-db/priority-based-execution); without it, it does nothing.
+   */
+  priorityLevel?: 'Low' | 'High';
 }
 
 /**
@@ -165,6 +186,11 @@ export interface AppConfig {
   usePostgres: boolean;
   dualDatabaseMode: boolean;
   migrationMode: boolean;
+  /**
+   * `MIGRATION_MAX_RU_PER_SECOND`: the request units per second that the migration's Cosmos reads share, all
+   * chains and processes together (see `RequestUnitBudget`); undefined: no limit beyond Cosmos's throttling.
+   */
+  maxRequestUnitsPerSecond?: number;
   cosmos?: CosmosSettings;
   queue?: QueueSettings;
 }
@@ -220,6 +246,7 @@ function configOf(env: Env): AppConfig {
     usePostgres: env.USE_POSTGRESQL,
     dualDatabaseMode: env.DUAL_DATABASE_MODE,
     migrationMode: env.MIGRATION_MODE,
+    ...(env.MIGRATION_MAX_RU_PER_SECOND ? { maxRequestUnitsPerSecond: env.MIGRATION_MAX_RU_PER_SECOND } : {}),
     cosmos: cosmosSettings(env),
     queue: queueSettings(env),
   };
@@ -295,6 +322,7 @@ function cosmosSettings(env: Env): CosmosSettings | undefined {
     databaseName: env.AZURE_COSMOSDB_DATABASE_NAME,
     containerName: env.AZURE_COSMOSDB_CONTAINER_NAME,
     ...(env.COSMOSDB_PREFERRED_LOCATIONS ? { preferredLocations: env.COSMOSDB_PREFERRED_LOCATIONS } : {}),
+    ...(env.COSMOSDB_PRIORITY_LEVEL ? { priorityLevel: env.COSMOSDB_PRIORITY_LEVEL } : {}),
   };
   if (env.AZURE_COSMOSDB_CONNECTION_STRING) {
     return { auth: { kind: 'connectionString', connectionString: env.AZURE_COSMOSDB_CONNECTION_STRING }, ...names };

@@ -37,6 +37,8 @@ export const errorAnswers = {
   CHANGE_FEED_UNREADABLE: { http: 500, exit: 1, queue: 'failed' },
   /** Changes could not be handed to the queue whole (a change too large for any message). */
   DEFERRAL_IMPOSSIBLE: { http: 500, exit: 1, queue: 'failed' },
+  /** Catch-up asked for while PostgreSQL has no change-feed position yet (no full load has completed). */
+  NO_CHANGE_FEED_POSITIONS: { http: 409, exit: 1, queue: 'rejected' },
 } as const satisfies Record<string, ErrorAnswer>;
 
 export interface ErrorAnswer {
@@ -238,5 +240,20 @@ export class ChangeFeedUnreadableError extends AppError<{ mode: string; mismatch
 export class DeferralImpossibleError extends AppError<{ bytes: number; limit: number }> {
   constructor(bytes: number, limit: number) {
     super('DEFERRAL_IMPOSSIBLE', `a deferred change needs ${bytes} bytes, more than a queue message holds (${limit})`, { bytes, limit });
+  }
+}
+
+/**
+ * Catching up from the change feed (`migrate:incremental`, `migrate:sync`) needs PostgreSQL's positions in it,
+ * which a completed full load records; there are none yet.
+ */
+export class NoChangeFeedPositionsError extends AppError<Record<string, never>> {
+  constructor() {
+    super(
+      'NO_CHANGE_FEED_POSITIONS',
+      'PostgreSQL has no change-feed position to continue from: no full load has completed yet (or it ran with --skip-existing). ' +
+        'Run `npm run migrate:full` first; or start the sync runner at a point of your choosing with `npm run migrate:sync -- --from now`.',
+      {},
+    );
   }
 }

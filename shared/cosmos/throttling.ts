@@ -3,8 +3,8 @@ import { type Clock, systemClock } from '../core/clock.js';
 /**
  * Cosmos throttling, from the reader's side. The SDK already retries a 429 a few times on its own
  * (waiting the `x-ms-retry-after-ms` it is told); what reaches us has outlasted those retries, so we
- * wait at least as long as the server asks before trying again. The request-unit budget keeps a
- * migration from taking the throughput the live service needs in the first place.
+ * wait at least as long as the server asks before trying again. A request-unit budget keeps a migration
+ * from taking the throughput the live service needs in the first place.
  */
 
 interface CosmosErrorLike {
@@ -32,30 +32,104 @@ export function retryAfterMs(error: unknown): number {
   return 0;
 }
 
+interface WithDiagnostics {
+  diagnostics?: { clientSideRequestStatistics?: { retryDiagnostics?: { failedAttempts?: Array<{ statusCode?: unknown }> } } };
+}
+
 /**
- * At most `perSecond` request units per second on average, measured with each response's
- * `requestCharge`: after a request that cost `c`, the next one starts no sooner than `c / perSecond`
- * seconds after this one started. One request at a time (the reader never has two in flight).
+ * The 429s the SDK met and retried on its own before it answered (a response) or gave up (an error), as
+ * its diagnostics list them (`retryDiagnostics.failedAttempts`). They never reach our code otherwise, yet
+ * they are most of the throttling a reader meets: counted per run, they show whether a budget is too high.
  */
-export class RequestUnitBudget {
-  #nextStart = 0;
+export function retriedThrottlesOf(source: unknown): number {
+  const attempts = (source as WithDiagnostics | null)?.diagnostics?.clientSideRequestStatistics?.retryDiagnostics?.failedAttempts;
+  return Array.isArray(attempts) ? attempts.filter((attempt) => attempt.statusCode === 429).length : 0;
+}
+
+/** Request units a failed request was charged, when its error says (a throttled one costs nothing). */
+export function requestChargeOf(error: unknown): number {
+  const charge = (error as { requestCharge?: unknown } | null)?.requestCharge;
+  return typeof charge === 'number' && Number.isFinite(charge) ? charge : 0;
+}
+
+/**
+ * Where request units come from: takes `requestUnits` from a token bucket and says how long the caller
+ * must wait before spending them (the bucket may be in debt to other takers). In this process's memory
+ * ({@link localRequestUnits}), or in PostgreSQL so that every process reading under one budget shares it.
+ */
+export type RequestUnitSource = (requestUnits: number) => Promise<{ waitMs: number }>;
+
+/** What readers hold on to: a turn before each request, the request's real charge after it. */
+export interface ReadBudget {
+  /** Resolves when the next request may start. */
+  waitTurn(): Promise<void>;
+  /** Books what a request was charged (`x-ms-request-charge`), known only once it is answered. */
+  spend(requestCharge: number): void;
+}
+
+/** The bucket of a budget holds about this much: a short burst is allowed, never a long one. */
+export const burstSeconds = 1;
+
+/**
+ * A token bucket refilled at `perSecond`, holding at most {@link burstSeconds} of it. Each take is booked
+ * at once, so the tokens may go below zero: the taker then waits until the refill has covered its take.
+ * The same rule as the PostgreSQL bucket (`postgres/request-unit-budgets.ts`), for a single process.
+ */
+export function localRequestUnits(perSecond: number, clock: Clock = systemClock): RequestUnitSource {
+  const capacity = perSecond * burstSeconds;
+  let tokens = capacity;
+  let refilledAt = clock.now();
+  return (requestUnits) => {
+    const now = clock.now();
+    tokens = Math.min(capacity, tokens + (perSecond * (now - refilledAt)) / 1000) - requestUnits;
+    refilledAt = now;
+    return Promise.resolve({ waitMs: tokens < 0 ? (-tokens / perSecond) * 1000 : 0 });
+  };
+}
+
+/**
+ * At most `perSecond` request units per second, measured with each response's `requestCharge`, for
+ * every request made through this object (all the reads of this process). A request's charge is known
+ * only after it is answered, so requests spend from a local balance granted by `source` in small amounts
+ * (`grantSeconds` of the budget each); a request that costs more than the balance leaves a debt, which
+ * the next grant covers first. Over any window the requests spend what the source granted, give or take
+ * one grant and the requests in flight. This is the pattern of the Spark connector's global throughput
+ * control (learn.microsoft.com/azure/cosmos-db/nosql/throughput-control-spark), with the shared bucket
+ * kept in PostgreSQL instead of a Cosmos container.
+ */
+export class RequestUnitBudget implements ReadBudget {
+  #balance = 0;
+  #granting: Promise<void> | undefined;
+  readonly #grant: number;
 
   constructor(
     readonly perSecond: number,
+    private readonly source: RequestUnitSource,
     private readonly clock: Clock = systemClock,
+    grantSeconds = 0.2,
   ) {
-    if (!(perSecond > 0)) throw new RangeError('maxRequestUnitsPerSecond must be a positive number');
+    if (!(perSecond > 0) || !Number.isFinite(perSecond)) throw new RangeError('a request-unit budget must be a positive number per second');
+    this.#grant = perSecond * grantSeconds;
   }
 
-  /** Waits until the budget allows the next request; returns when it was allowed to start. */
-  async waitTurn(): Promise<number> {
-    const wait = this.#nextStart - this.clock.now();
-    if (wait > 0) await this.clock.sleep(wait);
-    return this.clock.now();
+  async waitTurn(): Promise<void> {
+    // One grant at a time per process: concurrent readers wait for the same one instead of each taking their own.
+    while (this.#balance <= 0) {
+      this.#granting ??= this.#take().finally(() => {
+        this.#granting = undefined;
+      });
+      await this.#granting;
+    }
   }
 
-  /** Books the charge of a request that started at `startedAt`. */
-  spend(requestCharge: number, startedAt: number): void {
-    this.#nextStart = Math.max(this.#nextStart, startedAt) + (requestCharge / this.perSecond) * 1000;
+  spend(requestCharge: number): void {
+    if (Number.isFinite(requestCharge) && requestCharge > 0) this.#balance -= requestCharge;
+  }
+
+  async #take(): Promise<void> {
+    const amount = this.#grant - Math.min(0, this.#balance);
+    const { waitMs } = await this.source(amount);
+    if (waitMs > 0) await this.clock.sleep(waitMs);
+    this.#balance += amount;
   }
 }

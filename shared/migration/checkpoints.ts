@@ -1,17 +1,18 @@
-import type { SourcePage } from '../cosmos/document-source.js';
 import type { Prisma } from '../postgres/generated/prisma/client.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import type { ApplyResult } from '../write-path/apply-documents.js';
 import type { RunPart } from './runs.js';
 
 /**
- * Where a run stands in one part (a document type, `other` or `all`): the Cosmos continuation token
- * after the last page whose rows are committed. Saved in the same transaction as that page's rows
- * (`recordPage`), so after a crash a run resumes exactly after the last committed page, and its
- * counters agree with what was written.
+ * Where a run stands in one part: the Cosmos continuation token after the last page whose rows are
+ * committed. Saved in the same transaction as that page's rows (`recordPage`), so after a crash a run
+ * resumes exactly after the last committed page, and its counters agree with what was written.
  */
 export interface Checkpoint {
-  /** Resume token; null when the source gave none (the part then starts over, harmlessly: writes are idempotent). */
+  /**
+   * Where the next page starts: null before the first page (the part's start). A query part's is null
+   * again once done; a change-feed part keeps its final continuation, where reading the feed goes on from.
+   */
   continuation: string | null;
   done: boolean;
   processed: number;
@@ -19,10 +20,13 @@ export interface Checkpoint {
   maxCosmosTs: number;
 }
 
+/** Where a part stands before its first page. */
+export const partStart: Checkpoint = { continuation: null, done: false, processed: 0, maxCosmosTs: 0 };
+
 /** The run's checkpoints by part; a part with none has not committed a page yet. */
 export async function loadCheckpoints(prisma: PrismaClient, runId: string): Promise<Map<RunPart, Checkpoint>> {
   const rows = await prisma.migrationCheckpoint.findMany({ where: { runId } });
-  return new Map(rows.map((row) => [row.documentType as RunPart, toCheckpoint(row)]));
+  return new Map(rows.map((row) => [row.part, toCheckpoint(row)]));
 }
 
 type CheckpointRow = Pick<Checkpoint, 'continuation' | 'done'> & { processed: bigint; maxCosmosTs: bigint };
@@ -31,18 +35,21 @@ function toCheckpoint(row: CheckpointRow): Checkpoint {
   return { continuation: row.continuation, done: row.done, processed: Number(row.processed), maxCosmosTs: Number(row.maxCosmosTs) };
 }
 
-/**
- * Where the part stands once `page` is committed, coming from `from`: after the page (the next page's
- * continuation, none once the part is done), with the page counted and its newest `_ts` taken in.
- */
-export function checkpointAfter(from: Checkpoint, page: Pick<SourcePage, 'documents' | 'continuation' | 'done'>): Checkpoint {
+/** What a page moves a checkpoint by: its documents, and where the part stands after it. */
+export interface PageProgress {
+  documents: readonly Record<string, unknown>[];
+  next: { continuation: string | null; done: boolean };
+}
+
+/** Where the part stands once `page` is committed, coming from `from`: after the page, with the page counted and its newest `_ts` taken in. */
+export function checkpointAfter(from: Checkpoint, page: PageProgress): Checkpoint {
   let maxCosmosTs = from.maxCosmosTs;
   for (const document of page.documents) {
     if (typeof document._ts === 'number' && document._ts > maxCosmosTs) maxCosmosTs = document._ts;
   }
   return {
-    continuation: page.done ? null : (page.continuation ?? null),
-    done: page.done,
+    continuation: page.next.continuation,
+    done: page.next.done,
     processed: from.processed + page.documents.length,
     maxCosmosTs,
   };
@@ -55,22 +62,28 @@ export function checkpointAfter(from: Checkpoint, page: Pick<SourcePage, 'docume
 export async function lockCheckpoint(tx: Prisma.TransactionClient, runId: string, part: RunPart): Promise<Checkpoint> {
   // Inserting first gives concurrent first pages a row to queue on: the second waits for the first to
   // commit, then finds the checkpoint moved.
-  await tx.$executeRaw`INSERT INTO "migration_checkpoints" ("runId", "documentType") VALUES (${runId}, ${part}) ON CONFLICT DO NOTHING`;
+  await tx.$executeRaw`INSERT INTO "migration_checkpoints" ("runId", "part") VALUES (${runId}, ${part}) ON CONFLICT DO NOTHING`;
   const [row] = await tx.$queryRaw<CheckpointRow[]>`
     SELECT "continuation", "done", "processed", "maxCosmosTs" FROM "migration_checkpoints"
-    WHERE "runId" = ${runId} AND "documentType" = ${part} FOR UPDATE`;
+    WHERE "runId" = ${runId} AND "part" = ${part} FOR UPDATE`;
   if (!row) throw new Error(`checkpoint row for run ${runId} part ${part} vanished`);
   return toCheckpoint(row);
 }
 
-/** Saves the part's checkpoint and adds the page's outcome to the run's counters, inside the page's transaction. */
+/** What a page cost to read. */
+export interface ReadCost {
+  requestCharge: number;
+  throttled: number;
+}
+
+/** Saves the part's checkpoint and adds the page's outcome and cost to the run's counters, inside the page's transaction. */
 export async function recordPage(
   tx: Prisma.TransactionClient,
   runId: string,
   part: RunPart,
   checkpoint: Checkpoint,
   result: ApplyResult,
-  pageSize: number,
+  page: { size: number } & ReadCost,
 ): Promise<void> {
   const values = {
     continuation: checkpoint.continuation,
@@ -80,20 +93,24 @@ export async function recordPage(
     updatedAt: new Date(),
   };
   await tx.migrationCheckpoint.upsert({
-    where: { runId_documentType: { runId, documentType: part } },
-    create: { runId, documentType: part, ...values },
+    where: { runId_part: { runId, part } },
+    create: { runId, part, ...values },
     update: values,
   });
+  const now = new Date();
   await tx.migrationRun.update({
     where: { id: runId },
     data: {
-      processed: { increment: pageSize },
+      processed: { increment: page.size },
       written: { increment: result.written },
       unchanged: { increment: result.unchanged },
       quarantined: { increment: result.quarantined },
       failed: { increment: result.failed },
       skipped: { increment: result.skipped },
-      updatedAt: new Date(),
+      requestUnits: { increment: page.requestCharge },
+      throttled: { increment: page.throttled },
+      updatedAt: now,
+      heartbeatAt: now,
     },
   });
 }

@@ -1,18 +1,45 @@
 import type { PrismaClient } from '../postgres/prisma-client.js';
-import { loadCheckpoints } from './checkpoints.js';
-import { findRun, finishRun, type RunRecord } from './runs.js';
-import { advanceWatermarks } from './watermarks.js';
+import { advancePosition, type ChangeFeedPosition, replacePositions } from './change-feed-positions.js';
+import { type Checkpoint, loadCheckpoints } from './checkpoints.js';
+import { findRun, finishRun, type RunRecord, readerOf } from './runs.js';
 
 /**
- * Marks a run whose parts are all done completed. A whole-container run that did not skip existing
- * rows has by then read every document of its parts written before it started, so it also moves
- * those parts' incremental watermarks to its start (see watermarks.ts).
+ * Marks a run whose parts are all done completed. A change-feed run also moves PostgreSQL's change-feed
+ * positions, in the same transaction: a full load that did not skip existing rows has applied every
+ * document up to each range's final continuation, so those become the positions (replacing any older
+ * set); an incremental run moves each position it started from to where it ended, unless someone (the
+ * sync runner) moved it meanwhile.
  */
-export async function completeRun(prisma: PrismaClient, run: Pick<RunRecord, 'id' | 'scope' | 'startedAt'>): Promise<void> {
-  if (run.scope.pubkey === undefined && !run.scope.skipExisting) {
-    await advanceWatermarks(prisma, run.scope.parts, Math.floor(run.startedAt.getTime() / 1000));
+export async function completeRun(prisma: PrismaClient, run: Pick<RunRecord, 'id' | 'kind' | 'scope'>): Promise<void> {
+  // Positions say PostgreSQL holds every change before them: not so after a run of some types, or one that skipped rows.
+  const moves = readerOf(run.scope) === 'change-feed' && !run.scope.skipExisting && run.scope.types === undefined;
+  if (!moves) {
+    await finishRun(prisma, run.id, 'completed');
+    return;
   }
-  await finishRun(prisma, run.id, 'completed');
+  const checkpoints = await loadCheckpoints(prisma, run.id);
+  const ended = run.scope.parts.map((part) => ({ part, end: finalContinuation(part, checkpoints.get(part), run.scope.start) }));
+  await prisma.$transaction(async (tx) => {
+    // Two instances finishing the run's last parts at once: the second waits here, then finds it completed.
+    const [row] = await tx.$queryRaw<Array<{ state: string }>>`SELECT "state" FROM "migration_runs" WHERE "id" = ${run.id} FOR UPDATE`;
+    if (row?.state === 'completed') return;
+    if (run.kind === 'full') {
+      const positions: ChangeFeedPosition[] = ended.map(({ part, end }) => ({ rangeKey: part, continuation: end, mode: 'LatestVersion' }));
+      await replacePositions(tx, positions);
+    } else {
+      for (const { part, end } of ended) {
+        await advancePosition(tx, part, run.scope.start?.[part] ?? null, { continuation: end, mode: 'LatestVersion' });
+      }
+    }
+    await finishRun(tx, run.id, 'completed');
+  });
+}
+
+/** Where a done change-feed part ended: its final continuation (the one its 304 answered with). */
+function finalContinuation(part: string, checkpoint: Checkpoint | undefined, start: Record<string, string> | undefined): string {
+  const end = checkpoint?.continuation ?? start?.[part];
+  if (!checkpoint?.done || !end) throw new Error(`part ${part} has no final continuation: it is not done`);
+  return end;
 }
 
 /**

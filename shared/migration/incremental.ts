@@ -1,34 +1,41 @@
 import type { AppContext } from '../context/app-context.js';
-import { allParts } from './migrate-type.js';
+import { NoChangeFeedPositionsError } from '../core/errors.js';
+import { loadPositions } from './change-feed-positions.js';
 import { assertMayMigrate } from './migration-mode.js';
 import { type MigrationOptions, type MigrationProgress, startMigration } from './run-migration.js';
-import type { RunPart } from './runs.js';
-import { loadWatermarks } from './watermarks.js';
+import { readerOf } from './runs.js';
 
-export interface IncrementalOptions extends Omit<MigrationOptions, 'skipExisting'> {
-  /**
-   * Seconds re-read before each watermark. `_ts` has one-second resolution and is stamped by Cosmos's
-   * clock while the watermark comes from PostgreSQL's, so a few seconds cover same-second writes and
-   * ordinary clock skew. Default 5.
-   */
-  overlapSeconds?: number;
-}
-
-/** See {@link IncrementalOptions.overlapSeconds}. */
-export const defaultOverlapSeconds = 5;
+export type IncrementalOptions = Omit<MigrationOptions, 'skipExisting'>;
 
 /**
- * Catches PostgreSQL up with what changed in Cosmos since the last completed migration of each type
- * (its watermark, minus the overlap), for teams running without the change-feed sync or after an
- * outage of it. A type never migrated completely has no watermark and is read in full. Deletions are
- * not seen (Cosmos queries return only live documents); the sync or verification handles those.
- * With `resume`, continues the latest unfinished incremental run with the watermarks it started from.
+ * Catches PostgreSQL up with every change made in Cosmos since it last stood in the change feed: from
+ * each feed range's position (where the last completed full load ended, or where `migrate:incremental`
+ * or `migrate:sync` last moved it) until every range answers 304, as a run of kind `incremental` (one part
+ * per range, checkpointed like a full load). Documents created, replaced or updated while the full load
+ * ran are among those changes, so nothing is missed and nothing is guessed from timestamps. Reads the
+ * LatestVersion feed: deletions are not seen (`migrate:sync` in AllVersionsAndDeletes mode carries them).
+ * On completion each position moves to where its range ended, unless the sync runner moved it meanwhile.
+ * With `resume`, continues the latest unfinished incremental run from its checkpoints.
  */
-export async function migrateIncremental(ctx: AppContext, options: IncrementalOptions = {}): Promise<MigrationProgress> {
-  const overlap = options.overlapSeconds ?? defaultOverlapSeconds;
+export function migrateIncremental(ctx: AppContext, options: IncrementalOptions = {}): Promise<MigrationProgress> {
   assertMayMigrate(ctx.config, options.dryRun === true);
-  const watermarks = await loadWatermarks(ctx.prisma);
-  const since: Partial<Record<RunPart, number>> = {};
-  for (const part of allParts) since[part] = Math.max(0, (watermarks[part] ?? 0) - overlap);
-  return startMigration(ctx, { kind: 'incremental', scope: { parts: [...allParts], since, skipExisting: false } }, options, () => true);
+  return startMigration(
+    ctx,
+    {
+      kind: 'incremental',
+      description: 'incremental migration',
+      scope: async () => {
+        const positions = await loadPositions(ctx.prisma);
+        if (positions.length === 0) throw new NoChangeFeedPositionsError();
+        return {
+          parts: positions.map((position) => position.rangeKey),
+          reader: 'change-feed',
+          start: Object.fromEntries(positions.map((position) => [position.rangeKey, position.continuation])),
+          skipExisting: false,
+        };
+      },
+    },
+    options,
+    (saved) => readerOf(saved) === 'change-feed',
+  );
 }

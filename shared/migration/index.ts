@@ -2,22 +2,31 @@ export { MigrationModeDisabledError, MigrationRunNotFoundError } from '../core/e
 export { defaultBatchSize } from '../domain/batch-size.js';
 export { type ApplyOptions, type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
 export { type QuarantineSource, quarantineKey } from '../write-path/quarantine.js';
+export {
+  advancePosition,
+  type ChangeFeedPosition,
+  clearPositions,
+  defaultConsumer,
+  loadPosition,
+  loadPositions,
+} from './change-feed-positions.js';
 export { type Checkpoint, checkpointAfter } from './checkpoints.js';
 export { completeRun, completeRunIfDone } from './complete-run.js';
-export { defaultOverlapSeconds, type IncrementalOptions, migrateIncremental } from './incremental.js';
+export { type IncrementalOptions, migrateIncremental } from './incremental.js';
+export { fullLoadScope, migrateAll, migrateType } from './migrate-type.js';
+export { migrateUser, migrateUserDocuments } from './migrate-user.js';
+export { assertMayMigrate } from './migration-mode.js';
 export {
-  applyPage,
   CheckpointMovedError,
-  migratePage,
+  commitPage,
   type PageStep,
   type PageStepResult,
   type PageTarget,
+  pageStep,
   type StepPosition,
   stepPosition,
-} from './migrate-page.js';
-export { allParts, migrateAll, migrateType } from './migrate-type.js';
-export { migrateUser, migrateUserDocuments } from './migrate-user.js';
-export { assertMayMigrate } from './migration-mode.js';
+} from './page-step.js';
+export { type PartPage, type PartReader, partReader } from './part-reader.js';
+export { type ReadSettings, readBudgetName, readSettingsOf, sharedReadBudget } from './read-budget.js';
 export { type MigrationOptions, type MigrationProgress, resumeRun } from './run-migration.js';
-export type { RunKind, RunPart, RunState } from './runs.js';
-export { loadWatermarks, type Watermarks, watermarkName } from './watermarks.js';
+export type { RunKind, RunPart, RunReader, RunState } from './runs.js';

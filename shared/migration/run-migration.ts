@@ -3,13 +3,14 @@ import { secretsOf } from '../config/secrets.js';
 import type { AppContext } from '../context/app-context.js';
 import { InterruptedError, MigrationRunNotFoundError, NothingToResumeError, throwIfInterrupted } from '../core/errors.js';
 import { safeErrorMessage } from '../core/safe-error.js';
-import { readDocumentPages } from '../cosmos/document-source.js';
 import { defaultBatchSize } from '../domain/batch-size.js';
 import type { ApplyResult } from '../write-path/apply-documents.js';
-import { type Checkpoint, checkpointAfter, loadCheckpoints } from './checkpoints.js';
-import { completeRun } from './complete-run.js';
-import { applyPage } from './migrate-page.js';
+import { type Checkpoint, loadCheckpoints, partStart } from './checkpoints.js';
+import { completeRun, completeRunIfDone } from './complete-run.js';
 import { assertMayMigrate } from './migration-mode.js';
+import { CheckpointMovedError, commitPage } from './page-step.js';
+import { partReader } from './part-reader.js';
+import { readSettingsOf } from './read-budget.js';
 import {
   createRun,
   findResumableRun,
@@ -24,11 +25,12 @@ import {
 } from './runs.js';
 
 /**
- * The migration loop shared by every kind of run: for each part of the run's scope, read pages from
- * Cosmos (the next one is fetched while the current one is written) and apply each (`applyPage`: its
- * documents and the part's checkpoint after it commit in one transaction). A run killed at any point
- * resumes after its last committed page; replaying a page is harmless anyway (writes are idempotent and
- * version-guarded), so a resumed run ends exactly where an uninterrupted one would.
+ * The migration loop shared by every kind of run: up to `concurrency` parts at once (the feed ranges of
+ * a full load, a type, a user's partition), each read page by page (the next page is fetched while the
+ * current one is written) and each page committed through the engine's page step (`commitPage`: its
+ * documents and the part's checkpoint after it commit in one transaction, compare-and-set). A run killed
+ * at any point resumes after its last committed page; replaying a page is harmless anyway (writes are
+ * idempotent and version-guarded), so a resumed run ends exactly where an uninterrupted one would.
  */
 
 export interface MigrationOptions {
@@ -44,15 +46,21 @@ export interface MigrationOptions {
    * `NothingToResumeError` instead (a person who asked to resume did not ask for a new run).
    */
   resume?: boolean | 'required';
-  /** Request-unit budget for reading Cosmos (per part being read: divide by `concurrency` for a total). */
+  /**
+   * Request units per second for reading Cosmos, shared with every chain and process reading under the
+   * same budget (a bucket in PostgreSQL). Default: MIGRATION_MAX_RU_PER_SECOND; unset, no limit.
+   */
   maxRequestUnitsPerSecond?: number;
   /**
-   * Parts (document types) migrated at the same time, each with its own reader, transaction and
-   * checkpoint. Default 2: while one part's page is being written, this process maps the other's, so
-   * both the database and this process stay busy (npm run bench). The Prisma pool (DATABASE_POOL_SIZE)
-   * must have a connection for each.
+   * Parts (feed ranges, types) migrated at the same time, each with its own reader, transaction and
+   * checkpoint. Default 4. The Prisma pool (DATABASE_POOL_SIZE, default 5) must have a connection for each.
    */
   concurrency?: number;
+  /**
+   * Only these parts of the run; the others are left to other processes working on the same run (each
+   * page step is compare-and-set, so two processes on one part only duplicate a read). Default: all.
+   */
+  parts?: readonly RunPart[];
   /** Called after every page, and once more when the run ends (`done: true`). */
   onProgress?: (progress: MigrationProgress) => void;
   /**
@@ -67,8 +75,8 @@ export interface MigrationProgress extends RunCounters {
   /** The run's id in `migration_runs` (a dry run's id is not stored). */
   runId: string;
   kind: RunKind;
-  /** The part being read: a document type, `other` (documents of no known type) or `all` (all of one user's). */
-  type: RunPart;
+  /** The part a page was last committed for: a feed range key, a document type, `other` or `all` (one user's). */
+  part: RunPart;
   dryRun: boolean;
   /** Rows of other documents moved to the quarantine by newer documents of the same pubkey. */
   displaced: number;
@@ -84,18 +92,29 @@ export interface MigrationProgress extends RunCounters {
 /** What a new run covers. */
 export interface RunPlan {
   kind: RunKind;
-  scope: RunScope;
+  /** The run in words, for messages: "full migration", "account migration", "migration of user <pubkey>". */
+  description: string;
+  /** Its scope, made only when a new run starts (it may read Cosmos: the feed ranges). */
+  scope: () => Promise<RunScope>;
 }
 
-function addResult(counters: RunCounters & { displaced: number }, result: ApplyResult, pageSize: number): void {
-  counters.processed += pageSize;
+function addResult(
+  counters: MigrationProgress,
+  result: ApplyResult,
+  page: { size: number; requestCharge: number; throttled: number },
+): void {
+  counters.processed += page.size;
   counters.written += result.written;
   counters.unchanged += result.unchanged;
   counters.quarantined += result.quarantined;
   counters.failed += result.failed;
   counters.skipped += result.skipped;
   counters.displaced += result.displaced;
+  counters.requestUnits += page.requestCharge;
+  counters.throttled += page.throttled;
 }
+
+const defaultConcurrency = 4;
 
 async function execute(
   ctx: AppContext,
@@ -107,47 +126,55 @@ async function execute(
   const progress: MigrationProgress = {
     runId: run.id,
     kind: run.kind,
-    type: run.scope.parts[0] as RunPart,
+    part: run.scope.parts[0] as RunPart,
     dryRun,
     ...countersOf(run),
     displaced: 0,
-    processedByPart: Object.fromEntries([...checkpoints].map(([part, checkpoint]) => [part, checkpoint.processed])),
+    processedByPart: Object.fromEntries(run.scope.parts.map((part) => [part, checkpoints.get(part)?.processed ?? 0])),
     done: false,
   };
+  const report = () => options.onProgress?.({ ...progress, processedByPart: { ...progress.processedByPart } });
+  const read = { ...readSettingsOf(ctx, options.maxRequestUnitsPerSecond), batchSize: options.batchSize ?? defaultBatchSize };
   let failure: { error: unknown } | undefined;
   // Set when a part stopped with pages left because the signal was aborted (an object: set inside the lanes).
-  const stopped = { interrupted: false };
+  const stopped = { interrupted: false, takenOver: false };
   const migratePart = async (part: RunPart) => {
-    let position: Checkpoint = checkpoints.get(part) ?? { continuation: null, done: false, processed: 0, maxCosmosTs: 0 };
-    const pages = readDocumentPages(
-      ctx.cosmos,
-      { type: part === 'all' ? undefined : part, pubkey: run.scope.pubkey, changedSince: run.scope.since?.[part] },
-      {
-        batchSize: options.batchSize ?? defaultBatchSize,
-        continuation: position.continuation ?? undefined,
-        maxRequestUnitsPerSecond: options.maxRequestUnitsPerSecond,
-      },
-    );
+    let position: Checkpoint = checkpoints.get(part) ?? partStart;
+    const reader = partReader(ctx.cosmos, run.scope, part, position.continuation, read);
     const target = { runId: run.id, part, dryRun, skipExisting: run.scope.skipExisting };
-    for await (const page of pages) {
-      // The loop goes on from where it last committed; it does not compare that with the saved checkpoint
-      // as a queue step must (two processes resuming one run at once only duplicate work: see resumeRun).
-      const from = position;
-      const result = await applyPage(ctx.prisma, target, page, () => Promise.resolve(from));
-      position = checkpointAfter(from, page);
-      progress.type = part;
+    let next = reader.read();
+    for (;;) {
+      const page = await next;
+      if (!page.next.done) {
+        next = reader.read();
+        // Observed when awaited; this keeps an abandoned prefetch from becoming an unhandled rejection.
+        next.catch(() => undefined);
+      }
+      let committed: Awaited<ReturnType<typeof commitPage>>;
+      try {
+        committed = await commitPage(ctx.prisma, target, page, { continuation: position.continuation, at: position });
+      } catch (error) {
+        // Another process resuming the same run committed this page first: the part is in its hands now.
+        if (!(error instanceof CheckpointMovedError)) throw error;
+        stopped.takenOver = true;
+        return;
+      }
+      position = committed.checkpoint;
+      progress.part = part;
       progress.processedByPart[part] = position.processed;
-      addResult(progress, result, page.documents.length);
-      options.onProgress?.({ ...progress, processedByPart: { ...progress.processedByPart } });
+      addResult(progress, committed.result, { size: page.documents.length, requestCharge: page.requestCharge, throttled: page.throttled });
+      report();
+      if (page.next.done) return;
       // Another part failed, or the caller asked to stop: stop after this committed page, the run will be resumed from here.
       if (failure) return;
-      if (options.signal?.aborted && !page.done) {
+      if (options.signal?.aborted) {
         stopped.interrupted = true;
         return;
       }
     }
   };
-  const pending = run.scope.parts.filter((part) => !checkpoints.get(part)?.done);
+  const wanted = options.parts ? new Set(options.parts) : undefined;
+  const pending = run.scope.parts.filter((part) => !checkpoints.get(part)?.done && (!wanted || wanted.has(part)));
   const worker = async () => {
     for (let part = pending.shift(); part !== undefined && !failure; part = pending.shift()) {
       try {
@@ -166,22 +193,27 @@ async function execute(
   await Promise.all(Array.from({ length: lanes }, worker));
   if (failure) throw failure.error;
   if (stopped.interrupted) throwIfInterrupted(options.signal);
-  if (!dryRun) await completeRun(ctx.prisma, run);
-  progress.done = true;
-  options.onProgress?.({ ...progress, processedByPart: { ...progress.processedByPart } });
+  if (!dryRun) {
+    if (wanted || stopped.takenOver) progress.done = await completeRunIfDone(ctx.prisma, run.id);
+    else {
+      await completeRun(ctx.prisma, run);
+      progress.done = true;
+    }
+  } else progress.done = true;
+  report();
   return progress;
 }
 
-const defaultConcurrency = 2;
-
-/** A plan in words, for messages: "full migration", "account migration", "migration of user <pubkey>". */
-function describePlan(plan: RunPlan): string {
-  if (plan.kind === 'user') return `migration of user ${plan.scope.pubkey ?? ''}`.trim();
-  if (plan.kind === 'type') return `${plan.scope.parts.join(', ')} migration`;
-  return `${plan.kind} migration`;
-}
-
-const zeroCounters: RunCounters = { processed: 0, written: 0, unchanged: 0, quarantined: 0, failed: 0, skipped: 0 };
+const zeroCounters: RunCounters = {
+  processed: 0,
+  written: 0,
+  unchanged: 0,
+  quarantined: 0,
+  failed: 0,
+  skipped: 0,
+  requestUnits: 0,
+  throttled: 0,
+};
 
 /**
  * Runs `execute`, recording how it ended before rethrowing: `interrupted` when it stopped on request,
@@ -211,21 +243,22 @@ export async function startMigration(
   const dryRun = options.dryRun === true;
   assertMayMigrate(ctx.config, dryRun);
   if (dryRun) {
-    return execute(ctx, { id: randomUUID(), kind: plan.kind, scope: plan.scope, startedAt: new Date(), ...zeroCounters }, options);
+    return execute(ctx, { id: randomUUID(), kind: plan.kind, scope: await plan.scope(), startedAt: new Date(), ...zeroCounters }, options);
   }
   const resumable = options.resume ? await findResumableRun(ctx.prisma, plan.kind, sameScope) : undefined;
   if (resumable) {
     await markRunning(ctx.prisma, resumable.id);
     return executeRecorded(ctx, resumable, options);
   }
-  if (options.resume === 'required') throw new NothingToResumeError(describePlan(plan));
-  return executeRecorded(ctx, await createRun(ctx.prisma, plan.kind, plan.scope), options);
+  if (options.resume === 'required') throw new NothingToResumeError(plan.description);
+  return executeRecorded(ctx, await createRun(ctx.prisma, plan.kind, await plan.scope()), options);
 }
 
 /**
  * Continues run `runId` from its checkpoints (a run killed mid-way stays `running`; one stopped on
- * request is `interrupted`; one that threw is `failed`). A completed run is returned as it is. Two processes resuming the same run at once do
- * no harm beyond duplicated work: every write is idempotent and version-guarded.
+ * request is `interrupted`; one that threw is `failed`). A completed run is returned as it is. Two
+ * processes resuming the same run at once do no harm: each page commits compare-and-set, so the second
+ * to read a page finds it committed and leaves that part to the first.
  */
 export async function resumeRun(
   ctx: AppContext,
@@ -236,14 +269,15 @@ export async function resumeRun(
   const run = await findRun(ctx.prisma, runId);
   if (!run) throw new MigrationRunNotFoundError(runId);
   if (run.state === 'completed') {
+    const checkpoints = await loadCheckpoints(ctx.prisma, runId);
     const progress: MigrationProgress = {
       runId,
       kind: run.kind,
-      type: run.scope.parts.at(-1) as RunPart,
+      part: run.scope.parts.at(-1) as RunPart,
       dryRun: false,
       ...countersOf(run),
       displaced: 0,
-      processedByPart: {},
+      processedByPart: Object.fromEntries(run.scope.parts.map((part) => [part, checkpoints.get(part)?.processed ?? 0])),
       done: true,
     };
     options.onProgress?.(progress);
@@ -261,5 +295,7 @@ function countersOf(run: RunCounters): RunCounters {
     quarantined: run.quarantined,
     failed: run.failed,
     skipped: run.skipped,
+    requestUnits: run.requestUnits,
+    throttled: run.throttled,
   };
 }

@@ -2,7 +2,10 @@ import type { PrismaClient } from '../postgres/prisma-client.js';
 import { type Checkpoint, loadCheckpoints } from './checkpoints.js';
 
 export interface PartProgress {
-  /** A document type, `other` (documents of no known type) or `all` (all of one user's documents). */
+  /**
+   * A feed range of a full load or an incremental run (`"<min>-<max>"`, its effective partition key bounds),
+   * a document type, `other` (documents of no known type) or `all` (all of one user's documents).
+   */
   part: string;
   /** Not started: no page of this part has been committed yet. */
   started: boolean;
@@ -11,6 +14,19 @@ export interface PartProgress {
   processed: number;
   /** The newest `_ts` read in this part (seconds). */
   maxCosmosTs: number;
+}
+
+export interface RunCountersView {
+  processed: number;
+  written: number;
+  unchanged: number;
+  skipped: number;
+  quarantined: number;
+  failed: number;
+  /** Request units the run's Cosmos reads were charged. */
+  requestUnits: number;
+  /** 429 answers its reads met (the SDK's own retries included). */
+  throttled: number;
 }
 
 export interface RunStatus {
@@ -23,9 +39,11 @@ export interface RunStatus {
   startedAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** How it reads Cosmos: the change feed by feed range, or queries (runs recorded before the change feed was read say `query`). */
+  reader: 'change-feed' | 'query';
   /** Why the run failed, already masked when it was stored. */
   error: string | null;
-  counters: { processed: number; written: number; unchanged: number; skipped: number; quarantined: number; failed: number };
+  counters: RunCountersView;
   /** Parts done out of parts in the run's scope. */
   partsDone: number;
   parts: PartProgress[];
@@ -37,7 +55,7 @@ export async function getRunStatus(prisma: PrismaClient, runId: string): Promise
   if (!run) return undefined;
   // Scope parts are read back as plain strings, so the map is looked up as one keyed by strings.
   const byPart: ReadonlyMap<string, Checkpoint> = checkpoints;
-  const scope = (run.scope ?? {}) as { parts?: unknown; pubkey?: unknown; skipExisting?: unknown };
+  const scope = (run.scope ?? {}) as { parts?: unknown; pubkey?: unknown; skipExisting?: unknown; reader?: unknown };
   const scopeParts = Array.isArray(scope.parts) ? scope.parts.filter((part): part is string => typeof part === 'string') : [];
   const parts = scopeParts.map((part): PartProgress => {
     const checkpoint = byPart.get(part);
@@ -54,6 +72,7 @@ export async function getRunStatus(prisma: PrismaClient, runId: string): Promise
     kind: run.kind,
     state: run.state,
     dryRun: run.dryRun,
+    reader: scope.reader === 'change-feed' ? 'change-feed' : 'query',
     pubkey: typeof scope.pubkey === 'string' ? scope.pubkey : null,
     skipExisting: scope.skipExisting === true,
     startedAt: run.startedAt.toISOString(),
@@ -67,6 +86,8 @@ export async function getRunStatus(prisma: PrismaClient, runId: string): Promise
       skipped: Number(run.skipped),
       quarantined: Number(run.quarantined),
       failed: Number(run.failed),
+      requestUnits: Math.round(run.requestUnits * 100) / 100,
+      throttled: Number(run.throttled),
     },
     partsDone: parts.filter((part) => part.done).length,
     parts,

@@ -16,21 +16,34 @@ export type RunState = 'running' | 'completed' | 'interrupted' | 'failed';
 /** The states a run can be resumed from: each of them stopped after a page committed with its checkpoint. */
 export const resumableStates: readonly RunState[] = ['running', 'interrupted', 'failed'];
 
-/** A part of a run, read with one query and checkpointed on its own: a type, `other` (unknown types) or `all` (one user). */
-export type RunPart = DocumentType | 'other' | 'all';
+/**
+ * A part of a run, read on its own and checkpointed on its own: a feed range key (`"<min>-<max>"`, see
+ * cosmos/feed-ranges.ts) of a run that reads the change feed; `all` or a document type of one user's run.
+ */
+export type RunPart = DocumentType | 'other' | 'all' | (string & {});
+
+/**
+ * How a run reads Cosmos: the change feed by feed range (a full load, a run by type, the incremental
+ * catch-up), or single-partition queries (one user). Runs recorded before the change feed was read have
+ * no `reader`: they read types with queries, and are not continued.
+ */
+export type RunReader = 'change-feed' | 'query';
 
 const runScopeSchema = z.object({
   parts: z.array(z.string()).min(1),
+  reader: z.enum(['change-feed', 'query']).optional(),
   pubkey: z.string().optional(),
-  /** Per part, the `_ts` (seconds) from which an incremental run reads. */
-  since: z.record(z.string(), z.number()).optional(),
+  /** A change-feed run of some types only (`migrate:accounts`): the documents of other types are left alone. */
+  types: z.array(z.string()).min(1).optional(),
+  /**
+   * Per part of a change-feed run, the continuation it starts from (an incremental run: the position
+   * PostgreSQL stood at); a part without one starts from the beginning of the change feed.
+   */
+  start: z.record(z.string(), z.string()).optional(),
   skipExisting: z.boolean(),
 });
 
-export type RunScope = Omit<z.infer<typeof runScopeSchema>, 'parts' | 'since'> & {
-  parts: RunPart[];
-  since?: Partial<Record<RunPart, number>>;
-};
+export type RunScope = Omit<z.infer<typeof runScopeSchema>, 'types'> & { types?: DocumentType[] };
 
 export interface RunCounters {
   processed: number;
@@ -39,6 +52,10 @@ export interface RunCounters {
   quarantined: number;
   failed: number;
   skipped: number;
+  /** Request units the run's Cosmos reads were charged. */
+  requestUnits: number;
+  /** 429 answers the run's reads met (the SDK's own retries included). */
+  throttled: number;
 }
 
 export interface RunRecord extends RunCounters {
@@ -64,7 +81,14 @@ function toRecord(row: RunRow): RunRecord {
     quarantined: Number(row.quarantined),
     failed: Number(row.failed),
     skipped: Number(row.skipped),
+    requestUnits: row.requestUnits,
+    throttled: Number(row.throttled),
   };
+}
+
+/** How a run reads: as its scope says, by query for runs recorded before the change feed was read. */
+export function readerOf(scope: Pick<RunScope, 'reader'>): RunReader {
+  return scope.reader ?? 'query';
 }
 
 /** Records a new run, `running`, with zero counters. */
@@ -102,7 +126,12 @@ export async function markRunning(prisma: PrismaClient, runId: string): Promise<
 }
 
 /** Ends a run; `error` must already be safe to store (no secrets). */
-export async function finishRun(prisma: PrismaClient, runId: string, state: Exclude<RunState, 'running'>, error?: string): Promise<void> {
+export async function finishRun(
+  prisma: Pick<PrismaClient, 'migrationRun'>,
+  runId: string,
+  state: Exclude<RunState, 'running'>,
+  error?: string,
+): Promise<void> {
   const now = new Date();
   await prisma.migrationRun.update({ where: { id: runId }, data: { state, error: error ?? null, finishedAt: now, updatedAt: now } });
 }

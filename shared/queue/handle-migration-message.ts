@@ -3,12 +3,13 @@ import type { AppContext } from '../context/app-context.js';
 import { InvalidMessageError } from '../core/errors.js';
 import { loadCheckpoints } from '../migration/checkpoints.js';
 import { completeRunIfDone } from '../migration/complete-run.js';
-import { CheckpointMovedError, migratePage, stepPosition } from '../migration/migrate-page.js';
-import { allParts } from '../migration/migrate-type.js';
+import { fullLoadScope } from '../migration/migrate-type.js';
 import { migrateUser } from '../migration/migrate-user.js';
 import { assertMayMigrate } from '../migration/migration-mode.js';
+import { CheckpointMovedError, pageStep, stepPosition } from '../migration/page-step.js';
+import { readSettingsOf } from '../migration/read-budget.js';
 import { type MigrationProgress, resumeRun } from '../migration/run-migration.js';
-import { createRun, findRun, type RunPart } from '../migration/runs.js';
+import { createRun, findRun, type RunPart, type RunScope } from '../migration/runs.js';
 import { pendingSyncBacklog, retryPendingSync } from '../mirror/pending-sync.js';
 import { type ScheduledRetry, scheduleRetry } from '../mirror/pending-sync-retry.js';
 import {
@@ -85,63 +86,79 @@ export async function handleMigrationMessage(handling: MessageHandling, message:
   }
 }
 
-/** One first-page batch message per part that is not done yet; the chains then run in parallel. */
+/**
+ * One first-page batch message per feed range that is not done yet (one chain per physical partition);
+ * the chains then run in parallel, on as many instances as the host gives them.
+ */
 async function fanOut(handling: MessageHandling, message: FullMessage): Promise<MessageOutcome> {
   const { services } = handling;
   assertMayMigrate(services.config, message.dryRun);
-  const requested: RunPart[] = message.types ?? [...allParts];
   let runId = message.runId ?? randomUUID();
-  let parts = requested;
-  if (!message.dryRun) {
+  let scope: RunScope;
+  let parts: RunPart[];
+  if (message.dryRun) {
+    scope = await scopeOf(services, message);
+    parts = scope.parts;
+  } else {
     const run = message.runId
       ? await findRun(services.prisma, message.runId)
-      : await createRun(services.prisma, requested.length === 1 ? 'type' : 'full', { parts: requested, skipExisting: false });
+      : await createRun(services.prisma, message.types?.length === 1 ? 'type' : 'full', await scopeOf(services, message));
     if (!run) throw new InvalidMessageError([`unknown run ${message.runId}: omit runId to start a new run`]);
     runId = run.id;
+    scope = run.scope;
     // A recorded run's own scope decides, and parts already done are not started again.
     const checkpoints = await loadCheckpoints(services.prisma, run.id);
-    parts = run.scope.parts.filter((part) => part !== 'all' && !checkpoints.get(part)?.done);
+    if (run.scope.reader !== 'change-feed') throw new InvalidMessageError([`run ${run.id} does not read the change feed by feed range`]);
+    parts = run.scope.parts.filter((part) => !checkpoints.get(part)?.done);
   }
   await handling.enqueue(
     parts.map((part) => ({
       kind: 'batch' as const,
       runId,
-      documentType: part as Exclude<RunPart, 'all'>,
+      range: part,
       continuation: null,
       batchSize: message.batchSize,
       dryRun: message.dryRun,
+      ...(message.dryRun && scope.types ? { types: scope.types } : {}),
     })),
   );
   return { kind: 'fanned-out', runId, parts, dryRun: message.dryRun };
 }
 
+/** What a new run of a `full` message covers: the feed ranges, keeping the listed types only when it lists some. */
+function scopeOf(services: AppContext, message: FullMessage): Promise<RunScope> {
+  return fullLoadScope(services, message.types ? { types: message.types } : {});
+}
+
 /**
- * One page of one part. The next message is enqueued inside the page's transaction, right before the
- * checkpoint commits, so a committed checkpoint always has a successor; if the commit then fails, or
- * the checkpoint turns out to have moved, the successor is taken back.
+ * One page of one part (the engine's page step). The next message is enqueued inside the page's
+ * transaction, right before the checkpoint commits, so a committed checkpoint always has a successor; if
+ * the commit then fails, or the checkpoint turns out to have moved, the successor is taken back.
  */
 async function migrateBatch(handling: MessageHandling, message: BatchMessage): Promise<MessageOutcome> {
   const { services } = handling;
   assertMayMigrate(services.config, message.dryRun);
-  const part = message.documentType;
-  let skipExisting = false;
+  const part = message.range;
+  // A dry run has no recorded scope: the message says what its chain reads.
+  let scope: RunScope = { parts: [part], reader: 'change-feed', skipExisting: false, ...(message.types ? { types: message.types } : {}) };
   if (!message.dryRun) {
     const run = await findRun(services.prisma, message.runId);
     if (!run) throw new InvalidMessageError([`unknown run ${message.runId}`]);
+    if (!run.scope.parts.includes(part)) throw new InvalidMessageError([`run ${message.runId} has no part ${part}`]);
     if (run.state === 'completed') return { kind: 'duplicate', runId: run.id, part, reason: 'the run is complete' };
-    // Cheap early exit for a page someone already did; the locked check in migratePage is the one that counts.
+    // Cheap early exit for a page someone already did; the locked check in the page step is the one that counts.
     const checkpoint = (await loadCheckpoints(services.prisma, run.id)).get(part);
     if (stepPosition(checkpoint, message) === 'stale') {
       return { kind: 'duplicate', runId: run.id, part, reason: 'the checkpoint has moved past this page' };
     }
-    skipExisting = run.scope.skipExisting;
+    scope = run.scope;
   }
 
   let successor: Promise<SentMessage | undefined> | undefined;
   const { runId, continuation, previous, batchSize, dryRun } = message;
-  const step = { runId, part, continuation, previous, batchSize, dryRun, skipExisting };
+  const step = { runId, part, scope, continuation, previous, batchSize, dryRun, skipExisting: scope.skipExisting };
   try {
-    const page = await migratePage(services, step, async (next) => {
+    const page = await pageStep(services, step, readSettingsOf(services), async (next) => {
       // A transaction retried after a transient error runs this again: the successor is sent once.
       successor ??= next.done
         ? Promise.resolve(undefined)

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { secretsOf } from '../config/secrets.js';
 import type { AppContext } from '../context/app-context.js';
 import { safeErrorMessage } from '../core/safe-error.js';
-import { allParts } from '../migration/migrate-type.js';
+import { fullLoadScope } from '../migration/migrate-type.js';
 import { assertMayMigrate } from '../migration/migration-mode.js';
 import type { MigrationRequest } from '../migration/run-request.js';
 import { createRun, finishRun, type RunKind, type RunScope } from '../migration/runs.js';
@@ -18,9 +18,10 @@ export interface RequestedMigration {
 
 /**
  * Records a run and puts its first message on the migration queue; the queue function does the work.
- * A full or per-type run becomes a `full` message (fanned out into one chain of pages per type), a
- * per-user run a `user` message. Refuses a run that would write unless MIGRATION_MODE=true
- * (`MigrationModeDisabledError`). If the message cannot be sent, the run is marked failed with the reason.
+ * A full run becomes a `full` message (fanned out into one chain of pages per feed range), a per-type
+ * run the same, its chains keeping the type, a per-user run a `user` message.
+ * Refuses a run that would write unless MIGRATION_MODE=true (`MigrationModeDisabledError`). If the message
+ * cannot be sent, the run is marked failed with the reason.
  */
 export async function requestMigration(
   services: AppContext,
@@ -33,7 +34,7 @@ export async function requestMigration(
     await enqueue([messageFor(request, runId)]);
     return { runId, dryRun: true, recorded: false };
   }
-  const { kind, scope } = planOf(request);
+  const { kind, scope } = await planOf(services, request);
   const run = await createRun(services.prisma, kind, scope);
   try {
     await enqueue([messageFor(request, run.id)]);
@@ -44,14 +45,15 @@ export async function requestMigration(
   return { runId: run.id, dryRun: false, recorded: true };
 }
 
-function planOf(request: MigrationRequest): { kind: RunKind; scope: RunScope } {
+/** What the run covers: the container's feed ranges as Cosmos lists them now (of one type, or all); a user's partition. */
+async function planOf(services: AppContext, request: MigrationRequest): Promise<{ kind: RunKind; scope: RunScope }> {
   switch (request.kind) {
     case 'full':
-      return { kind: 'full', scope: { parts: [...allParts], skipExisting: false } };
+      return { kind: 'full', scope: await fullLoadScope(services) };
     case 'type':
-      return { kind: 'type', scope: { parts: [request.documentType], skipExisting: false } };
+      return { kind: 'type', scope: await fullLoadScope(services, { types: [request.documentType] }) };
     case 'user':
-      return { kind: 'user', scope: { parts: ['all'], pubkey: request.pubkey, skipExisting: false } };
+      return { kind: 'user', scope: { parts: ['all'], reader: 'query', pubkey: request.pubkey, skipExisting: false } };
   }
 }
 

@@ -19,7 +19,7 @@ import { formatCount, typeLabels } from './type-labels.js';
  *   (rows plus quarantined documents, of the Cosmos count: a quarantined document counts as handled)
  *
  * Quarantined: 2 (Accounts: 2)
- * Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; 1,525 processed, 1,523 written, 0 unchanged, 2 quarantined, 0 failed
+ * Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; 1,525 processed, 1,523 written, 0 unchanged, 2 quarantined, 0 failed; Cosmos reads: 1,210 RU, 0 throttled (429)
  * ```
  */
 export function formatStatsForHumans(stats: MigrationStats): string {
@@ -64,6 +64,7 @@ function describeRun(run: LastRun): string {
     `${formatCount(run.quarantined)} quarantined`,
     `${formatCount(run.failed)} failed`,
   ].join(', ');
+  const reads = `; Cosmos reads: ${formatCount(Math.round(run.requestUnits))} RU, ${formatCount(run.throttled)} throttled (429)`;
   const error = run.error ? `; error: ${run.error}` : '';
-  return `${run.kind}${run.dryRun ? ' (dry run)' : ''} ${run.state}, ${when}; ${counters}${error}`;
+  return `${run.kind}${run.dryRun ? ' (dry run)' : ''} ${run.state}, ${when}; ${counters}${reads}${error}`;
 }

@@ -18,6 +18,10 @@ export interface LastRun {
   unchanged: number;
   quarantined: number;
   failed: number;
+  /** Request units its Cosmos reads were charged. */
+  requestUnits: number;
+  /** 429 answers its reads met (the SDK's own retries included): many mean the budget is above what the account spares. */
+  throttled: number;
   error: string | null;
 }
 
@@ -85,6 +89,8 @@ async function readLastRun(prisma: PrismaClient): Promise<LastRun | null> {
     unchanged: Number(run.unchanged),
     quarantined: Number(run.quarantined),
     failed: Number(run.failed),
+    requestUnits: Math.round(run.requestUnits * 100) / 100,
+    throttled: Number(run.throttled),
     error: run.error,
   };
 }

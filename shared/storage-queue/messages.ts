@@ -3,7 +3,7 @@ import { describeIssues } from '../core/describe-issues.js';
 import { DeferralImpossibleError, InvalidMessageError } from '../core/errors.js';
 import { defaultBatchSize } from '../domain/batch-size.js';
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
-import { documentId, pubkey } from '../domain/fields.js';
+import { pubkey } from '../domain/fields.js';
 
 /**
  * The migration queue's messages. Every message is plain JSON text (host.json sets
@@ -18,25 +18,34 @@ export const runIdSchema = z
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, 'expected 1-100 letters, digits, ".", "_" or "-", starting with a letter or digit');
 
 export const documentTypeSchema = z.enum(documentTypeNames as [DocumentType, ...DocumentType[]]);
-/** What one chain of batch messages reads: a document type, or `other` (documents of no known type, for the quarantine). */
-export const batchPartSchema = z.union([documentTypeSchema, z.literal('other')]);
-
 /** Documents per Cosmos page; the engine writes each page in one transaction. */
 export const batchSizeSchema = z.number().int().min(1).max(1000);
 
 /**
- * One page of one type: process the page that starts at `continuation` (null: the first), checkpoint,
- * enqueue the next. `previous` is where the message before it in the chain started (absent on the first
- * page): it tells "my predecessor has not committed yet" from "someone already did my page".
+ * A feed range of the container, by its effective partition key bounds: `"<min>-<max>"` in hex (the first
+ * range's minimum is empty), as `listFeedRanges` lists them.
+ */
+export const rangeKeySchema = z
+  .string()
+  .max(200)
+  .regex(/^[0-9A-F]*-[0-9A-F]+$/, 'expected a feed range "<min>-<max>" (hexadecimal effective partition keys)');
+
+/**
+ * One page of one feed range of a run: process the page that starts at `continuation` (null: the range's
+ * first), checkpoint, enqueue the next. `previous` is where the message before it in the chain started
+ * (absent on the first page): it tells "my predecessor has not committed yet" from "someone already did
+ * my page". A dry run has no recorded run to say what it covers, so its messages carry the `types` of a
+ * run by type.
  */
 export const batchMessageSchema = z.strictObject({
   kind: z.literal('batch'),
   runId: runIdSchema,
-  documentType: batchPartSchema,
+  range: rangeKeySchema,
   continuation: z.string().min(1).nullable(),
   previous: z.string().min(1).nullable().optional(),
   batchSize: batchSizeSchema.default(defaultBatchSize),
   dryRun: z.boolean().default(false),
+  types: z.array(documentTypeSchema).min(1).optional(),
 });
 
 /**
@@ -51,9 +60,10 @@ export const userMessageSchema = z.strictObject({
 });
 
 /**
- * Everything (or the listed types): fans out into one `batch` chain per type (plus `other` for a whole
- * container), which instances work on in parallel. Without `runId` a new run is recorded; with one, that
- * run (created by `POST /api/migration/start`) is continued from its checkpoints.
+ * Everything: fans out into one `batch` chain per feed range of the container (so more physical partitions
+ * means more instances at work in parallel), each reading its range's change feed from the beginning. With
+ * `types`, the chains keep only those types. Without `runId` a new run is recorded; with one, that run
+ * (created by `POST /api/migration/start`) is continued from its checkpoints.
  */
 export const fullMessageSchema = z.strictObject({
   kind: z.literal('full'),

@@ -4,6 +4,7 @@ import { HttpRequest, HttpResponse, type HttpResponseInit } from '@azure/functio
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { loadDocuments } from '../../dev/local-services/load-documents.js';
 import { demoDocuments } from '../../dev/sample-data/demo-dataset.js';
+import { listFeedRanges, rangeKey } from '../../shared/cosmos/feed-ranges.js';
 import { documentTypeNames, documentTypeOf } from '../../shared/domain/document-types.js';
 import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
 import { useServices } from '../../shared/runtime/services.js';
@@ -252,9 +253,15 @@ describe('a run from start to finish, over HTTP', () => {
 
     expect(await app.drain()).toMatchObject({ failures: 0, poisoned: 0 });
     const finished = await call('GET', `/api/migration/runs/${runId}`);
-    expect(finished.body).toMatchObject({ state: 'completed', partsDone: 8, error: null });
-    expect((finished.body.parts as unknown[]).length).toBe(8);
-    expect((finished.body.counters as { processed: number }).processed).toBe(documents.length);
+    // One part per feed range of the container (4 physical partitions), as listed when the run started.
+    const ranges = (await listFeedRanges(app.container)).map(rangeKey);
+    expect(finished.body).toMatchObject({ state: 'completed', reader: 'change-feed', partsDone: ranges.length, error: null });
+    expect((finished.body.parts as Array<{ part: string }>).map((part) => part.part)).toEqual(ranges);
+    const counters = finished.body.counters as { processed: number; requestUnits: number; throttled: number };
+    expect(counters).toMatchObject({ processed: documents.length, throttled: 0 });
+    expect(counters.requestUnits).toBeGreaterThan(0);
+    const stats = await call('GET', '/api/migration/stats');
+    expect(stats.body.lastRun).toMatchObject({ id: runId, requestUnits: counters.requestUnits, throttled: 0 });
 
     const verified = await call('GET', `/api/migration/verify/${userPubkey()}`);
     expect(verified.status).toBe(200);
@@ -267,11 +274,12 @@ describe('a run from start to finish, over HTTP', () => {
     expect([byType.status, byUser.status]).toEqual([202, 202]);
     expect(await app.drain()).toMatchObject({ failures: 0, poisoned: 0 });
     const typeRun = await call('GET', `/api/migration/runs/${byType.body.runId as string}`);
-    expect(typeRun.body).toMatchObject({
-      kind: 'type',
-      state: 'completed',
-      parts: [expect.objectContaining({ part: 'payment', done: true })],
-    });
+    // A type is read from the change feed too, range by range, keeping its documents.
+    const payments = documents.filter((document) => documentTypeOf(document.type) === 'payment').length;
+    expect(typeRun.body).toMatchObject({ kind: 'type', state: 'completed', counters: expect.objectContaining({ processed: payments }) });
+    expect((typeRun.body.parts as Array<{ done: boolean }>).every((part) => part.done)).toBe(true);
+    expect(await app.db.prisma.payment.count()).toBeGreaterThan(0);
+    expect(await app.db.prisma.account.count({ where: { pubkey: { not: userPubkey() } } })).toBe(0);
     const userRun = await call('GET', `/api/migration/runs/${byUser.body.runId as string}`);
     expect(userRun.body).toMatchObject({
       kind: 'user',

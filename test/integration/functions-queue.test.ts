@@ -4,6 +4,8 @@ import { poisonCommand } from '../../cli/commands/poison.js';
 import { loadDocuments } from '../../dev/local-services/load-documents.js';
 import { demoDocuments } from '../../dev/sample-data/demo-dataset.js';
 import { generateUser } from '../../dev/sample-data/generate-documents.js';
+import { listFeedRanges, rangeKey } from '../../shared/cosmos/feed-ranges.js';
+import { loadPositions } from '../../shared/migration/change-feed-positions.js';
 import { getRunStatus } from '../../shared/migration/run-status.js';
 import { getMigrationStats } from '../../shared/stats/migration-stats.js';
 import { listPoisonMessages, replayPoisonMessages } from '../../shared/storage-queue/poison.js';
@@ -63,25 +65,23 @@ describe('a full migration through the queue', () => {
     runId = runs[0]!.id;
   });
 
-  test('fans out per type, pages through each type in parallel chains, and ends consistent, with duplicate deliveries', async () => {
+  test('fans out one chain per feed range, pages through each in parallel, and ends consistent, with duplicate deliveries', async () => {
     expect(drained.poisoned).toBe(0);
-    expect(drained.completed).toBeGreaterThan(8 * 2);
+    const ranges = (await listFeedRanges(app.container)).map(rangeKey);
+    expect(ranges).toHaveLength(4);
+    expect(drained.completed).toBeGreaterThan(ranges.length * 2);
     const status = await getRunStatus(app.db.prisma, runId);
-    expect(status).toMatchObject({ kind: 'full', state: 'completed', partsDone: 8 });
-    expect(status?.parts.map((part) => part.part)).toEqual([
-      'account',
-      'account-settings',
-      'backup-job',
-      'payment',
-      'notification-subscription',
-      'notification-settings',
-      'notification-log',
-      'other',
-    ]);
+    expect(status).toMatchObject({ kind: 'full', reader: 'change-feed', state: 'completed', partsDone: ranges.length });
+    expect(status?.parts.map((part) => part.part)).toEqual(ranges);
+    // One first page per range, on the queue at once: the chains are independent messages.
+    expect(logsOfRun.find((log) => /started \d+ chain/.test(log.message))?.message).toMatch(/started 4 chain\(s\): range 0000-/);
     // Counted once each, although every page was delivered twice.
     expect(status?.counters.processed).toBe(loaded);
     expect(status?.parts.reduce((sum, part) => sum + part.processed, 0)).toBe(loaded);
+    expect(status?.counters.requestUnits).toBeGreaterThan(0);
     expect(logsOfRun.some((log) => /nothing to do/.test(log.message))).toBe(true);
+    // Where each range ended is where the change feed goes on from.
+    expect((await loadPositions(app.db.prisma)).map((position) => position.rangeKey)).toEqual(ranges);
 
     // Every source document is in its table or in the quarantine, and the tables agree with Cosmos.
     const stats = await getMigrationStats(ctx());
@@ -100,13 +100,14 @@ describe('a full migration through the queue', () => {
       select: { documentId: true, pubkey: true },
     });
     expect(quarantined.map((entry) => entry.documentId).sort()).toEqual([...missing].sort());
-    expect(quarantined.every((entry) => entry.pubkey === null)).toBe(true);
+    expect(report.missingInPostgres.listed.every((document) => !/^[0-9a-f]{64}$/.test(document.pubkey))).toBe(true);
   });
 
   test("a late duplicate of the run's messages changes nothing", async () => {
     const before = await getRunStatus(app.db.prisma, runId);
     await put(JSON.stringify({ kind: 'full', runId, batchSize: 7 }));
-    await put(JSON.stringify({ kind: 'batch', runId, documentType: 'account', continuation: null, batchSize: 7 }));
+    const [first] = await listFeedRanges(app.container);
+    await put(JSON.stringify({ kind: 'batch', runId, range: rangeKey(first!), continuation: null, batchSize: 7 }));
     expect(await app.drain()).toMatchObject({ failures: 0, poisoned: 0 });
     expect(await getRunStatus(app.db.prisma, runId)).toEqual(before);
   });
@@ -137,7 +138,7 @@ describe('messages that cannot be processed', () => {
       .filter((log) => log.level === 'error')
       .map((log) => log.message);
     expect(errors.some((message) => /rejected, not JSON/.test(message))).toBe(true);
-    expect(errors.some((message) => /rejected, .*runId: .*documentType: .*continuation: /.test(message))).toBe(true);
+    expect(errors.some((message) => /rejected, .*runId: .*range: .*continuation: /.test(message))).toBe(true);
     expect(errors.some((message) => /rejected, unknown run no-such-run/.test(message))).toBe(true);
   });
 
@@ -161,7 +162,7 @@ describe('messages that cannot be processed', () => {
     expect(await app.db.prisma.migrationRun.count()).toBe(runs);
     const logs = app.logs.slice(logsBefore);
     expect(logs.some((log) => log.level === 'error' && /refused, .*MIGRATION_MODE=true/.test(log.message))).toBe(true);
-    expect(logs.some((log) => /\(dry run\) account: \d+ document\(s\)/.test(log.message))).toBe(true);
+    expect(logs.some((log) => /\(dry run\) range [0-9A-F]{4}-[0-9A-F]{4}: \d+ document\(s\)/.test(log.message))).toBe(true);
   });
 
   test('the poison queue is listed and replayed: valid messages go back to the queue, invalid ones stay', async () => {

@@ -3,14 +3,16 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DataMigrationUtility } from '../../shared/api/data-migration-utility.js';
 import { loadConfig } from '../../shared/config/env.js';
 import type { AppContext } from '../../shared/context/app-context.js';
-import { MigrationModeDisabledError } from '../../shared/core/errors.js';
+import { MigrationModeDisabledError, NoChangeFeedPositionsError } from '../../shared/core/errors.js';
+import { listFeedRanges, rangeKey } from '../../shared/cosmos/feed-ranges.js';
 import { type DocumentType, documentTypeOf } from '../../shared/domain/document-types.js';
+import { loadPositions } from '../../shared/migration/change-feed-positions.js';
 import { migrateIncremental } from '../../shared/migration/incremental.js';
 import { migrateAll, migrateType } from '../../shared/migration/migrate-type.js';
 import { migrateUser } from '../../shared/migration/migrate-user.js';
 import type { MigrationProgress } from '../../shared/migration/run-migration.js';
-import { loadWatermarks } from '../../shared/migration/watermarks.js';
 import { closeServices, useServices } from '../../shared/runtime/services.js';
+import { verifyAll } from '../../shared/verification/verify-all.js';
 import { applyDocuments } from '../../shared/write-path/apply-documents.js';
 import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -27,6 +29,8 @@ let container: Container;
 let db: TestDatabase;
 let source: Doc[];
 let ctx: AppContext;
+/** The container's feed ranges (4 physical partitions on the double), as run parts. */
+let rangeKeys: string[];
 
 beforeAll(async () => {
   [cosmos, db] = await Promise.all([startCosmosServer(), createTestDatabase()]);
@@ -34,6 +38,7 @@ beforeAll(async () => {
   // About 1,100 documents: every type spans two pages or more at a batch of 80, and there are 40 accounts to race.
   source = await loadSource(container, sourceDocuments(120, 31));
   ctx = { prisma: db.prisma, cosmos: container, config: migrationMode };
+  rangeKeys = (await listFeedRanges(container)).map(rangeKey);
 });
 afterAll(async () => {
   await closeServices();
@@ -47,12 +52,13 @@ function typeCount(type: DocumentType): number {
 
 async function runRows(): Promise<Array<Record<string, unknown>>> {
   const { rows } = await db.pool.query(
-    'SELECT kind, state, scope, processed::int, written::int, unchanged::int, quarantined::int, failed::int, skipped::int FROM migration_runs',
+    `SELECT kind, state, scope, processed::int, written::int, unchanged::int, quarantined::int, failed::int, skipped::int,
+            "requestUnits", throttled::int FROM migration_runs ORDER BY "startedAt"`,
   );
   return rows;
 }
 
-describe('full migration', () => {
+describe('full migration from the change feed', () => {
   it('accounts for every source document: in its table or in the quarantine, nothing else', async () => {
     const seen: MigrationProgress[] = [];
     const progress = await migrateAll(ctx, { batchSize: 80, onProgress: (p) => seen.push(p) });
@@ -65,9 +71,16 @@ describe('full migration', () => {
     expect(progress).toMatchObject({ done: true, processed: source.length, failed: 0 });
     expect(progress.written + progress.unchanged + progress.quarantined + progress.skipped).toBe(source.length);
     expect(seen.at(-1)).toEqual(progress);
-    expect(new Set(seen.map((p) => p.type))).toEqual(new Set([...Object.keys(await countRows(db.pool)), 'other']));
+    // One part per feed range (physical partition), each read to its end; their counts add up to the source.
+    expect(rangeKeys).toHaveLength(4);
+    expect(new Set(seen.map((p) => p.part))).toEqual(new Set(rangeKeys));
+    expect(Object.values(progress.processedByPart).reduce((a, b) => (a ?? 0) + (b ?? 0), 0)).toBe(source.length);
     const [run] = await runRows();
-    expect(run).toMatchObject({ kind: 'full', state: 'completed', processed: source.length, written: progress.written });
+    expect(run).toMatchObject({ kind: 'full', state: 'completed', processed: source.length, written: progress.written, throttled: 0 });
+    expect(run?.requestUnits).toBeGreaterThan(0);
+    expect(run?.requestUnits).toBeCloseTo(progress.requestUnits, 6);
+    // Where each range ended is where reading the feed goes on from.
+    expect((await loadPositions(db.prisma)).map((position) => position.rangeKey)).toEqual(rangeKeys);
   });
 
   it('changes nothing when run again', async () => {
@@ -111,15 +124,14 @@ describe('failure, resume and concurrency', () => {
   it('records a run that fails as failed, and resuming it ends as a clean run does', async () => {
     await db.pool.query('ALTER TABLE payments RENAME TO payments_away');
     try {
-      // One type at a time, so exactly the types before payments are done when it fails (two at once would race).
+      // Every range holds payments: the first page with one fails the range, and the run stops.
       await expect(migrateAll(ctx, { batchSize: 80, concurrency: 1 })).rejects.toThrow(/payments/);
     } finally {
       await db.pool.query('ALTER TABLE payments_away RENAME TO payments');
     }
     const [failed] = await runRows();
     expect(failed).toMatchObject({ state: 'failed' });
-    const { rows: done } = await db.pool.query<{ documentType: string }>('SELECT "documentType" FROM migration_checkpoints WHERE done');
-    expect(done.map((row) => row.documentType).sort()).toEqual(['account', 'account-settings', 'backup-job']);
+    expect(await loadPositions(db.prisma)).toEqual([]);
 
     const resumed = await migrateAll(ctx, { batchSize: 80, resume: true });
     expect(resumed).toMatchObject({ done: true, processed: source.length });
@@ -127,8 +139,8 @@ describe('failure, resume and concurrency', () => {
     expect(await snapshotTables(db.pool)).toEqual(clean);
   });
 
-  it('migrates several types at once to the same end state', async () => {
-    const parallel = await migrateAll(ctx, { batchSize: 80, concurrency: 3 });
+  it('migrates every range at once to the same end state', async () => {
+    const parallel = await migrateAll(ctx, { batchSize: 80, concurrency: 4 });
     expect(parallel).toMatchObject({ done: true, processed: source.length });
     expect(await snapshotTables(db.pool)).toEqual(clean);
   });
@@ -150,7 +162,8 @@ describe('dry run and MIGRATION_MODE', () => {
     expect(await runRows()).toEqual([]);
 
     const real = await migrateAll(ctx, { batchSize: 110 });
-    expect({ ...dry, runId: '', dryRun: false }).toEqual({ ...real, runId: '' });
+    // The last part reported depends on which range finished last.
+    expect({ ...dry, runId: '', dryRun: false, part: '' }).toEqual({ ...real, runId: '', part: '' });
   });
 });
 
@@ -159,7 +172,9 @@ describe('per type and per user', () => {
     useServices({ config: migrationMode, prisma: db.prisma, cosmos: container });
     const progress = await DataMigrationUtility.migrateAccounts({ batchSize: 60, skipExisting: false, dryRun: false });
     const accounts = typeCount('account');
-    expect(progress).toMatchObject({ type: 'account', done: true, processed: accounts });
+    // It reads every feed range and keeps the accounts.
+    expect(progress).toMatchObject({ kind: 'type', done: true, processed: accounts });
+    expect(Object.keys(progress.processedByPart)).toEqual(rangeKeys);
     expect((await countRows(db.pool)).account).toBe(progress.written);
     expect((await countRows(db.pool)).payment).toBe(0);
 
@@ -174,7 +189,7 @@ describe('per type and per user', () => {
     expect(new Set(documents.map((document) => document.type)).size).toBeGreaterThan(3);
 
     const progress = await migrateUser(ctx, pubkey);
-    expect(progress).toMatchObject({ kind: 'user', type: 'all', processed: documents.length });
+    expect(progress).toMatchObject({ kind: 'user', part: 'all', processed: documents.length });
     expect(await unaccounted(db.pool, documents)).toEqual({ missing: [], extra: 0 });
   });
 
@@ -216,22 +231,84 @@ describe('per type and per user', () => {
   });
 });
 
-describe('incremental catch-up', () => {
-  it('migrates what changed since the last completed run, from its watermark', async () => {
-    await migrateAll(ctx, { batchSize: 110 });
-    const watermarks = await loadWatermarks(db.prisma);
-    expect(Object.keys(watermarks).sort()).toEqual([...Object.keys(await countRows(db.pool)), 'other'].sort());
+describe('incremental catch-up from where the full load ended', () => {
+  it('has nothing to continue from before a full load completed, and says so', async () => {
+    await expect(migrateIncremental(ctx)).rejects.toBeInstanceOf(NoChangeFeedPositionsError);
+    await expect(migrateIncremental(ctx)).rejects.toThrow(/npm run migrate:full/);
+  });
 
-    const logs = source.filter((document) => document.type === 'notification-log').slice(0, 3);
-    for (const log of logs) await container.items.upsert({ ...stripSystem(log), title: 'changed after the full run' });
+  it('applies every document created, replaced and updated while the full load ran, at its latest version', async () => {
+    const [log, account, payment] = ['notification-log', 'account', 'payment'].map(
+      (type) => source.find((document) => document.type === type && !String(document.id).includes('-broken-')) as Doc,
+    ) as [Doc, Doc, Doc];
+    const writes: Array<Promise<unknown>> = [];
+    let pages = 0;
+    // One range at a time: the writes land after the first range has caught up, so the load cannot see those in it.
+    const load = await migrateAll(ctx, {
+      batchSize: 80,
+      concurrency: 1,
+      onProgress: () => {
+        pages += 1;
+        if (pages !== 6) return;
+        writes.push(
+          (async () => {
+            for (let index = 0; index < 12; index += 1) {
+              const created = {
+                ...stripSystem(log),
+                id: `written-during-load-${index}`,
+                pubkey: `${'e'.repeat(60)}${String(index).padStart(4, '0')}`,
+              };
+              await container.items.create(created);
+            }
+            // As the service changes documents: `modified` moves on (within one second of the load, `_ts` may not).
+            const replaced = { ...stripSystem(account), tier: 'premium_plus', modified: Number(account.modified ?? 0) + 1000 };
+            await container.item(String(account.id), String(account.pubkey)).replace(replaced);
+            await container.items.upsert({
+              ...stripSystem(payment),
+              lnInvoice: 'lnbc-updated-during-load',
+              modified: Number(payment.modified ?? 0) + 1000,
+            });
+            await container.items.upsert({
+              ...stripSystem(payment),
+              lnInvoice: 'lnbc-updated-twice-during-load',
+              modified: Number(payment.modified ?? 0) + 2000,
+            });
+          })(),
+        );
+      },
+    });
+    await Promise.all(writes);
+    expect(load.done).toBe(true);
+    const positions = await loadPositions(db.prisma);
 
     const progress = await migrateIncremental(ctx, { batchSize: 60 });
-    expect(progress).toMatchObject({ kind: 'incremental', written: logs.length, done: true });
+    expect(progress).toMatchObject({ kind: 'incremental', done: true, failed: 0, quarantined: 0 });
+    // Some of those changes were in ranges the load had finished: only the catch-up could apply them.
+    expect(progress.written).toBeGreaterThan(0);
+    const everything = await readAll(container);
+    expect(await unaccounted(db.pool, everything)).toEqual({ missing: [], extra: 0 });
+    const report = await verifyAll(ctx);
+    expect({ different: report.different.count, missingInCosmos: report.missingInCosmos.count }).toEqual({
+      different: 0,
+      missingInCosmos: 0,
+    });
+    const column = async (table: string, name: string, id: unknown) =>
+      (await db.pool.query<Record<string, unknown>>(`SELECT "${name}" AS value FROM ${table} WHERE id = $1`, [id])).rows.map(
+        (row) => row.value,
+      );
+    expect(await column('accounts', 'tier', account.id)).toEqual(['premium_plus']);
+    expect(await column('payments', 'lnInvoice', payment.id)).toEqual(['lnbc-updated-twice-during-load']);
     const { rows } = await db.pool.query<{ n: number }>(
-      `SELECT count(*)::int AS n FROM notification_logs WHERE title = 'changed after the full run'`,
+      `SELECT count(*)::int AS n FROM notification_logs WHERE id LIKE 'written-during-load-%'`,
     );
-    expect(rows[0]?.n).toBe(logs.length);
-    expect(await unaccounted(db.pool, await readAll(container))).toEqual({ missing: [], extra: 0 });
+    expect(rows[0]?.n).toBe(12);
+
+    // The positions moved on from where the load left them, and a second catch-up finds nothing new.
+    const moved = await loadPositions(db.prisma);
+    expect(moved.map((position) => position.rangeKey)).toEqual(positions.map((position) => position.rangeKey));
+    expect(moved.some((position, index) => position.continuation !== positions[index]?.continuation)).toBe(true);
+    const again = await migrateIncremental(ctx, { batchSize: 60 });
+    expect(again).toMatchObject({ processed: 0, written: 0, done: true });
   });
 });
 

@@ -1,147 +1,198 @@
-import { Agent, createServer, request, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { type Container, CosmosClient } from '@azure/cosmos';
+import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ResponseRecord } from '../../dev/cosmos-double/index.js';
+import { loadConfig } from '../../shared/config/env.js';
 import type { Clock } from '../../shared/core/clock.js';
+import { readChangeFeedPage } from '../../shared/cosmos/change-feed-reader.js';
 import { readDocumentPages } from '../../shared/cosmos/document-source.js';
+import { type FeedRangeBounds, listFeedRanges } from '../../shared/cosmos/feed-ranges.js';
+import { localRequestUnits, RequestUnitBudget } from '../../shared/cosmos/throttling.js';
+import { migrateAll } from '../../shared/migration/migrate-type.js';
+import { takeRequestUnits } from '../../shared/postgres/request-unit-budgets.js';
 import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
-import { createThrowawayCertificate } from '../../dev/local-services/throwaway-certificate.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 import { loadSource, sourceDocuments } from './fixtures/migration-source.js';
 
 /**
- * Throttling against the real SDK. The stand-in never throttles, so a small HTTPS proxy in front of it
- * answers the first query requests with a real Cosmos 429 (`x-ms-retry-after-ms`) and forwards the rest
- * untouched; the SDK's own 429 retries are switched off on this client so that ours are what is tested.
+ * Throttling and request-unit control against the real SDK, on the Cosmos double: its `throttle` rule
+ * answers the next matching requests with a real 429 (`x-ms-retry-after-ms`, substatus 3200), which the
+ * SDK retries on its own up to 9 times; what outlasts that reaches our readers. `onResponse` shows every
+ * request the SDK sent, with its charge and headers.
  */
 
-const retryAfterMs = 120;
+const retryAfterMs = 40;
 let cosmos: CosmosTestServer;
 let container: Container;
+let db: TestDatabase;
 let accounts: number;
-
-interface ThrottlingProxy {
-  endpoint: string;
-  agent: Agent;
-  /** How many more query requests to answer with 429. */
-  throttleNext: number;
-  throttled: number;
-  forwardedQueries: number;
-  server: Server;
-}
-
-async function startProxy(target: CosmosTestServer): Promise<ThrottlingProxy> {
-  const { cert, key } = await createThrowawayCertificate();
-  const proxy = { throttleNext: 0, throttled: 0, forwardedQueries: 0 } as ThrottlingProxy;
-  const targetUrl = new URL(target.endpoint);
-  proxy.server = createServer({ cert, key }, (req, res) => {
-    const isQuery = req.method === 'POST' && /\/docs$/.test(req.url ?? '') && !req.headers['x-ms-cosmos-is-query-plan-request'];
-    if (isQuery && proxy.throttleNext > 0) {
-      proxy.throttleNext -= 1;
-      proxy.throttled += 1;
-      req.resume();
-      res.writeHead(429, { 'content-type': 'application/json', 'x-ms-retry-after-ms': String(retryAfterMs), 'x-ms-substatus': '3200' });
-      res.end(JSON.stringify({ code: 'TooManyRequests', message: 'Request rate is large. More Request Units may be needed.' }));
-      return;
-    }
-    if (isQuery) proxy.forwardedQueries += 1;
-    const upstream = request(
-      {
-        host: targetUrl.hostname,
-        port: targetUrl.port,
-        path: req.url,
-        method: req.method,
-        headers: { ...req.headers, host: targetUrl.host },
-        agent: target.agent,
-      },
-      (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
-      },
-    );
-    upstream.on('error', () => res.destroy());
-    req.pipe(upstream);
-  });
-  await new Promise<void>((resolve) => proxy.server.listen(0, '127.0.0.1', resolve));
-  proxy.endpoint = `https://127.0.0.1:${(proxy.server.address() as AddressInfo).port}/`;
-  proxy.agent = new Agent({ ca: cert });
-  return proxy;
-}
-
-let proxy: ThrottlingProxy;
-let throughProxy: CosmosClient;
+let source: Array<Record<string, unknown>>;
+let ranges: FeedRangeBounds[];
+const responses: ResponseRecord[] = [];
 
 beforeAll(async () => {
-  cosmos = await startCosmosServer();
+  [cosmos, db] = await Promise.all([startCosmosServer({ onResponse: (record) => responses.push(record) }), createTestDatabase()]);
   container = await createTestContainer(cosmos.client);
-  const source = await loadSource(container, sourceDocuments(60, 51));
+  source = await loadSource(container, sourceDocuments(40, 51));
   accounts = source.filter((document) => document.type === 'account').length;
-  proxy = await startProxy(cosmos);
-  throughProxy = new CosmosClient({
-    endpoint: proxy.endpoint,
-    key: cosmos.key,
-    agent: proxy.agent,
-    connectionPolicy: {
-      enableEndpointDiscovery: false,
-      retryOptions: { maxRetryAttemptCount: 0, fixedRetryIntervalInMilliseconds: 0, maxWaitTimeInSeconds: 0 },
-    },
-  });
+  ranges = await listFeedRanges(container);
 });
 afterAll(async () => {
-  throughProxy?.dispose();
-  proxy?.agent.destroy();
-  proxy?.server.closeAllConnections();
-  await new Promise<void>((resolve) => (proxy ? proxy.server.close(() => resolve()) : resolve()));
-  await cosmos?.stop();
+  await Promise.all([db?.drop(), cosmos?.stop()]);
 });
 
-function proxiedContainer(): Container {
-  return throughProxy.database(container.database.id).container(container.id);
-}
+const ofContainer = (record: { containerId?: string }) => record.containerId === container.id;
 
-async function readAllPages(target: Container, options: Parameters<typeof readDocumentPages>[2]): Promise<number> {
+async function readAllPages(options: Parameters<typeof readDocumentPages>[2]): Promise<{ documents: number; throttled: number }> {
   let documents = 0;
-  for await (const page of readDocumentPages(target, { type: 'account' }, options)) documents += page.documents.length;
-  return documents;
+  let throttled = 0;
+  for await (const page of readDocumentPages(container, { type: 'account' }, options)) {
+    documents += page.documents.length;
+    throttled += page.throttled;
+  }
+  return { documents, throttled };
 }
 
 describe('reading under Cosmos throttling', () => {
-  it('waits at least the retry-after a 429 gives, then reads every page', async () => {
-    proxy.throttleNext = 3;
+  it('a query waits at least the retry-after once the SDK gives up, reads every page, and counts every 429', async () => {
+    // 12 in a row: the SDK's own 10 tries meet 10 of them, ours meet the other 2.
+    const throttle = cosmos.throttle({ times: 12, retryAfterMs, when: (request) => request.operation === 'query' && ofContainer(request) });
     const waits: number[] = [];
-    const read = await readAllPages(proxiedContainer(), { batchSize: 7, onThrottle: ({ waitMs }) => waits.push(waitMs) });
-    expect(read).toBe(accounts);
-    expect(proxy.throttled).toBe(3);
-    expect(waits).toHaveLength(3);
+    const read = await readAllPages({ batchSize: 7, onThrottle: ({ waitMs }) => waits.push(waitMs) });
+    expect(throttle.remaining).toBe(0);
+    expect(read).toEqual({ documents: accounts, throttled: 12 });
+    expect(waits).toHaveLength(1);
     for (const wait of waits) expect(wait).toBeGreaterThanOrEqual(retryAfterMs);
   });
 
-  it('gives up with the 429 after the configured attempts', async () => {
-    proxy.throttleNext = 5;
-    const failed = readAllPages(proxiedContainer(), { batchSize: 7, throttleAttempts: 2 });
-    await expect(failed).rejects.toMatchObject({ code: 429 });
-    proxy.throttleNext = 0;
+  it('a change-feed read does the same, and its page is the one it would have been', async () => {
+    const [range] = ranges as [FeedRangeBounds];
+    const unthrottled = await readChangeFeedPage(container, range, { from: 'beginning' }, { maxItemCount: 50, mode: 'LatestVersion' });
+    const throttle = cosmos.throttle({
+      times: 13,
+      retryAfterMs,
+      when: (request) => request.operation === 'changeFeed' && ofContainer(request),
+    });
+    const waits: number[] = [];
+    const page = await readChangeFeedPage(
+      container,
+      range,
+      { from: 'beginning' },
+      { maxItemCount: 50, mode: 'LatestVersion', onThrottle: ({ waitMs }) => waits.push(waitMs) },
+    );
+    expect(throttle.remaining).toBe(0);
+    expect(page.throttled).toBe(13);
+    expect(waits.every((wait) => wait >= retryAfterMs)).toBe(true);
+    expect(page.items).toEqual(unthrottled.items);
+    expect(page.continuation).toBe(unthrottled.continuation);
   });
 
-  it('keeps to a request-unit budget, using each response’s request charge', async () => {
-    const waits: number[] = [];
+  it('gives up with the 429 after the configured attempts', async () => {
+    const throttle = cosmos.throttle({
+      times: 40,
+      retryAfterMs: 1,
+      when: (request) => request.operation === 'query' && ofContainer(request),
+    });
+    try {
+      await expect(readAllPages({ batchSize: 7, throttleAttempts: 2 })).rejects.toMatchObject({ code: 429 });
+    } finally {
+      throttle.cancel();
+    }
+  });
+
+  it('a run counts the request units and the 429s of its reads, with every page committed once', async () => {
+    const throttle = cosmos.throttle({
+      times: 11,
+      retryAfterMs,
+      when: (request) => request.operation === 'changeFeed' && ofContainer(request),
+    });
+    const since = responses.length;
+    const progress = await migrateAll(
+      { prisma: db.prisma, cosmos: container, config: loadConfig({ MIGRATION_MODE: 'true' }) },
+      { batchSize: 60 },
+    );
+    expect(throttle.remaining).toBe(0);
+    expect(progress).toMatchObject({ processed: source.length, throttled: 11 });
+    const feed = responses.slice(since).filter((record) => record.operation === 'changeFeed' && ofContainer(record));
+    // What the run books is what the double charged its change-feed reads.
+    expect(progress.requestUnits).toBeCloseTo(
+      feed.reduce((total, record) => total + record.requestCharge, 0),
+      6,
+    );
+    const { rows } = await db.pool.query<{ requestUnits: number; throttled: number }>(
+      'SELECT "requestUnits", throttled::int FROM migration_runs WHERE id = $1',
+      [progress.runId],
+    );
+    expect(rows).toEqual([{ requestUnits: expect.closeTo(progress.requestUnits, 6) as number, throttled: 11 }]);
+  });
+
+  it('sends every read at Low priority when COSMOSDB_PRIORITY_LEVEL=Low', async () => {
+    const config = loadConfig({
+      MIGRATION_MODE: 'true',
+      AZURE_COSMOSDB_CONNECTION_STRING: cosmos.connectionString,
+      COSMOSDB_PRIORITY_LEVEL: 'Low',
+    });
+    const since = responses.length;
+    await migrateAll({ prisma: db.prisma, cosmos: container, config }, { batchSize: 200, dryRun: true });
+    const feed = responses.slice(since).filter((record) => record.operation === 'changeFeed' && ofContainer(record));
+    expect(feed.length).toBeGreaterThanOrEqual(ranges.length);
+    expect(new Set(feed.map((record) => record.priorityLevel))).toEqual(new Set(['Low']));
+    const before = responses.length;
+    await readAllPages({ batchSize: 50, priorityLevel: 'Low' });
+    const queries = responses.slice(before).filter((record) => record.operation === 'query' && ofContainer(record));
+    expect(new Set(queries.map((record) => record.priorityLevel))).toEqual(new Set(['Low']));
+  });
+});
+
+describe('a request-unit budget', () => {
+  /** A clock that only moves when something sleeps on it. */
+  function virtualClock(): Clock & { sleeps: number[] } {
     let now = 0;
-    const clock: Clock = {
+    const sleeps: number[] = [];
+    return {
+      sleeps,
       now: () => now,
       sleep: (ms) => {
-        waits.push(ms);
+        sleeps.push(ms);
         now += ms;
         return Promise.resolve();
       },
     };
+  }
+
+  it('holds a reader to its rate, measured with each response’s charge', async () => {
+    const clock = virtualClock();
+    const perSecond = 20;
+    const budget = new RequestUnitBudget(perSecond, localRequestUnits(perSecond, clock), clock);
     let pages = 0;
     let charge = 0;
-    for await (const page of readDocumentPages(container, { type: 'account' }, { batchSize: 9, maxRequestUnitsPerSecond: 4, clock })) {
+    let largest = 0;
+    for await (const page of readDocumentPages(container, { type: 'account' }, { batchSize: 9, budget, clock })) {
       pages += 1;
       charge += page.requestCharge;
+      largest = Math.max(largest, page.requestCharge);
     }
-    expect(pages).toBeGreaterThan(3);
-    // The stand-in charges 1 RU a request: at 4 RU/s every request after the first waits a quarter second.
-    expect(charge).toBe(pages);
-    expect(waits).toEqual(Array.from({ length: pages - 1 }, () => 250));
+    expect(pages).toBeGreaterThan(5);
+    expect(charge).toBeGreaterThan(3 * perSecond);
+    // A full bucket (one second's worth) is spent at once, and the last request is booked only after it was
+    // sent: everything else is paid for in time, and never more than what was spent.
+    const elapsedSeconds = clock.now() / 1000;
+    expect(elapsedSeconds).toBeGreaterThanOrEqual((charge - perSecond - largest) / perSecond - 1e-9);
+    expect(elapsedSeconds).toBeLessThanOrEqual(charge / perSecond);
+  });
+
+  it('in PostgreSQL: the bucket starts full, a take beyond it is a debt the taker waits out, and it refills by the database clock', async () => {
+    const name = `test-${Date.now()}`;
+    const take = (requested: number) => takeRequestUnits(db.prisma, name, { perSecond: 100, capacity: 100, requested });
+    expect(await take(60)).toMatchObject({ tokens: expect.closeTo(40, 0) as number, waitMs: 0 });
+    const inDebt = await take(90);
+    // 40 left, 90 taken: about 50 short, which 100 RU/s refill in about half a second.
+    expect(inDebt.tokens).toBeLessThan(-45);
+    expect(inDebt.waitMs).toBeCloseTo((-inDebt.tokens / 100) * 1000, 6);
+    const { rows } = await db.pool.query<{ refilled: boolean }>(
+      `SELECT "refilledAt" <= clock_timestamp() AND "refilledAt" > clock_timestamp() - interval '1 minute' AS refilled
+         FROM request_unit_budgets WHERE name = $1`,
+      [name],
+    );
+    expect(rows).toEqual([{ refilled: true }]);
   });
 });

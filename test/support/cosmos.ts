@@ -1,63 +1,25 @@
 import { randomBytes } from 'node:crypto';
-import { Agent } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import type { Container, CosmosClient } from '@azure/cosmos';
-import { createHttpsServer } from '@vercel/cosmosdb-server';
-import { createCosmosClient } from '../../shared/cosmos/cosmos-client.js';
-import { createThrowawayCertificate } from '../../dev/local-services/throwaway-certificate.js';
+import { type Container, type CosmosClient, PartitionKeyDefinitionVersion } from '@azure/cosmos';
+import { type CosmosDouble, type CosmosDoubleOptions, startCosmosDouble } from '../../dev/cosmos-double/index.js';
 
-export interface CosmosTestServer {
-  /** `https://127.0.0.1:<port>/` */
-  endpoint: string;
-  /** A random key: the stand-in does not check signatures, but the SDK needs valid base64 to sign with. */
-  key: string;
-  /** `AccountEndpoint=...;AccountKey=...;`, as AZURE_COSMOSDB_CONNECTION_STRING holds it. */
-  connectionString: string;
-  /** Trusts this server's throwaway certificate and nothing else; pass it to any other client you build. */
-  agent: Agent;
-  /** The real @azure/cosmos SDK, built by the app's own `createCosmosClient`. */
-  client: CosmosClient;
-  stop(): Promise<void>;
-}
+/** The project's Cosmos double over HTTPS, as the tests use it. */
+export type CosmosTestServer = CosmosDouble & { agent: NonNullable<CosmosDouble['agent']> };
 
 /**
- * Starts `@vercel/cosmosdb-server` (a Cosmos-protocol server, in this process) over HTTPS on a free port,
- * with a certificate generated now and trusted only by the returned agent. TLS checks stay on for the
- * rest of the process. Start one per test file in `beforeAll` and `stop()` it in `afterAll`; the server
- * starts empty, so use {@link createTestContainer} for isolated containers within the file.
- *
- * It is a stand-in, not Cosmos: no OFFSET/LIMIT, GROUP BY, DISTINCT, partition-scoped queries,
- * transactional batch or real change feed; keep tests within what it does faithfully.
+ * Starts the project's Cosmos double (dev/cosmos-double: several physical partitions, a real change feed,
+ * splits and throttling on demand, driven by the real @azure/cosmos SDK) over HTTPS on a free port, with a
+ * certificate generated now and trusted only by the returned agent. TLS checks stay on for the rest of the
+ * process. Start one per test file in `beforeAll` and `stop()` it in `afterAll`; it starts empty, so use
+ * {@link createTestContainer} for isolated containers within the file.
  */
-export async function startCosmosServer(): Promise<CosmosTestServer> {
-  const { cert, key: tlsKey } = await createThrowawayCertificate();
-  const server = createHttpsServer({ cert, key: tlsKey });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `https://127.0.0.1:${port}/`;
-  const key = randomBytes(64).toString('base64');
-  const connectionString = `AccountEndpoint=${endpoint};AccountKey=${key};`;
-  const agent = new Agent({ ca: cert, keepAlive: true });
-  const client = createCosmosClient(
-    { auth: { kind: 'connectionString', connectionString }, databaseName: 'NostriaDB', containerName: 'Documents' },
-    { agent, endpointDiscovery: false },
-  );
-  return {
-    endpoint,
-    key,
-    connectionString,
-    agent,
-    client,
-    stop: async () => {
-      client.dispose();
-      agent.destroy();
-      server.closeAllConnections();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
-    },
-  };
+export async function startCosmosServer(options: Omit<CosmosDoubleOptions, 'protocol'> = {}): Promise<CosmosTestServer> {
+  // `Date.now` looked up at each write, not captured: a test that pins the clock (vi.setSystemTime) gets `_ts`
+  // from the pinned clock, as documents written by the app would. Such a test must not move it backwards and
+  // then start a change feed from a point in time (the double finds that point by binary search).
+  const double = await startCosmosDouble({ now: () => Date.now(), ...options, protocol: 'https' });
+  const { agent } = double;
+  if (!agent) throw new Error('the Cosmos double over HTTPS comes with an agent that trusts its certificate');
+  return { ...double, agent };
 }
 
 /**
@@ -72,7 +34,8 @@ export async function createTestContainer(
   const { database } = await client.databases.createIfNotExists({ id: opts.databaseName ?? `test-db-${suffix}` });
   const { container } = await database.containers.createIfNotExists({
     id: opts.containerName ?? `test-container-${suffix}`,
-    partitionKey: { paths: ['/pubkey'] },
+    // Hash V2, as the Azure portal creates containers today.
+    partitionKey: { paths: ['/pubkey'], version: PartitionKeyDefinitionVersion.V2 },
   });
   return container;
 }

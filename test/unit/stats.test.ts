@@ -33,6 +33,8 @@ describe('formatStatsForHumans', () => {
         unchanged: 7,
         quarantined: 3,
         failed: 0,
+        requestUnits: 20_480.5,
+        throttled: 12,
         error: null,
       },
     };
@@ -68,7 +70,7 @@ describe('formatStatsForHumans', () => {
         '',
         'Quarantined: 3 (Account Settings: 1, Payments: 2)',
         'Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; ' +
-          '25,000 processed, 24,990 written, 7 unchanged, 3 quarantined, 0 failed',
+          '25,000 processed, 24,990 written, 7 unchanged, 3 quarantined, 0 failed; Cosmos reads: 20,481 RU, 12 throttled (429)',
       ].join('\n'),
     );
     expect(
