@@ -6,12 +6,17 @@
 // Pointing PRISMA_SCHEMA_ENGINE_BINARY at a binary that exits at once skips the download; a value the user
 // set is kept.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const projectRoot = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const require = createRequire(import.meta.url);
+
+// Installed as a dependency (the packed `nostria-migrate/repositories` entry): the client is already built into
+// dist/lib, and there is no schema here to generate from.
+if (!existsSync(path.join(projectRoot, 'prisma', 'schema.prisma'))) process.exit(0);
 
 let prismaCli;
 try {

@@ -67,7 +67,7 @@ function service(): ServiceRepositories {
  * process's settings (`getServices()`); the clients behind them are created once, on first use.
  */
 const RepositoryFactory = {
-  /** The generic repositories (getById, listByPubkey, find, create, update, upsert, delete, count) of all seven types. */
+  /** The generic repositories of all seven types (getById, listByPubkey, find, count, create, update, upsert, delete, ...), as the migration tooling uses them. */
   getRepositories: (): Repositories => createRepositories(getServices()),
   getAccountRepository: (): AccountRepository => service().account,
   /** Account settings (documents typed `account-settings` or the older `user-settings`). */
