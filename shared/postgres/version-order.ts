@@ -15,7 +15,10 @@ import { quoteIdentifier } from './sql-identifier.js';
  * 2. Its POSITION is where the change feed delivered it (`_lsn`, column `cosmosLsn`), when it came through
  *    the change feed; a version read by a query or a point read has none. Within one logical partition the
  *    change feed delivers changes in the order they were made, so of two versions of ONE document that both
- *    have a position, the position decides ({@link compareVersions}); otherwise the time does.
+ *    have a position, the position decides ({@link compareVersions}). When only one has a position, only
+ *    Cosmos's own `_ts` is compared: `modified` is the application's, and need not grow from version to
+ *    version (a version may lack it), so it could put a stale read above the change feed's newer version.
+ *    Without positions, the time decides.
  * 3. A row's PRECEDENCE is that order, then its id in code point order (`COLLATE "C"` in SQL, what
  *    {@link compareCodePoints} does in JS; the database's default collation, e.g. `en_US.utf8` on Azure,
  *    orders ids differently). Two different documents of one pubkey (a pubkey-keyed table holds one) are
@@ -112,9 +115,13 @@ function sign(x: number, y: number): number {
   return x === y ? 0 : x < y ? -1 : 1;
 }
 
-/** Rule 2: positions decide between two versions of one document that both have one; the time otherwise. */
+/**
+ * Rule 2: positions decide between two versions of one document that both have one; the source `_ts` alone
+ * when only one has a position; the whole time otherwise.
+ */
 function compareVersionParts(a: Version, b: Version, sameDocument: boolean): number {
   if (sameDocument && a.lsn !== null && b.lsn !== null) return sign(a.lsn, b.lsn);
+  if (sameDocument && (a.lsn !== null || b.lsn !== null)) return sign(a.time[0] ?? missing, b.time[0] ?? missing);
   for (let i = 0; i < Math.max(a.time.length, b.time.length); i += 1) {
     const order = sign(a.time[i] ?? missing, b.time[i] ?? missing);
     if (order !== 0) return order;
@@ -168,8 +175,11 @@ function rowVersionSql(type: DocumentType, alias: string): VersionSql {
 /** SQL: -1, 0 or 1 as `a` ranks below, with or above `b` (the SQL twin of {@link compareVersionParts}, then ids). */
 function compareSql(a: VersionSql, b: VersionSql, sameDocument: string): string {
   const row = (v: VersionSql) => `ROW(${[...v.time, ...(v.id ? [`${v.id} COLLATE "C"`] : [])].join(', ')})`;
+  const [ta, tb] = [a.time[0] as string, b.time[0] as string];
   return `(CASE WHEN ${sameDocument} AND ${a.lsn} IS NOT NULL AND ${b.lsn} IS NOT NULL
     THEN CASE WHEN ${a.lsn} > ${b.lsn} THEN 1 WHEN ${a.lsn} < ${b.lsn} THEN -1 ELSE 0 END
+    WHEN ${sameDocument} AND (${a.lsn} IS NOT NULL OR ${b.lsn} IS NOT NULL)
+    THEN CASE WHEN ${ta} > ${tb} THEN 1 WHEN ${ta} < ${tb} THEN -1 ELSE 0 END
     ELSE CASE WHEN ${row(a)} > ${row(b)} THEN 1 WHEN ${row(a)} < ${row(b)} THEN -1 ELSE 0 END END)`;
 }
 

@@ -38,6 +38,8 @@ export interface DocumentRef {
 export interface TiedRow extends DocumentRef {
   cosmosTs: number;
   cosmosEtag: string | null;
+  /** The delete's change-feed position, when known: a document present after it was created again after it. */
+  deleteLsn?: number;
 }
 
 export interface DeleteOutcome {
@@ -122,6 +124,7 @@ interface RemovalRecord {
   pubkey: string | null;
   cosmosTs: bigint | null;
   cosmosEtag: string | null;
+  deleteLsn: bigint | null;
 }
 
 /** Per table: the rows the deletes remove (as `<table>:<key>`, what competitors name) and the rows they tie with. */
@@ -135,10 +138,12 @@ function removalStatement(): string {
       ctes: `d${index} AS (DELETE FROM "${table}" t USING gone g WHERE ${match}
           AND CASE WHEN g."inclusive" THEN ${buriedSql('t', deleted)} ELSE ${olderThanDeleteSql('t', deleted)} END
           RETURNING '${table}:' || t."${key}" AS "row"),
-        t${index} AS (SELECT t."id", t."pubkey", t."cosmosTs", t."cosmosEtag" FROM "${table}" t JOIN gone g ON ${match}
+        t${index} AS (SELECT t."id", t."pubkey", t."cosmosTs", t."cosmosEtag",
+          CASE WHEN g."pubkey" IS NOT NULL THEN g."lsn" END AS "deleteLsn" FROM "${table}" t JOIN gone g ON ${match}
           WHERE NOT g."inclusive" AND ${tiedWithDeleteSql('t', deleted)})`,
-      select: `SELECT 'deleted' AS "kind", "row", NULL::text AS "id", NULL::text AS "pubkey", NULL::bigint AS "cosmosTs", NULL::text AS "cosmosEtag" FROM d${index}
-        UNION ALL SELECT 'tie', NULL, "id", "pubkey", "cosmosTs", "cosmosEtag" FROM t${index}`,
+      select: `SELECT 'deleted' AS "kind", "row", NULL::text AS "id", NULL::text AS "pubkey", NULL::bigint AS "cosmosTs",
+          NULL::text AS "cosmosEtag", NULL::bigint AS "deleteLsn" FROM d${index}
+        UNION ALL SELECT 'tie', NULL, "id", "pubkey", "cosmosTs", "cosmosEtag", "deleteLsn" FROM t${index}`,
     };
   });
   return `WITH ${gone(1)},\n${parts.map((part) => part.ctes).join(',\n')}\n${parts.map((part) => part.select).join('\nUNION ALL ')}`;
@@ -203,12 +208,12 @@ function tiesOf(records: readonly RemovalRecord[]): TiedRow[] {
   const ties = new Map<string, TiedRow>();
   for (const record of records) {
     if (record.kind !== 'tie' || record.id === null || record.pubkey === null) continue;
-    ties.set(JSON.stringify([record.pubkey, record.id]), {
-      id: record.id,
-      pubkey: record.pubkey,
-      cosmosTs: Number(record.cosmosTs),
-      cosmosEtag: record.cosmosEtag,
-    });
+    const key = JSON.stringify([record.pubkey, record.id]);
+    const deleteLsn = record.deleteLsn === null ? undefined : Number(record.deleteLsn);
+    const seen = ties.get(key);
+    // A row tied with two deletes (one naming its pubkey, one not): the later position bounds its successor.
+    if (seen?.deleteLsn !== undefined && (deleteLsn === undefined || deleteLsn < seen.deleteLsn)) continue;
+    ties.set(key, { id: record.id, pubkey: record.pubkey, cosmosTs: Number(record.cosmosTs), cosmosEtag: record.cosmosEtag, deleteLsn });
   }
   return [...ties.values()];
 }

@@ -1,4 +1,5 @@
 import type { Container } from '@azure/cosmos';
+import { isSystemProperty } from '../domain/mapping.js';
 import type { PartitionKeyValue } from '../storage-queue/messages.js';
 
 /** Point reads in flight at once: enough to hide latency, few enough not to burst the container's RU budget. */
@@ -11,30 +12,45 @@ export interface PointRead {
 }
 
 /**
- * Each document's CURRENT state in Cosmos, by point read (its system properties included), or no document
- * when it is gone (a 404 is an answer, not an error). Any other failure throws.
+ * Reads documents' CURRENT state in Cosmos: each entry with its document as Cosmos has it now (system
+ * properties included), or without one when it is gone. Throws on anything but an answer. The sync reads
+ * through it; so can a test, with a model of Cosmos behind it.
  */
-export async function readCurrent<T extends PointRead>(
-  container: Container,
-  entries: readonly T[],
-): Promise<Array<{ entry: T; document?: Record<string, unknown> }>> {
-  const results: Array<{ entry: T; document?: Record<string, unknown> }> = [];
-  for (let start = 0; start < entries.length; start += readConcurrency) {
-    const slice = entries.slice(start, start + readConcurrency);
-    results.push(
-      ...(await Promise.all(
-        slice.map(async (entry) => {
-          // `{}` is the SDK's "none" partition key: an item stored without a value at /pubkey.
-          const partitionKey = isNone(entry.partitionKey) ? {} : entry.partitionKey;
-          const { resource } = await container.item(entry.id, partitionKey).read<Record<string, unknown>>();
-          return { entry, document: resource ?? undefined };
-        }),
-      )),
-    );
-  }
-  return results;
+export type PointReader = <T extends PointRead>(entries: readonly T[]) => Promise<Array<{ entry: T; document?: Record<string, unknown> }>>;
+
+/** The {@link PointReader} of a container: point reads (a 404 is an answer, not an error). */
+export function cosmosPointReader(container: Container): PointReader {
+  return async (entries) => {
+    const results: Array<{ entry: (typeof entries)[number]; document?: Record<string, unknown> }> = [];
+    for (let start = 0; start < entries.length; start += readConcurrency) {
+      const slice = entries.slice(start, start + readConcurrency);
+      results.push(
+        ...(await Promise.all(
+          slice.map(async (entry) => {
+            // `{}` is the SDK's "none" partition key: an item stored without a value at /pubkey.
+            const partitionKey = isNone(entry.partitionKey) ? {} : entry.partitionKey;
+            const { resource } = await container.item(entry.id, partitionKey).read<Record<string, unknown>>();
+            return { entry, document: resource ?? undefined };
+          }),
+        )),
+      );
+    }
+    return results;
+  };
 }
 
 function isNone(value: PartitionKeyValue): value is { none: true } {
   return value !== null && typeof value === 'object';
+}
+
+/**
+ * A document read by a point read, placed in the change feed's order when something is known of it: a read
+ * made after the change feed showed the document at position `after` (or after a delete at `after`) returns
+ * that version or a later one, so its position is at least `after`. Without a position, a version read this
+ * way could never replace a same-second version that came through the feed, and a deferred change would be
+ * lost (the feed does not deliver it again). A document that carries its own position keeps it.
+ */
+export function positionedAfter(document: Record<string, unknown>, after: number | undefined): Record<string, unknown> {
+  if (after === undefined || isSystemProperty('_lsn', document._lsn)) return document;
+  return { ...document, _lsn: after };
 }

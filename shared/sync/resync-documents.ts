@@ -1,24 +1,25 @@
 import type { AppContext } from '../context/app-context.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
 import type { ChangeEntry, PartitionKeyValue, ResyncEntry } from '../storage-queue/messages.js';
 import { applyDocuments } from '../write-path/apply-documents.js';
-import { applyDeletes, type DeleteToApply } from './apply-deletes.js';
-import { readCurrent } from './read-current.js';
+import { type ApplyDeletesOptions, applyDeletes, type DeleteToApply } from './apply-deletes.js';
+import { cosmosPointReader, type PointReader, positionedAfter } from './read-current.js';
 import { settleAfterDeletes } from './settle-after-deletes.js';
 
-export type ResyncOutcome =
-  | { kind: 'skipped'; entries: number }
-  | {
-      kind: 'applied';
-      read: number;
-      written: number;
-      unchanged: number;
-      quarantined: number;
-      failed: number;
-      deleted: number;
-      gone: number;
-      /** Quarantined competitors of deleted rows read again and applied. */
-      reconsidered: number;
-    };
+/** What a resync did. */
+export interface ResyncResult {
+  read: number;
+  written: number;
+  unchanged: number;
+  quarantined: number;
+  failed: number;
+  deleted: number;
+  gone: number;
+  /** Quarantined competitors of deleted rows read again and applied. */
+  reconsidered: number;
+}
+
+export type ResyncOutcome = { kind: 'skipped'; entries: number } | ({ kind: 'applied' } & ResyncResult);
 
 interface ReadBack {
   id: string;
@@ -28,16 +29,31 @@ interface ReadBack {
 }
 
 /**
- * Brings the given documents in PostgreSQL up to Cosmos's CURRENT state (the resync queue's work).
- * State-based, so it can run late, twice, or after newer changes without going backwards: each changed
- * document is read again from Cosmos and written through `applyDocuments` (version-guarded); one that is
- * gone is deleted if PostgreSQL holds the version seen then or older; deletes are applied as recorded
- * (tombstones, ties and freed rows settled as the sync does: `settleAfterDeletes`); an item that named no
- * document goes to the quarantine whole. Skipped while PostgreSQL is primary, like the
- * sync itself. Throws if Cosmos or PostgreSQL fails, so the queue delivers the message again.
+ * Brings the given documents in PostgreSQL up to Cosmos's CURRENT state (the resync queue's work), unless
+ * PostgreSQL is primary (then, as for the sync itself, the changes are the mirror's own). See {@link resyncEntries}.
  */
 export async function resyncDocuments(ctx: AppContext, entries: readonly ResyncEntry[]): Promise<ResyncOutcome> {
   if (ctx.config.usePostgres) return { kind: 'skipped', entries: entries.length };
+  const result = await resyncEntries(ctx.prisma, cosmosPointReader(ctx.cosmos), entries, {
+    retentionDays: ctx.config.deleteRetentionDays,
+  });
+  return { kind: 'applied', ...result };
+}
+
+/**
+ * State-based, so it can run late, twice, or after newer changes without going backwards: each changed
+ * document is read again (`read`) and written through `applyDocuments` (version-guarded), placed in the change
+ * feed's order no earlier than the change the sync saw (`positionedAfter`); one that is gone is deleted if
+ * PostgreSQL holds the version seen then or older; deletes are applied as recorded (tombstones, ties and freed
+ * rows settled as the sync does: `settleAfterDeletes`); an item that named no document goes to the quarantine
+ * whole. Throws if Cosmos or PostgreSQL fails, so the queue delivers the message again.
+ */
+export async function resyncEntries(
+  prisma: PrismaClient,
+  read: PointReader,
+  entries: readonly ResyncEntry[],
+  options: ApplyDeletesOptions = {},
+): Promise<ResyncResult> {
   const deletes: DeleteToApply[] = [];
   const toRead: ReadBack[] = [];
   const unreadable: unknown[] = [];
@@ -47,8 +63,8 @@ export async function resyncDocuments(ctx: AppContext, entries: readonly ResyncE
     else toRead.push({ id: entry.id, partitionKey: entry.partitionKey ?? (entry.pubkey as string), ts: entry.ts, lsn: entry.lsn });
   }
 
-  const current = await readCurrent(ctx.cosmos, toRead);
-  const found = current.flatMap((result) => (result.document ? [result.document] : []));
+  const current = await read(toRead);
+  const found = current.flatMap(({ entry, document }) => (document ? [positionedAfter(document, entry.lsn)] : []));
   // The version seen is gone by now: rows holding it (or an older one) go, and it is remembered as deleted.
   const gone = current.flatMap(({ entry, document }) =>
     document || typeof entry.partitionKey !== 'string'
@@ -56,11 +72,10 @@ export async function resyncDocuments(ctx: AppContext, entries: readonly ResyncE
       : [{ id: entry.id, pubkey: entry.partitionKey, ts: entry.ts, lsn: entry.lsn, inclusive: true }],
   );
   // Items that name no document cannot be mapped: the write path quarantines them, kept whole, with the reason.
-  const applied = await applyDocuments(ctx.prisma, [...found, ...unreadable], { source: 'sync' });
-  const removal = await applyDeletes(ctx.prisma, [...deletes, ...gone], { retentionDays: ctx.config.deleteRetentionDays });
-  const settled = await settleAfterDeletes(ctx, removal, 'sync');
+  const applied = await applyDocuments(prisma, [...found, ...unreadable], { source: 'sync' });
+  const removal = await applyDeletes(prisma, [...deletes, ...gone], options);
+  const settled = await settleAfterDeletes(prisma, read, removal, 'sync');
   return {
-    kind: 'applied',
     read: found.length,
     written: applied.written + settled.written,
     unchanged: applied.unchanged + applied.skipped + settled.unchanged,

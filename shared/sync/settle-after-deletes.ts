@@ -1,8 +1,8 @@
-import type { AppContext } from '../context/app-context.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
 import { applyDocuments } from '../write-path/apply-documents.js';
 import type { QuarantineSource } from '../write-path/quarantine.js';
 import { type DeleteOutcome, type DocumentRef, removeUnchanged } from './apply-deletes.js';
-import { readCurrent } from './read-current.js';
+import { type PointReader, positionedAfter } from './read-current.js';
 
 /** What settling did: documents written again from Cosmos, and rows removed because Cosmos no longer has them. */
 export interface Settlement {
@@ -22,16 +22,17 @@ function unique(refs: readonly DocumentRef[]): DocumentRef[] {
 }
 
 /**
- * Finishes what `applyDeletes` could not decide alone, from Cosmos's CURRENT state (point reads):
+ * Finishes what `applyDeletes` could not decide alone, from Cosmos's CURRENT state (`read`: point reads):
  * - a tied row (a delete in the same second as the row's version, without change-feed positions to order
- *   them): the document present is applied as it is now; absent, the row goes if it still holds the version
- *   that tied (`removeUnchanged`);
+ *   them): the document present is applied as it is now (created again after the delete, so placed after
+ *   the delete's position); absent, the row goes if it still holds the version that tied (`removeUnchanged`);
  * - a competitor quarantined for a row that is now free (`conflict`, `displaced`): read again and applied, so
  *   it takes the row (or is quarantined again, with the reason that holds now).
  * Idempotent: a retry reads again and converges to the same state. Throws if Cosmos or PostgreSQL fails.
  */
 export async function settleAfterDeletes(
-  ctx: Pick<AppContext, 'prisma' | 'cosmos'>,
+  prisma: PrismaClient,
+  read: PointReader,
   outcome: Pick<DeleteOutcome, 'ties' | 'reconsider'>,
   source: QuarantineSource,
 ): Promise<Settlement> {
@@ -45,24 +46,21 @@ export async function settleAfterDeletes(
     deleted: 0,
   };
   if (outcome.ties.length === 0 && outcome.reconsider.length === 0) return settlement;
-  const tied = await readCurrent(
-    ctx.cosmos,
-    outcome.ties.map((row) => ({ ...row, partitionKey: row.pubkey })),
-  );
+  const tied = await read(outcome.ties.map((row) => ({ ...row, partitionKey: row.pubkey })));
   const removed = await removeUnchanged(
-    ctx.prisma,
+    prisma,
     tied.flatMap(({ entry, document }) => (document ? [] : [entry])),
   );
   settlement.deleted = removed.deleted;
   const competitors = unique([...outcome.reconsider, ...removed.reconsider]);
   settlement.reconsidered = competitors.length;
-  const reread = await readCurrent(
-    ctx.cosmos,
-    competitors.map((ref) => ({ ...ref, partitionKey: ref.pubkey })),
-  );
-  const documents = [...tied, ...reread].flatMap(({ document }) => (document ? [document] : []));
+  const reread = await read(competitors.map((ref) => ({ ...ref, partitionKey: ref.pubkey })));
+  const documents = [
+    ...tied.flatMap(({ entry, document }) => (document ? [positionedAfter(document, entry.deleteLsn)] : [])),
+    ...reread.flatMap(({ document }) => (document ? [document] : [])),
+  ];
   if (documents.length === 0) return settlement;
-  const applied = await applyDocuments(ctx.prisma, documents, { source });
+  const applied = await applyDocuments(prisma, documents, { source });
   settlement.written = applied.written;
   settlement.unchanged = applied.unchanged + applied.skipped;
   settlement.quarantined = applied.quarantined;

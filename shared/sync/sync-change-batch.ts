@@ -6,10 +6,12 @@ import { jsonText } from '../core/json-text.js';
 import { safeErrorMessage } from '../core/safe-error.js';
 import { documentTypeOf } from '../domain/document-types.js';
 import { isStorableText } from '../domain/storable-json.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
 import { type DocumentsMessage, documentsMessages, type ResyncEntry } from '../storage-queue/messages.js';
 import { type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
-import { applyDeletes } from './apply-deletes.js';
-import { type ChangeItem, changeSetOf } from './change-feed-items.js';
+import { type ApplyDeletesOptions, applyDeletes } from './apply-deletes.js';
+import { type ChangeItem, type ChangeSet, changeSetOf } from './change-feed-items.js';
+import { cosmosPointReader, type PointReader } from './read-current.js';
 import { settleAfterDeletes } from './settle-after-deletes.js';
 
 export interface SyncBatchOptions {
@@ -24,15 +26,17 @@ export interface SyncBatchOptions {
   enqueue: (messages: DocumentsMessage[]) => Promise<unknown>;
 }
 
+/** What applying a batch did. */
+export type ChangeSetResult = {
+  deleted: number;
+  /** Quarantined competitors of deleted rows read again from Cosmos and applied (see `settleAfterDeletes`). */
+  reconsidered: number;
+} & Omit<ApplyResult, 'quarantinedKeys' | 'failedKeys' | 'displacedKeys'>;
+
 export type SyncOutcome =
   /** PostgreSQL is primary: these changes are the mirror's own writes coming back, and are ignored. */
   | { kind: 'skipped'; items: number }
-  | ({
-      kind: 'applied';
-      deleted: number;
-      /** Quarantined competitors of deleted rows read again from Cosmos and applied (see `settleAfterDeletes`). */
-      reconsidered: number;
-    } & Omit<ApplyResult, 'quarantinedKeys' | 'failedKeys' | 'displacedKeys'>)
+  | ({ kind: 'applied' } & ChangeSetResult)
   /**
    * The batch could not be applied on the runtime's last attempt; every change in it is on the resync queue.
    * `refused` when the batch itself is wrong for this sync (items of the other change-feed mode, items that
@@ -62,21 +66,10 @@ export async function syncChangeBatch(ctx: AppContext, items: readonly unknown[]
     if (changes.mismatched > 0 || changes.unreadable > 0) {
       throw new ChangeFeedUnreadableError(options.mode, changes.mismatched, changes.unreadable);
     }
-    const applied = await applyDocuments(ctx.prisma, changes.upserts, { source: 'sync' });
-    const removal = await applyDeletes(ctx.prisma, changes.deletes, { retentionDays: ctx.config.deleteRetentionDays });
-    const settled = await settleAfterDeletes(ctx, removal, 'sync');
-    const { skipped, displaced } = applied;
-    return {
-      kind: 'applied',
-      written: applied.written + settled.written,
-      unchanged: applied.unchanged + settled.unchanged,
-      skipped,
-      quarantined: applied.quarantined + settled.quarantined,
-      failed: applied.failed + settled.failed,
-      displaced,
-      deleted: removal.deleted + settled.deleted,
-      reconsidered: settled.reconsidered,
-    };
+    const result = await applyChangeSet(ctx.prisma, cosmosPointReader(ctx.cosmos), changes, {
+      retentionDays: ctx.config.deleteRetentionDays,
+    });
+    return { kind: 'applied', ...result };
   } catch (error) {
     if (options.willRetry) throw error;
     const refused = error instanceof ChangeFeedUnreadableError;
@@ -86,6 +79,31 @@ export async function syncChangeBatch(ctx: AppContext, items: readonly unknown[]
     await options.enqueue(messages);
     return { kind: 'deferred', documents: entries.length, messages: messages.length, reason, refused };
   }
+}
+
+/**
+ * Applies a read batch: its documents through `applyDocuments`, its deletes through `applyDeletes`, then what a
+ * delete leaves to settle from Cosmos's current state (`read`; see `settleAfterDeletes`).
+ */
+export async function applyChangeSet(
+  prisma: PrismaClient,
+  read: PointReader,
+  changes: Pick<ChangeSet, 'upserts' | 'deletes'>,
+  options: ApplyDeletesOptions = {},
+): Promise<ChangeSetResult> {
+  const applied = await applyDocuments(prisma, changes.upserts, { source: 'sync' });
+  const removal = await applyDeletes(prisma, changes.deletes, options);
+  const settled = await settleAfterDeletes(prisma, read, removal, 'sync');
+  return {
+    written: applied.written + settled.written,
+    unchanged: applied.unchanged + settled.unchanged,
+    skipped: applied.skipped,
+    quarantined: applied.quarantined + settled.quarantined,
+    failed: applied.failed + settled.failed,
+    displaced: applied.displaced,
+    deleted: removal.deleted + settled.deleted,
+    reconsidered: settled.reconsidered,
+  };
 }
 
 /**

@@ -25,7 +25,15 @@ const pubkeyOf = (marker: string) => `${marker}${'0'.repeat(64 - marker.length)}
 
 /** A document as the change feed delivers it: with the system properties Cosmos adds, a position among them. */
 function delivered(document: Doc, lsn: number): Doc {
-  return { ...document, _rid: 'AbCdEf==', _self: 'dbs/x/colls/y/docs/z/', _etag: '"00000000-0000"', _attachments: 'attachments/', _ts: 1_700_000_000, _lsn: lsn };
+  return {
+    ...document,
+    _rid: 'AbCdEf==',
+    _self: 'dbs/x/colls/y/docs/z/',
+    _etag: '"00000000-0000"',
+    _attachments: 'attachments/',
+    _ts: 1_700_000_000,
+    _lsn: lsn,
+  };
 }
 
 /** Writes a document to Cosmos and returns it as Cosmos gives it back. */
@@ -117,8 +125,11 @@ describe.each(documentShapes)('$name', (shape) => {
     test('through the sync handler: the batch is applied, not deferred', async () => {
       const current = caseOf(shape, goodCount);
       const good = await Promise.all(current.good.map(stored));
-      const bad = shape.delivery === 'cosmos' ? await Promise.all(current.bad.map(stored)) : current.bad.map((document) => delivered(document, 1));
-      await app.registration('cosmosSync').callback(page(good, bad), app.context('cosmosSync', { retryContext: { retryCount: 0, maxRetryCount: 5 } }));
+      const bad =
+        shape.delivery === 'cosmos' ? await Promise.all(current.bad.map(stored)) : current.bad.map((document) => delivered(document, 1));
+      await app
+        .registration('cosmosSync')
+        .callback(page(good, bad), app.context('cosmosSync', { retryContext: { retryCount: 0, maxRetryCount: 5 } }));
       expect(await app.queues.main.peekMessages({ numberOfMessages: 32 })).toMatchObject({ peekedMessageItems: [] });
       await expectOutcome(shape, current, bad);
     });
@@ -126,7 +137,8 @@ describe.each(documentShapes)('$name', (shape) => {
     test('through the queue: the resync message completes, nothing is poisoned', async () => {
       const current = caseOf(shape, goodCount);
       const good = await Promise.all(current.good.map(stored));
-      const bad = shape.delivery === 'cosmos' ? await Promise.all(current.bad.map(stored)) : current.bad.map((document) => delivered(document, 1));
+      const bad =
+        shape.delivery === 'cosmos' ? await Promise.all(current.bad.map(stored)) : current.bad.map((document) => delivered(document, 1));
       const entry = (document: Doc) =>
         shape.delivery === 'whole' && bad.includes(document)
           ? { raw: JSON.stringify(document) }

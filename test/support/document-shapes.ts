@@ -137,10 +137,7 @@ export const documentShapes: DocumentShape[] = [
   },
   {
     name: 'two ids in one page that differ only in a lone surrogate',
-    make: (pubkey, marker) => [
-      payment(pubkey, `payment-${marker}-\uD800`, marker),
-      payment(pubkey, `payment-${marker}-\uDBFF`, marker),
-    ],
+    make: (pubkey, marker) => [payment(pubkey, `payment-${marker}-\uD800`, marker), payment(pubkey, `payment-${marker}-\uDBFF`, marker)],
     reasonCode: 'unmappable',
     reason: /^payment: id: contains a lone UTF-16 surrogate/,
     delivery: 'whole',
