@@ -34,7 +34,23 @@ const connectionLostMessages = [
   'Connection terminated unexpectedly',
   'Connection terminated',
   'Client has encountered a connection error and is not queryable',
+  // `connectionTimeoutMillis` ran out: a server (or a path to it) that accepts connections but does not answer.
+  'Connection terminated due to connection timeout',
+  'timeout exceeded when trying to connect',
 ];
+
+/**
+ * Prisma's codes for a server that cannot be reached or went away: P1001 (cannot reach), P1002 and P1008
+ * (timed out), P1017 (the server closed the connection), P2024 (no pooled connection freed in time).
+ * https://www.prisma.io/docs/orm/reference/error-reference
+ */
+const transientPrismaCodes = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+/** Prisma's own error code (P1xxx, P2xxx), which is not a SQLSTATE although it is shaped like one. */
+function prismaCodeOf(error: unknown): string | undefined {
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  return typeof name === 'string' && name.startsWith('PrismaClient') && typeof code === 'string' ? code : undefined;
+}
 
 interface AdapterCause {
   originalCode?: unknown;
@@ -57,14 +73,20 @@ function adapterCauseOf(error: unknown): AdapterCause | undefined {
 /** The SQLSTATE of a PostgreSQL error, however it was wrapped; undefined if it carries none. */
 export function sqlStateOf(error: unknown): string | undefined {
   const cause = adapterCauseOf(error);
-  for (const code of [cause?.originalCode, cause?.code, (error as { code?: unknown } | null)?.code]) {
+  const own = prismaCodeOf(error) === undefined ? (error as { code?: unknown } | null)?.code : undefined;
+  for (const code of [cause?.originalCode, cause?.code, own]) {
     if (typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code)) return code;
   }
   return undefined;
 }
 
-/** Serialization failures, deadlocks, too many connections, admin shutdown and connection exceptions (class 08). */
+/**
+ * Serialization failures, deadlocks, too many connections, admin shutdown, connection exceptions (class 08),
+ * and connections lost, refused or timed out however the driver or Prisma reports them.
+ */
 export function isTransientPostgresError(error: unknown): boolean {
+  const prismaCode = prismaCodeOf(error);
+  if (prismaCode !== undefined && transientPrismaCodes.has(prismaCode)) return true;
   const state = sqlStateOf(error);
   if (state) return transientCodes.has(state) || state.startsWith('08');
   const kind = adapterCauseOf(error)?.kind;
