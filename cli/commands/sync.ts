@@ -45,8 +45,8 @@ export const syncCommand = defineCommand({
     'replaces the positions. A page that fails is tried again with backoff from the last applied position.',
     'With --once it stops when every range has caught up; otherwise it runs until Ctrl-C. It writes what the',
     'sync function writes, so it needs no MIGRATION_MODE; while USE_POSTGRESQL=true it applies nothing (the',
-    "changes are the mirror's own writes), like the function. AllVersionsAndDeletes cannot start from the",
-    'beginning (Cosmos refuses it).',
+    "changes are the mirror's own writes), like the function. AllVersionsAndDeletes starts only from the",
+    'positions or from now (Cosmos refuses the beginning and points in time in that mode).',
   ].join('\n'),
   options: {
     mode: valued('<mode>', 'LatestVersion or AllVersionsAndDeletes (default: COSMOSDB_CHANGE_FEED_MODE, else LatestVersion).', parseMode),
@@ -64,17 +64,10 @@ export const syncCommand = defineCommand({
     interrupted: 'interrupted (Ctrl-C): stopped after the pages being applied; every position is saved, run it again to go on',
   },
   prepare: ({ values }) => {
-    if (values.mode === 'AllVersionsAndDeletes' && values.from?.from === 'beginning') {
-      throw new InvalidInputError('--from', 'AllVersionsAndDeletes cannot start from the beginning (Cosmos refuses it); use now or a time');
-    }
+    refuseStart(values.mode, values.from, '--mode');
     return async (io) => {
       const mode = values.mode ?? changeFeedModeFrom(io.env);
-      if (mode === 'AllVersionsAndDeletes' && values.from?.from === 'beginning') {
-        throw new InvalidInputError(
-          '--from',
-          'AllVersionsAndDeletes (COSMOSDB_CHANGE_FEED_MODE) cannot start from the beginning; use now or a time',
-        );
-      }
+      refuseStart(mode, values.from, 'COSMOSDB_CHANGE_FEED_MODE');
       const services = io.services();
       const { runSync } = await import('../../shared/sync/sync-runner.js');
       io.log(`Following the change feed (${mode}${values.once ? ', until every range has caught up' : ', Ctrl-C to stop'})...`);
@@ -113,6 +106,19 @@ export const syncCommand = defineCommand({
     };
   },
 });
+
+/**
+ * Cosmos starts the AllVersionsAndDeletes feed only from now or from a continuation ("Change feed pull model",
+ * learn.microsoft.com): a start it would refuse is a bad argument, said before anything is touched.
+ */
+function refuseStart(mode: ChangeFeedMode | undefined, start: SyncStart | undefined, modeFrom: string): void {
+  if (mode !== 'AllVersionsAndDeletes' || (start?.from !== 'beginning' && start?.from !== 'time')) return;
+  const what = start.from === 'time' ? 'a point in time' : 'the beginning';
+  throw new InvalidInputError(
+    '--from',
+    `AllVersionsAndDeletes (${modeFrom}) cannot start from ${what}: Cosmos starts it only from now or a saved position`,
+  );
+}
 
 function describePage(event: SyncPageEvent): string {
   const head = `range ${rangeLabel(event.range)}: ${formatCount(event.changes)} change(s)`;

@@ -76,11 +76,10 @@ export class ChangeFeedReader {
     start: ChangeFeedStart,
     private readonly options: ChangeFeedReadOptions,
   ) {
-    if (options.mode === 'AllVersionsAndDeletes' && start.from === 'beginning') {
-      // Cosmos refuses it (400): that mode keeps changes only from the time it was enabled, within its retention.
-      throw new RangeError(
-        'the AllVersionsAndDeletes change feed cannot start from the beginning; start it from now, a time, or a saved continuation',
-      );
+    if (options.mode === 'AllVersionsAndDeletes' && (start.from === 'beginning' || start.from === 'time')) {
+      // "When using all versions and deletes mode, you must choose to start the change feed from Now() or from
+      // a specific continuation token" (Change feed pull model, learn.microsoft.com); Cosmos answers 400 otherwise.
+      throw new RangeError('the AllVersionsAndDeletes change feed starts only from now or from a saved continuation');
     }
     this.#start = start;
   }

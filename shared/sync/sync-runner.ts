@@ -20,7 +20,7 @@ import { type SyncOutcome, syncChangeBatch } from './sync-change-batch.js';
  * A page that fails (PostgreSQL or Cosmos unreachable) is retried with backoff from the last applied
  * position: the runner holds its place rather than deferring anything. With `once` it stops when every
  * range has caught up (answered 304); otherwise it polls each caught-up range every `pollIntervalMs`
- * until its signal is aborted.
+ * until its signal is aborted. AllVersionsAndDeletes starts only from the positions or from now, as Cosmos allows.
  */
 
 /** Where the runner starts: PostgreSQL's positions (a completed full load's end, or where a runner or catch-up left them), or a point of the feed. */
@@ -97,10 +97,11 @@ interface FollowedRange {
  */
 export async function runSync(ctx: AppContext, options: SyncRunnerOptions): Promise<SyncRunSummary> {
   const start = options.start ?? { from: 'positions' };
-  if (options.mode === 'AllVersionsAndDeletes' && start.from === 'beginning') {
+  if (options.mode === 'AllVersionsAndDeletes' && (start.from === 'beginning' || start.from === 'time')) {
+    // Cosmos starts that mode only from now or from a continuation (Change feed pull model, learn.microsoft.com).
     throw new InvalidInputError(
       'start',
-      'the AllVersionsAndDeletes change feed cannot start from the beginning (Cosmos refuses it): start from the positions, now or a time',
+      `the AllVersionsAndDeletes change feed cannot start from ${start.from === 'time' ? 'a point in time' : 'the beginning'} (Cosmos refuses it): start from the positions or from now`,
     );
   }
   const totals: SyncTotals = {
