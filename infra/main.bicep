@@ -54,6 +54,17 @@ param cosmosLeasePrefix string = ''
 @description('Comma-separated regions of the Cosmos DB account the app and the trigger read from, nearest first ("Sweden Central,West Europe"); empty reads from the account\'s default region.')
 param cosmosPreferredLocations string = ''
 
+@allowed([
+  ''
+  'Low'
+  'High'
+])
+@description('Priority of the migration\'s Cosmos DB reads: Low lets the service throttle them before the application\'s own requests, once priority-based execution is enabled on the account; empty sends none.')
+param cosmosPriorityLevel string = 'Low'
+
+@description('Request units per second all of the migration\'s Cosmos DB reads share (every chain, every instance); empty: no limit beyond Cosmos DB\'s own throttling.')
+param migrationMaxRuPerSecond string = ''
+
 @minLength(3)
 @maxLength(56)
 @description('Migration queue; its poison queue is "<name>-poison" (the Functions runtime convention).')
@@ -356,6 +367,8 @@ module functionApp 'modules/function-app.bicep' = {
     cosmosLeasePrefix: !empty(cosmosLeasePrefix) ? cosmosLeasePrefix : environmentName
     cosmosPreferredLocations: cosmosPreferredLocations
     cosmosChangeFeedMode: cosmosChangeFeedMode
+    cosmosPriorityLevel: cosmosPriorityLevel
+    migrationMaxRuPerSecond: migrationMaxRuPerSecond
     databaseAuth: postgresPasswordAuth ? 'password' : 'entra'
     entraDatabaseUrl: postgres.outputs.appEntraDatabaseUrl
     databaseUrlSecretUri: postgres.outputs.databaseUrlSecretUri

@@ -37,6 +37,12 @@ param cosmosPreferredLocations string
 ])
 param cosmosChangeFeedMode string
 
+@description('Priority of the migration\'s Cosmos DB reads (Low, High, or empty for none).')
+param cosmosPriorityLevel string
+
+@description('Request units per second the migration\'s Cosmos DB reads share; empty: no limit.')
+param migrationMaxRuPerSecond string
+
 @description('entra: DATABASE_URL names the app\'s role and the app signs in with a token; password: DATABASE_URL is the Key Vault secret.')
 @allowed([
   'entra'
@@ -210,6 +216,14 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
         {
           name: 'COSMOSDB_PREFERRED_LOCATIONS'
           value: cosmosPreferredLocations
+        }
+        {
+          name: 'COSMOSDB_PRIORITY_LEVEL'
+          value: cosmosPriorityLevel
+        }
+        {
+          name: 'MIGRATION_MAX_RU_PER_SECOND'
+          value: migrationMaxRuPerSecond
         }
         {
           name: 'AzureFunctionsJobHost__extensionBundle__id'
