@@ -32,6 +32,8 @@ export interface DeleteToApply extends DeletedDocument {
 export interface DocumentRef {
   id: string;
   pubkey: string;
+  /** The change-feed position of the version the quarantine holds, when it has one: a read now returns it or a later one. */
+  lsn?: number;
 }
 
 /** A row a delete could not be ordered against, with the version it holds (for {@link removeUnchanged}). */
@@ -186,7 +188,9 @@ const competitorsStatement = documentTypeNames
   .map((type) => {
     const { table, key } = documentTypes[type];
     const prefix = `${table}:`;
-    return `SELECT q."key", q."documentId", q."pubkey" FROM "quarantine" q
+    return `SELECT q."key", q."documentId", q."pubkey",
+        CASE WHEN jsonb_typeof(q."document" -> '_lsn') = 'number' THEN (q."document" ->> '_lsn')::numeric END AS "lsn"
+      FROM "quarantine" q
       WHERE q."competesFor" = ANY($1::text[]) AND left(q."competesFor", ${prefix.length}) = '${prefix}'
         AND q."reasonCode" IN ('conflict', 'displaced') AND q."documentId" IS NOT NULL AND q."pubkey" IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM "${table}" t WHERE t."${key}" = substr(q."competesFor", ${prefix.length + 1}))`;
@@ -196,12 +200,16 @@ const competitorsStatement = documentTypeNames
 /** Competitors quarantined for rows that are free now: the documents may take them. */
 async function competitorsFor(tx: Tx, rows: readonly string[]): Promise<DocumentRef[]> {
   if (rows.length === 0) return [];
-  const found = await tx.$queryRawUnsafe<Array<{ key: string; documentId: string; pubkey: string }>>(competitorsStatement, [
+  const found = await tx.$queryRawUnsafe<Array<{ key: string; documentId: string; pubkey: string; lsn: unknown }>>(competitorsStatement, [
     ...new Set(rows),
   ]);
   return found
     .sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0))
-    .map((entry) => ({ id: entry.documentId, pubkey: entry.pubkey }));
+    .map((entry) => {
+      // numeric comes back as a Decimal; a position is a whole number that fits a double exactly.
+      const lsn = entry.lsn === null ? Number.NaN : Number(entry.lsn);
+      return { id: entry.documentId, pubkey: entry.pubkey, ...(Number.isSafeInteger(lsn) && lsn >= 0 ? { lsn } : {}) };
+    });
 }
 
 function tiesOf(records: readonly RemovalRecord[]): TiedRow[] {

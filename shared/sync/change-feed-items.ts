@@ -48,8 +48,9 @@ export function changeSetOf(items: readonly unknown[], mode: ChangeFeedMode): Ch
   const read = items.map(readItem);
   const expected = mode === 'LatestVersion' ? ['document'] : ['upsert', 'delete'];
   const changeSet: ChangeSet = { upserts: [], deletes: [], mismatched: 0, unreadable: 0, items: read };
-  // Keyed by id alone, as the tables are (a delete may not say its partition). Re-inserting moves the key to
-  // the end, so the map's order stays the order of last changes.
+  // Keyed by document: partition key and id (one id may name documents in two partitions, and both count).
+  // A delete that does not say its partition stays apart, and is applied after the writes, version-guarded.
+  // Re-inserting moves the key to the end, so the map's order stays the order of last changes.
   const last = new Map<string, Exclude<ChangeItem, { kind: 'unreadable' }>>();
   for (const item of read) {
     if (item.kind === 'unreadable') changeSet.unreadable += 1;
@@ -58,8 +59,9 @@ export function changeSetOf(items: readonly unknown[], mode: ChangeFeedMode): Ch
     // and the write path keeps the newest by version, whatever their order here.
     else if (item.kind === 'document') changeSet.upserts.push(item.document);
     else {
-      last.delete(item.id);
-      last.set(item.id, item);
+      const document = JSON.stringify([item.partitionKey ?? null, item.id]);
+      last.delete(document);
+      last.set(document, item);
     }
   }
   for (const change of last.values()) {

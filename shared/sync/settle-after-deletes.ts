@@ -26,8 +26,9 @@ function unique(refs: readonly DocumentRef[]): DocumentRef[] {
  * - a tied row (a delete in the same second as the row's version, without change-feed positions to order
  *   them): the document present is applied as it is now (created again after the delete, so placed after
  *   the delete's position); absent, the row goes if it still holds the version that tied (`removeUnchanged`);
- * - a competitor quarantined for a row that is now free (`conflict`, `displaced`): read again and applied, so
- *   it takes the row (or is quarantined again, with the reason that holds now).
+ * - a competitor quarantined for a row that is now free (`conflict`, `displaced`): read again and applied (no
+ *   earlier than the version the quarantine holds), so it takes the row, and its entry goes (or it is
+ *   quarantined again, with the reason that holds now).
  * Idempotent: a retry reads again and converges to the same state. Throws if Cosmos or PostgreSQL fails.
  */
 export async function settleAfterDeletes(
@@ -57,7 +58,7 @@ export async function settleAfterDeletes(
   const reread = await read(competitors.map((ref) => ({ ...ref, partitionKey: ref.pubkey })));
   const documents = [
     ...tied.flatMap(({ entry, document }) => (document ? [positionedAfter(document, entry.deleteLsn)] : [])),
-    ...reread.flatMap(({ document }) => (document ? [document] : [])),
+    ...reread.flatMap(({ entry, document }) => (document ? [positionedAfter(document, entry.lsn)] : [])),
   ];
   if (documents.length === 0) return settlement;
   const applied = await applyDocuments(prisma, documents, { source });

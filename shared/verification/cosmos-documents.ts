@@ -29,6 +29,23 @@ export async function readUserDocuments(container: Container, pubkey: string): P
   return resources;
 }
 
+/** One user's documents of no known type (the `type` missing or none of the seven's): the quarantine should hold each. */
+export async function readUserOtherDocuments(container: Container, pubkey: string): Promise<SourceDocument[]> {
+  const { resources } = await container.items
+    .query<SourceDocument>(
+      {
+        query: 'SELECT * FROM c WHERE c.pubkey = @pubkey AND (NOT IS_DEFINED(c.type) OR NOT ARRAY_CONTAINS(@types, c.type))',
+        parameters: [
+          { name: '@pubkey', value: pubkey },
+          { name: '@types', value: allTypeValues },
+        ],
+      },
+      { partitionKey: pubkey },
+    )
+    .fetchAll();
+  return resources;
+}
+
 /** Which of `ids` exist in Cosmos as documents of this type, in any partition. */
 export async function existingIds(container: Container, type: DocumentType, ids: readonly string[]): Promise<Set<string>> {
   if (ids.length === 0) return new Set();

@@ -11,7 +11,7 @@ const longestValue = 80;
  * line per difference (field values as JSON, long ones shortened, secrets already redacted).
  */
 export function formatVerificationReport(report: UserVerificationReport): string {
-  const problems = report.differences.length - report.quarantined;
+  const problems = report.differences.length - report.quarantined + report.otherTypes.missing.length;
   const verdict = report.consistent ? 'CONSISTENT' : `${formatCount(problems)} DIFFERENCE${problems === 1 ? '' : 'S'}`;
   const lines = [
     `=== Verification: ${report.pubkey} ===`,
@@ -22,8 +22,17 @@ export function formatVerificationReport(report: UserVerificationReport): string
       return `  ${typeLabels[type]}: ${formatCount(cosmos)} / ${formatCount(postgres)}`;
     }),
   ];
-  if (report.differences.length > 0) {
-    lines.push('', 'Differences:', ...report.differences.map((difference) => `  ${describeDifference(difference)}`));
+  const { otherTypes } = report;
+  if (otherTypes.cosmos > 0) {
+    lines.push(`  Of no known type: ${formatCount(otherTypes.cosmos)} in Cosmos, ${formatCount(otherTypes.quarantined)} in the quarantine`);
+  }
+  if (report.differences.length > 0 || otherTypes.missing.length > 0) {
+    lines.push(
+      '',
+      'Differences:',
+      ...report.differences.map((difference) => `  ${describeDifference(difference)}`),
+      ...otherTypes.missing.map((id) => `  document ${id} of no known type: neither migrated nor in the quarantine`),
+    );
   }
   return lines.join('\n');
 }
@@ -37,6 +46,8 @@ function describeDifference(difference: DocumentDifference): string {
       return `${subject}: missing in Cosmos`;
     case 'quarantined':
       return `${subject}: quarantined (${difference.reason ?? 'no reason recorded'})`;
+    case 'competing':
+      return `${subject}: only in the quarantine, competing for a row another document holds (${difference.reason ?? 'no reason recorded'}); resolve the two at the source, or run the sync to settle it`;
     case 'different':
       return `${subject}: ${difference.path ?? '(document)'}: Cosmos ${showValue(difference.cosmos)}, PostgreSQL ${showValue(difference.postgres)}`;
   }
@@ -63,13 +74,16 @@ export function formatFullVerificationReport(report: FullVerificationReport): st
         `  ${typeLabels[type]}: Cosmos ${formatCount(tally.cosmos)}, PostgreSQL ${formatCount(tally.postgres)}, ` +
         `compared ${formatCount(tally.compared)}, missing in PostgreSQL ${formatCount(tally.missingInPostgres)}, ` +
         `missing in Cosmos ${formatCount(tally.missingInCosmos)}, different ${formatCount(tally.different)}, ` +
-        `quarantined ${formatCount(tally.quarantined)}`
+        `quarantined ${formatCount(tally.quarantined)}${tally.competing > 0 ? ` (${formatCount(tally.competing)} competing)` : ''}`
       );
     }),
+    `  Of no known type: Cosmos ${formatCount(report.otherTypes.cosmos)}, in the quarantine ${formatCount(report.otherTypes.quarantined)}`,
     ...describeFinding('Missing in PostgreSQL', report.missingInPostgres),
     ...describeFinding('Missing in Cosmos', report.missingInCosmos),
     ...describeFinding('Different (run migrate:verify <pubkey> for the values)', report.different),
     ...describeFinding('Quarantined', report.quarantined),
+    ...describeFinding('Competing for a row another document holds (not consistent)', report.competing),
+    ...describeOtherMissing(report.otherTypes.missing),
   ];
   if (report.repair) {
     const { attempted, written, unchanged, quarantined, failed } = report.repair;
@@ -81,6 +95,15 @@ export function formatFullVerificationReport(report: FullVerificationReport): st
   }
   for (const note of report.notes) lines.push('', `Note: ${note}`);
   return lines.join('\n');
+}
+
+function describeOtherMissing(missing: FullVerificationReport['otherTypes']['missing']): string[] {
+  if (missing.count === 0) return [];
+  const lines = ['', `Of no known type, neither migrated nor in the quarantine: ${formatCount(missing.count)}`];
+  for (const document of missing.listed) lines.push(`  ${document.id} [${document.pubkey}]`);
+  const unlisted = missing.count - missing.listed.length;
+  if (unlisted > 0) lines.push(`  ... and ${formatCount(unlisted)} more`);
+  return lines;
 }
 
 function describeFinding(title: string, finding: Finding): string[] {

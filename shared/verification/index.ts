@@ -5,6 +5,8 @@ export {
   type Finding,
   type FullVerificationReport,
   type ListedDocument,
+  type ListedOtherDocument,
+  type OtherTypesVerification,
   type RepairSummary,
   type TypeVerification,
   type VerifyAllOptions,

@@ -9,7 +9,7 @@ import { documentHash } from './canonical-json.js';
 import { existingIds } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readIdPage, readRowsByIds } from './postgres-documents.js';
-import { explainsVersion, quarantineOfDocuments } from './quarantine-entries.js';
+import { explainsVersion, isMappingFailure, quarantineOfDocuments } from './quarantine-entries.js';
 
 export interface VerifyAllProgress {
   phase: 'counting' | 'comparing' | 'checking-postgres';
@@ -58,7 +58,23 @@ export interface TypeVerification {
   missingInPostgres: number;
   missingInCosmos: number;
   different: number;
+  /** In the quarantine (that version), for whatever reason; `competing` of them wait for a row another holds. */
   quarantined: number;
+  competing: number;
+}
+
+/** A document of no known type, named in a finding. */
+export interface ListedOtherDocument {
+  id: string;
+  pubkey: string;
+}
+
+/** Documents of no known type: no table holds them, so each should be in the quarantine. */
+export interface OtherTypesVerification {
+  cosmos: number;
+  quarantined: number;
+  /** Those in Cosmos that the quarantine does not hold (that version of). */
+  missing: { count: number; listed: ListedOtherDocument[] };
 }
 
 export interface RepairSummary {
@@ -72,16 +88,21 @@ export interface RepairSummary {
 
 export interface FullVerificationReport {
   /**
-   * No document missing on either side and none different. Quarantined documents are counted apart
-   * and do not count against it (see `UserVerificationReport.consistent`). It describes what was found
-   * before any repair: verify again to confirm a repair.
+   * No document missing on either side, none different, none waiting in the quarantine as a competitor for
+   * another's row, and every document of no known type in the quarantine. Documents quarantined because no
+   * table can hold them are counted apart and do not count against it (see `UserVerificationReport.consistent`).
+   * It describes what was found before any repair: verify again to confirm a repair.
    */
   consistent: boolean;
   types: Record<DocumentType, TypeVerification>;
   missingInPostgres: Finding;
   missingInCosmos: Finding;
   different: Finding;
+  /** Every document of the seven types found in the quarantine (that version), competitors included. */
   quarantined: Finding;
+  /** Of those, the competitors (`conflict`, `displaced`): Cosmos has them, PostgreSQL does not. */
+  competing: Finding;
+  otherTypes: OtherTypesVerification;
   /** Null unless `repair` was asked for. */
   repair: RepairSummary | null;
   notes: string[];
@@ -90,6 +111,11 @@ export interface FullVerificationReport {
 const missingInCosmosNote =
   'Rows missing in Cosmos are reported, never deleted: the change feed does not carry deletes, so they are ' +
   'usually documents deleted in Cosmos after they were migrated. Review them and delete them from PostgreSQL by hand.';
+
+const competingNote =
+  'Documents listed as competing are valid but wait in the quarantine for a row another document holds (two ' +
+  'accounts of one pubkey, one payment id under two pubkeys). Resolve the pair at the source; when the holder ' +
+  'is deleted, the sync reads the waiting document again and writes it.';
 
 const notRewrittenNote = (count: number) =>
   `${count} document(s) were not rewritten by the repair: their PostgreSQL row carries a newer version ` +
@@ -102,13 +128,15 @@ class Findings {
   readonly missingInCosmos = emptyFinding();
   readonly different = emptyFinding();
   readonly quarantined = emptyFinding();
+  readonly competing = emptyFinding();
+  readonly otherTypes: OtherTypesVerification = { cosmos: 0, quarantined: 0, missing: { count: 0, listed: [] } };
   readonly #maxListed: number;
 
   constructor(maxListed: number) {
     this.#maxListed = maxListed;
   }
 
-  record(finding: Finding, document: () => ListedDocument): void {
+  record<T>(finding: { count: number; listed: T[] }, document: () => T): void {
     finding.count += 1;
     if (finding.listed.length < this.#maxListed) finding.listed.push(document());
   }
@@ -165,6 +193,7 @@ export async function verifyAll(
       missingInCosmos: 0,
       different: 0,
       quarantined: 0,
+      competing: 0,
     };
     types[type] = tally;
     const rowsSeen = await compareType(pass, type, tally);
@@ -172,17 +201,22 @@ export async function verifyAll(
     if ((await countPostgresRows(ctx.prisma, type)) > rowsSeen) await findRowsMissingInCosmos(pass, type, tally);
   }
 
-  const { missingInPostgres, missingInCosmos, different, quarantined } = pass.findings;
+  await checkOtherTypes(pass);
+
+  const { missingInPostgres, missingInCosmos, different, quarantined, competing, otherTypes } = pass.findings;
   const notes: string[] = [];
   if (missingInCosmos.count > 0) notes.push(missingInCosmosNote);
+  if (competing.count > 0) notes.push(competingNote);
   if (pass.repair && pass.repair.unchanged > 0) notes.push(notRewrittenNote(pass.repair.unchanged));
   return {
-    consistent: missingInPostgres.count + missingInCosmos.count + different.count === 0,
+    consistent: missingInPostgres.count + missingInCosmos.count + different.count + competing.count + otherTypes.missing.count === 0,
     types,
     missingInPostgres,
     missingInCosmos,
     different,
     quarantined,
+    competing,
+    otherTypes,
     repair: pass.repair,
     notes,
   };
@@ -221,6 +255,10 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
       if (explainsVersion(entry, document)) {
         tally.quarantined += 1;
         findings.record(findings.quarantined, () => ({ type, id, pubkey, reason: entry.reason }));
+        if (!isMappingFailure(entry)) {
+          tally.competing += 1;
+          findings.record(findings.competing, () => ({ type, id, pubkey, reason: entry.reason }));
+        }
       } else if (!row) {
         tally.missingInPostgres += 1;
         findings.record(findings.missingInPostgres, () => ({ type, id, pubkey }));
@@ -249,6 +287,23 @@ async function repairDocuments(
   summary.unchanged += result.unchanged;
   summary.quarantined += result.quarantined;
   summary.failed += result.failed;
+}
+
+/**
+ * Streams the documents of no known type (their `type` missing or none of the seven's) and looks each up in
+ * the quarantine, where the write path keeps every one of them: one it does not hold was never migrated.
+ */
+async function checkOtherTypes(pass: Pass): Promise<void> {
+  const { ctx, findings } = pass;
+  const { otherTypes } = findings;
+  for await (const { documents: page } of readDocumentPages(ctx.cosmos, { type: 'other' }, { batchSize: pass.pageSize })) {
+    const quarantine = await quarantineOfDocuments(ctx.prisma, page);
+    for (const document of page) {
+      otherTypes.cosmos += 1;
+      if (explainsVersion(quarantine.get(quarantineKey(document)), document)) otherTypes.quarantined += 1;
+      else findings.record(otherTypes.missing, () => ({ id: String(document.id), pubkey: String(document.pubkey) }));
+    }
+  }
 }
 
 /** Walks the table's ids in keyset pages and asks Cosmos which of each page it has. */

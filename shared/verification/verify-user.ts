@@ -1,16 +1,18 @@
 import type { AppContext } from '../context/app-context.js';
 import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
-import { readUserDocuments } from './cosmos-documents.js';
+import { quarantineKey } from '../write-path/quarantine.js';
+import { readUserDocuments, readUserOtherDocuments } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readUserRows } from './postgres-documents.js';
-import { explainsVersion, type QuarantineEntry, quarantineOfUser } from './quarantine-entries.js';
+import { explainsVersion, isMappingFailure, type QuarantineEntry, quarantineOfDocuments, quarantineOfUser } from './quarantine-entries.js';
 
-export type DifferenceKind = 'missing-in-postgres' | 'missing-in-cosmos' | 'different' | 'quarantined';
+export type DifferenceKind = 'missing-in-postgres' | 'missing-in-cosmos' | 'different' | 'quarantined' | 'competing';
 
 /**
  * One finding. `different` names one field (`path`) with both values (secret ones redacted);
- * `quarantined` carries the reason the document could not be mapped.
+ * `quarantined` carries the reason the document could not be mapped; `competing` the reason a valid
+ * document waits in the quarantine for a row another document holds.
  */
 export interface DocumentDifference {
   type: DocumentType;
@@ -26,13 +28,17 @@ export interface UserVerificationReport {
   pubkey: string;
   /**
    * True when each of the user's documents is in PostgreSQL with the same content or is quarantined
-   * (that very version), and PostgreSQL holds nothing Cosmos does not. Quarantined documents are listed
-   * (kind `quarantined`, with the reason) but do not count against it: the write path has dealt with
-   * them and recorded why no table can hold them, and stats counts them for someone to fix at the source.
+   * (that very version) because no table can hold it, and PostgreSQL holds nothing Cosmos does not.
+   * Such quarantined documents are listed (kind `quarantined`, with the reason) but do not count against
+   * it: the write path has dealt with them and recorded why, and stats counts them for someone to fix at
+   * the source. A document quarantined as a competitor for another's row (kind `competing`) does count:
+   * Cosmos has it and PostgreSQL does not, until the two are resolved at the source or the sync frees the row.
    */
   consistent: boolean;
   checked: Record<DocumentType, { cosmos: number; postgres: number }>;
   quarantined: number;
+  /** The user's documents of no known type: each should be in the quarantine; `missing` names those that are not. */
+  otherTypes: { cosmos: number; quarantined: number; missing: string[] };
   differences: DocumentDifference[];
 }
 
@@ -40,15 +46,21 @@ export interface UserVerificationReport {
  * Compares all seven types of one user's documents, field by field. Both sides are normalised the way
  * the mapping stores them (a modeled field that is `null` equals one that is absent; system properties
  * are ignored), matched by id, and every disagreement is reported with its path. A document that is not
- * in its table, or differs from it, is reported as `quarantined` instead when the quarantine holds that
- * version of it (`explainsVersion`).
+ * in its table, or differs from it, is reported as `quarantined` (or `competing`, see `isMappingFailure`)
+ * instead when the quarantine holds that version of it (`explainsVersion`). The user's documents of no
+ * known type are looked up in the quarantine too.
  */
 export async function verifyUser(ctx: Pick<AppContext, 'prisma' | 'cosmos'>, pubkey: string): Promise<UserVerificationReport> {
-  const [cosmosDocuments, postgresByType, quarantine] = await Promise.all([
+  const [cosmosDocuments, otherDocuments, postgresByType, quarantine] = await Promise.all([
     readUserDocuments(ctx.cosmos, pubkey),
+    readUserOtherDocuments(ctx.cosmos, pubkey),
     Promise.all(documentTypeNames.map((type) => readUserRows(ctx.prisma, type, pubkey))),
     quarantineOfUser(ctx.prisma, pubkey),
   ]);
+  const otherQuarantined = await quarantineOfDocuments(ctx.prisma, otherDocuments);
+  const missingOthers = otherDocuments
+    .filter((document) => !explainsVersion(otherQuarantined.get(quarantineKey(document)), document))
+    .map((document) => String(document.id));
 
   const checked = {} as UserVerificationReport['checked'];
   const differences: DocumentDifference[] = [];
@@ -61,9 +73,14 @@ export async function verifyUser(ctx: Pick<AppContext, 'prisma' | 'cosmos'>, pub
 
   return {
     pubkey,
-    consistent: differences.every((difference) => difference.kind === 'quarantined'),
+    consistent: differences.every((difference) => difference.kind === 'quarantined') && missingOthers.length === 0,
     checked,
     quarantined: differences.filter((difference) => difference.kind === 'quarantined').length,
+    otherTypes: {
+      cosmos: otherDocuments.length,
+      quarantined: otherDocuments.length - missingOthers.length,
+      missing: missingOthers.sort(),
+    },
     differences,
   };
 }
@@ -91,7 +108,7 @@ function compareType(
     if (target && differing.length === 0) continue;
     const quarantined = quarantine.get(id);
     if (explainsVersion(quarantined, source)) {
-      differences.push({ type, id, kind: 'quarantined', reason: quarantined.reason });
+      differences.push({ type, id, kind: isMappingFailure(quarantined) ? 'quarantined' : 'competing', reason: quarantined.reason });
     } else if (!target) {
       differences.push({ type, id, kind: 'missing-in-postgres' });
     } else {

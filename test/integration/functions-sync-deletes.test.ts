@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect, test, vi } from 'vitest';
+import { verifyUser } from '../../shared/verification/verify-user.js';
+import { applyDocuments } from '../../shared/write-path/apply-documents.js';
 import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
 
 /**
@@ -97,4 +99,76 @@ test('a delete older than the row it would remove leaves the row alone (version 
   expect(await titles(pubkey)).toEqual({ [document.id as string]: 'current' });
   await sync([deleted(document, document._ts as number)]);
   expect(await titles(pubkey)).toEqual({});
+});
+
+function account(pubkey: string, id: string, modified: number): Doc {
+  return { id, type: 'account', pubkey, tier: 'premium', subscription: { tier: 'premium' }, created: 1_700_000_000_000, modified };
+}
+
+async function quarantined(pubkey: string): Promise<Array<{ documentId: string; reasonCode: string }>> {
+  const { rows } = await app.db.pool.query<{ documentId: string; reasonCode: string }>(
+    'SELECT "documentId", "reasonCode" FROM "quarantine" WHERE "pubkey" = $1 ORDER BY "documentId"',
+    [pubkey],
+  );
+  return rows;
+}
+
+test('deleting the document that holds a row brings in the competitor waiting for it (no stranded document)', async () => {
+  const pubkey = randomBytes(32).toString('hex');
+  const waiting = await write(account(pubkey, `account-${pubkey}`, 1));
+  const holder = await write(account(pubkey, `legacy-${pubkey}`, 2));
+  await sync([created(waiting), created(holder)]);
+  const holderRow = await app.db.pool.query('SELECT "id" FROM "accounts" WHERE "pubkey" = $1', [pubkey]);
+  expect(holderRow.rows).toEqual([{ id: holder.id }]);
+  expect(await quarantined(pubkey)).toEqual([{ documentId: waiting.id, reasonCode: 'conflict' }]);
+  expect((await verifyUser({ prisma: app.db.prisma, cosmos: app.container }, pubkey)).consistent).toBe(false);
+
+  await app.container.item(holder.id as string, pubkey).delete();
+  await sync([deleted(holder, Math.floor(Date.now() / 1000))]);
+  const after = await app.db.pool.query('SELECT "id" FROM "accounts" WHERE "pubkey" = $1', [pubkey]);
+  expect(after.rows).toEqual([{ id: waiting.id }]);
+  expect(await quarantined(pubkey)).toEqual([]);
+  expect((await verifyUser({ prisma: app.db.prisma, cosmos: app.container }, pubkey)).consistent).toBe(true);
+});
+
+test('deleting a payment brings in the same id under another pubkey, which was waiting for it', async () => {
+  const [owner, other] = [randomBytes(32).toString('hex'), randomBytes(32).toString('hex')];
+  const id = `payment-shared-${owner.slice(0, 8)}`;
+  const payment = (pubkey: string): Doc => ({
+    id,
+    type: 'payment',
+    pubkey,
+    paymentType: 'ln',
+    lnHash: 'h',
+    lnInvoice: 'lnbc1',
+    lnAmountSat: 1,
+    tier: 'basic',
+    billingCycle: 'monthly',
+    priceCents: 1,
+    isPaid: true,
+    expires: 2,
+    created: 1,
+  });
+  const first = await write(payment(owner));
+  const second = await write(payment(other));
+  await sync([created(first), created(second)]);
+  expect(await quarantined(other)).toEqual([{ documentId: id, reasonCode: 'conflict' }]);
+
+  await app.container.item(id, owner).delete();
+  await sync([deleted(first, Math.floor(Date.now() / 1000))]);
+  const { rows } = await app.db.pool.query('SELECT "pubkey" FROM "payments" WHERE "id" = $1', [id]);
+  expect(rows).toEqual([{ pubkey: other }]);
+  expect(await quarantined(other)).toEqual([]);
+});
+
+test('a delete in the same second as a row without a position is settled by reading Cosmos: gone, the row goes; there, it stays', async () => {
+  const pubkey = randomBytes(32).toString('hex');
+  // Migrated by a query (no position), then the delete arrives with the same second as the row's version.
+  const gone = await write(notificationLog(pubkey, 1, 'deleted in Cosmos'));
+  const kept = await write(notificationLog(pubkey, 2, 'still in Cosmos'));
+  const withoutPosition = (document: Doc) => ({ ...document, _lsn: undefined });
+  await applyDocuments(app.db.prisma, [withoutPosition(gone), withoutPosition(kept)], { source: 'migration' });
+  await app.container.item(gone.id as string, pubkey).delete();
+  await sync([deleted(gone, gone._ts as number), deleted(kept, kept._ts as number)]);
+  expect(await titles(pubkey)).toEqual({ [kept.id as string]: 'still in Cosmos' });
 });

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
-import { createPrismaClient, type PrismaClient } from '../../shared/postgres/prisma-client.js';
+import { createPrismaClient, defaultPostgresTimeouts, type PrismaClient } from '../../shared/postgres/prisma-client.js';
 import { type DocumentsMessage, migrationMessageSchema } from '../../shared/storage-queue/messages.js';
 import { verifyUser } from '../../shared/verification/verify-user.js';
 import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
@@ -169,7 +169,8 @@ describe('PostgreSQL down for a batch', () => {
     const { port } = probe.address() as AddressInfo;
     await new Promise<void>((resolve) => probe.close(() => resolve()));
     refusingUrl = `postgresql://postgres@127.0.0.1:${port}/nostria`;
-    refusing = createPrismaClient(refusingUrl, 1);
+    // No retry window: each call fails at once, as one would once the window (a minute by default) ran out.
+    refusing = createPrismaClient(refusingUrl, 1, undefined, { ...defaultPostgresTimeouts, retryWindowMs: 0 });
   });
   afterAll(() => refusing?.$disconnect());
 
