@@ -79,7 +79,7 @@ describe('a page and a delete of one document at the same moment', () => {
   it('never leaves the row behind: the write waits for the delete to commit, then sees its tombstone', async () => {
     const pubkey = newPubkey();
     const document = payment(pubkey, `payment-${pubkey.slice(0, 8)}`);
-    let release = () => undefined as void;
+    let release: () => void = () => undefined;
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
