@@ -162,8 +162,9 @@ describe('dry run and MIGRATION_MODE', () => {
     expect(await runRows()).toEqual([]);
 
     const real = await migrateAll(ctx, { batchSize: 110 });
-    // The last part reported depends on which range finished last.
-    expect({ ...dry, runId: '', dryRun: false, part: '' }).toEqual({ ...real, runId: '', part: '' });
+    // The last part reported depends on which range finished last, and so does the order the charges were summed in.
+    expect({ ...dry, runId: '', dryRun: false, part: '', requestUnits: 0 }).toEqual({ ...real, runId: '', part: '', requestUnits: 0 });
+    expect(dry.requestUnits).toBeCloseTo(real.requestUnits, 6);
   });
 });
 

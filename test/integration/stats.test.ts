@@ -164,6 +164,8 @@ describe('getMigrationStats', () => {
         unchanged: 2n,
         quarantined: 3n,
         failed: 1n,
+        requestUnits: 1234.56,
+        throttled: 7n,
         error: 'Cosmos answered 503',
         startedAt: new Date('2026-11-24T09:30:00Z'),
       },
@@ -189,6 +191,8 @@ describe('getMigrationStats', () => {
         unchanged: 2,
         quarantined: 3,
         failed: 1,
+        requestUnits: 1234.56,
+        throttled: 7,
         error: 'Cosmos answered 503',
       },
     });
@@ -226,7 +230,7 @@ describe('getMigrationStats', () => {
         '',
         'Quarantined: 3 (Account Settings: 1, Payments: 1, Unknown type: 1)',
         'Last run: full failed, started 2026-11-24T09:30:00.000Z; 5,000,000,000 processed, 4,321 written, 2 unchanged, ' +
-          '3 quarantined, 1 failed; error: Cosmos answered 503',
+          '3 quarantined, 1 failed; Cosmos reads: 1,235 RU, 7 throttled (429); error: Cosmos answered 503',
       ].join('\n'),
     );
   });
