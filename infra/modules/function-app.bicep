@@ -246,6 +246,34 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
           value: string(databasePoolSize)
         }
         {
+          name: 'DATABASE_RETRY_WINDOW_SECONDS'
+          value: '60'
+        }
+        {
+          name: 'DATABASE_STATEMENT_TIMEOUT_SECONDS'
+          value: '120'
+        }
+        {
+          name: 'DATABASE_IDLE_IN_TRANSACTION_TIMEOUT_SECONDS'
+          value: '60'
+        }
+        {
+          name: 'DATABASE_QUERY_TIMEOUT_SECONDS'
+          value: '150'
+        }
+        {
+          name: 'DATABASE_CONNECT_TIMEOUT_SECONDS'
+          value: '15'
+        }
+        {
+          name: 'DATABASE_KEEPALIVE_SECONDS'
+          value: '10'
+        }
+        {
+          name: 'DELETE_RETENTION_DAYS'
+          value: '7'
+        }
+        {
           name: 'USE_POSTGRESQL'
           value: usePostgresql
         }

@@ -4,6 +4,7 @@ import { DeferralImpossibleError, InvalidMessageError } from '../core/errors.js'
 import { defaultBatchSize } from '../domain/batch-size.js';
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
 import { pubkey } from '../domain/fields.js';
+import { partitionKeySchema } from '../domain/partition-key.js';
 
 /**
  * The migration queue's messages. Every message is plain JSON text (host.json sets
@@ -73,9 +74,6 @@ export const fullMessageSchema = z.strictObject({
   types: z.array(documentTypeSchema).min(1).optional(),
 });
 
-/** A partition key value as Cosmos keeps one: a JSON scalar, or `{ none: true }` for an item stored without one. */
-export const partitionKeySchema = z.union([z.string(), z.number(), z.boolean(), z.null(), z.strictObject({ none: z.literal(true) })]);
-
 /**
  * A change the sync could not write. For a changed document `ts` is the `_ts` it was seen at (and `lsn` its
  * position in the change feed, when the feed said): the handler reads the document's current state by id and
@@ -132,7 +130,6 @@ export type UserMessage = z.infer<typeof userMessageSchema>;
 export type FullMessage = z.infer<typeof fullMessageSchema>;
 export type ResyncEntry = z.infer<typeof resyncEntrySchema>;
 export type ChangeEntry = z.infer<typeof changeEntrySchema>;
-export type PartitionKeyValue = z.infer<typeof partitionKeySchema>;
 export type DocumentsMessage = z.infer<typeof documentsMessageSchema>;
 export type MigrationMessage = z.infer<typeof migrationMessageSchema>;
 /** What a sender writes: defaults may be left out. */

@@ -1,5 +1,5 @@
 import type { ChangeFeedMode } from '../config/change-feed-mode.js';
-import type { PartitionKeyValue } from '../storage-queue/messages.js';
+import type { PartitionKeyValue } from '../domain/partition-key.js';
 
 /** A document deleted in Cosmos: `ts` is when (seconds, like `_ts`), `lsn` where in the change feed, when known. */
 export interface DeletedDocument {

@@ -1,9 +1,10 @@
 import type { AppContext } from '../context/app-context.js';
+import { cosmosPointReader, type PointReader, positionedAfter } from '../cosmos/point-reads.js';
+import type { PartitionKeyValue } from '../domain/partition-key.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
-import type { ChangeEntry, PartitionKeyValue, ResyncEntry } from '../storage-queue/messages.js';
+import type { ChangeEntry, ResyncEntry } from '../storage-queue/messages.js';
 import { applyDocuments } from '../write-path/apply-documents.js';
 import { type ApplyDeletesOptions, applyDeletes, type DeleteToApply } from './apply-deletes.js';
-import { cosmosPointReader, type PointReader, positionedAfter } from './read-current.js';
 import { settleAfterDeletes } from './settle-after-deletes.js';
 
 /** What a resync did. */

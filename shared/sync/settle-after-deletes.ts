@@ -1,8 +1,8 @@
+import { type PointReader, positionedAfter } from '../cosmos/point-reads.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { applyDocuments } from '../write-path/apply-documents.js';
 import type { QuarantineSource } from '../write-path/quarantine.js';
 import { type DeleteOutcome, type DocumentRef, removeUnchanged } from './apply-deletes.js';
-import { type PointReader, positionedAfter } from './read-current.js';
 
 /** What settling did: documents written again from Cosmos, and rows removed because Cosmos no longer has them. */
 export interface Settlement {

@@ -4,6 +4,7 @@ import type { AppContext } from '../context/app-context.js';
 import { ChangeFeedUnreadableError } from '../core/errors.js';
 import { jsonText } from '../core/json-text.js';
 import { safeErrorMessage } from '../core/safe-error.js';
+import { cosmosPointReader, type PointReader } from '../cosmos/point-reads.js';
 import { documentTypeOf } from '../domain/document-types.js';
 import { isStorableText } from '../domain/storable-json.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
@@ -11,7 +12,6 @@ import { type DocumentsMessage, documentsMessages, type ResyncEntry } from '../s
 import { type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
 import { type ApplyDeletesOptions, applyDeletes } from './apply-deletes.js';
 import { type ChangeItem, type ChangeSet, changeSetOf } from './change-feed-items.js';
-import { cosmosPointReader, type PointReader } from './read-current.js';
 import { settleAfterDeletes } from './settle-after-deletes.js';
 
 export interface SyncBatchOptions {

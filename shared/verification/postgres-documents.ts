@@ -20,15 +20,26 @@ export async function readUserRows(prisma: PrismaClient, type: DocumentType, pub
   return rows.map((row) => rowToDocument(type, row));
 }
 
+/** A row as a document, with the change-feed position of the version it holds (null when it has none). */
+export interface StoredDocument {
+  document: CosmosDocument;
+  lsn: number | null;
+}
+
 /** The rows of a type whose `id` is one of `ids`, by id (every table has a unique index on `id`). */
 export async function readRowsByIds(
   prisma: PrismaClient,
   type: DocumentType,
   ids: readonly string[],
-): Promise<Map<string, CosmosDocument>> {
+): Promise<Map<string, StoredDocument>> {
   if (ids.length === 0) return new Map();
   const rows = await prisma.$queryRawUnsafe<RawRow[]>(`SELECT * FROM ${tableOf(type)} WHERE id = ANY($1::text[])`, [...ids]);
-  return new Map(rows.map((row) => [String(row.id), rowToDocument(type, row)]));
+  return new Map(
+    rows.map((row) => [
+      String(row.id),
+      { document: rowToDocument(type, row), lsn: row.cosmosLsn === null || row.cosmosLsn === undefined ? null : Number(row.cosmosLsn) },
+    ]),
+  );
 }
 
 export interface RowKey {

@@ -1,5 +1,6 @@
 import type { AppContext } from '../context/app-context.js';
 import { readDocumentPages } from '../cosmos/document-source.js';
+import { cosmosPointReader, positionedAfter } from '../cosmos/point-reads.js';
 import { type DocumentType, documentTypeNames, documentTypes } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
 import { countCosmosDocuments, countPostgresRows } from '../stats/document-counts.js';
@@ -8,7 +9,7 @@ import { quarantineKey } from '../write-path/quarantine.js';
 import { documentHash } from './canonical-json.js';
 import { existingIds } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
-import { readIdPage, readRowsByIds } from './postgres-documents.js';
+import { readIdPage, readRowsByIds, type StoredDocument } from './postgres-documents.js';
 import { explainsVersion, isMappingFailure, quarantineOfDocuments } from './quarantine-entries.js';
 
 export interface VerifyAllProgress {
@@ -233,14 +234,14 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
       type,
       page.map((document) => String(document.id)),
     );
-    const unmatched: Array<{ document: Record<string, unknown>; id: string; pubkey: string; row?: Record<string, unknown> }> = [];
+    const unmatched: Array<{ document: Record<string, unknown>; id: string; pubkey: string; row?: StoredDocument }> = [];
     for (const document of page) {
       tally.compared += 1;
       const id = String(document.id);
       const pubkey = String(document.pubkey);
       const row = rows.get(id);
-      if (row?.pubkey === pubkey) rowsSeen += 1;
-      if (row && documentHash(document) === documentHash(row)) tally.matching += 1;
+      if (row?.document.pubkey === pubkey) rowsSeen += 1;
+      if (row && documentHash(document) === documentHash(row.document)) tally.matching += 1;
       else unmatched.push({ document, id, pubkey, row });
     }
 
@@ -250,6 +251,7 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
       unmatched.map(({ document }) => document),
     );
     const toRepair: Record<string, unknown>[] = [];
+    const toRepairAtPosition: Array<{ id: string; partitionKey: string; after: number }> = [];
     for (const { document, id, pubkey, row } of unmatched) {
       const entry = quarantine.get(quarantineKey(document));
       if (explainsVersion(entry, document)) {
@@ -265,15 +267,36 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
         toRepair.push(document);
       } else {
         tally.different += 1;
-        findings.record(findings.different, () => ({ type, id, pubkey, paths: differingPaths(type, document, row) }));
-        toRepair.push(document);
+        findings.record(findings.different, () => ({ type, id, pubkey, paths: differingPaths(type, document, row.document) }));
+        if (row.lsn === null) toRepair.push(document);
+        else toRepairAtPosition.push({ id, partitionKey: pubkey, after: row.lsn });
       }
     }
 
-    if (pass.repair && toRepair.length > 0) await repairDocuments(pass.ctx, pass.repair, toRepair);
+    if (pass.repair) {
+      toRepair.push(...(await currentAtPosition(ctx.cosmos, toRepairAtPosition)));
+      if (toRepair.length > 0) await repairDocuments(pass.ctx, pass.repair, toRepair);
+    }
     pass.progress({ phase: 'comparing', type, processed: tally.compared, total: tally.cosmos });
   }
   return rowsSeen;
+}
+
+/**
+ * The documents to repair whose row holds a version the change feed delivered (it has a position): a copy read
+ * by a query has none, and the write path never lets a version without a position replace a same-second one
+ * with a position (a stale page must not undo the feed), so the repair of a row changed in PostgreSQL directly
+ * would change nothing. Read now, after the row was, each document is that version or a later one, so it is
+ * placed at the row's position at least (`positionedAfter`, as the sync does for deferred changes); a newer
+ * change still replaces it when the feed delivers it. A document gone meanwhile is left to the feed's delete.
+ */
+async function currentAtPosition(
+  cosmos: AppContext['cosmos'],
+  entries: ReadonlyArray<{ id: string; partitionKey: string; after: number }>,
+): Promise<Record<string, unknown>[]> {
+  if (entries.length === 0) return [];
+  const read = await cosmosPointReader(cosmos)(entries);
+  return read.flatMap(({ entry, document }) => (document ? [positionedAfter(document, entry.after)] : []));
 }
 
 async function repairDocuments(
@@ -291,18 +314,26 @@ async function repairDocuments(
 
 /**
  * Streams the documents of no known type (their `type` missing or none of the seven's) and looks each up in
- * the quarantine, where the write path keeps every one of them: one it does not hold was never migrated.
+ * the quarantine, where the write path keeps every one of them: one it does not hold was never migrated, and
+ * a repair hands it to the write path.
  */
 async function checkOtherTypes(pass: Pass): Promise<void> {
   const { ctx, findings } = pass;
   const { otherTypes } = findings;
   for await (const { documents: page } of readDocumentPages(ctx.cosmos, { type: 'other' }, { batchSize: pass.pageSize })) {
     const quarantine = await quarantineOfDocuments(ctx.prisma, page);
+    const toRepair: Record<string, unknown>[] = [];
     for (const document of page) {
       otherTypes.cosmos += 1;
-      if (explainsVersion(quarantine.get(quarantineKey(document)), document)) otherTypes.quarantined += 1;
-      else findings.record(otherTypes.missing, () => ({ id: String(document.id), pubkey: String(document.pubkey) }));
+      if (explainsVersion(quarantine.get(quarantineKey(document)), document)) {
+        otherTypes.quarantined += 1;
+      } else {
+        findings.record(otherTypes.missing, () => ({ id: String(document.id), pubkey: String(document.pubkey) }));
+        toRepair.push(document);
+      }
     }
+    // The write path quarantines each with its reason: that is where a document of no known type belongs.
+    if (pass.repair && toRepair.length > 0) await repairDocuments(pass.ctx, pass.repair, toRepair);
   }
 }
 

@@ -60,13 +60,17 @@ function sha256(text: string): string {
  * both are text PostgreSQL stores exactly and together short enough for the key's index (Cosmos forbids `/` in
  * ids, so the last `/` separates the two). Otherwise `sha256:` of the identity (`[pubkey, id]` as JSON, whose
  * escapes keep a NUL or a lone surrogate apart from anything else), so versions of one document still share an
- * entry; and for a document without a string id and pubkey, `sha256:` of its content.
+ * entry. A document whose partition key is not text is keyed by `sha256:` of that value and its id, and one
+ * without a string id (not one Cosmos can hold) by `sha256:` of its content.
  */
 export function quarantineKey(document: unknown): string {
   const fields = fieldsOf(document);
   const id = fields?.id;
   const pubkey = fields?.pubkey;
-  if (typeof id !== 'string' || typeof pubkey !== 'string') return sha256(documentJsonText(document));
+  if (typeof id !== 'string') return sha256(documentJsonText(document));
+  // A partition key Cosmos holds as a number, boolean, null or nothing at all: the identity is that value
+  // and the id, so every read of the document (query or change feed, system properties or not) finds it.
+  if (typeof pubkey !== 'string') return sha256(JSON.stringify({ partitionKey: pubkey ?? null, absent: pubkey === undefined, id }));
   const plain = `${pubkey}/${id}`;
   if (isStorableText(plain) && Buffer.byteLength(plain, 'utf8') <= maxPlainKeyBytes) return plain;
   return sha256(JSON.stringify([pubkey, id]));

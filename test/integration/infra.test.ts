@@ -659,7 +659,8 @@ describe('azd wiring', () => {
       main?: string;
       scripts?: Record<string, string>;
     };
-    expect(packageJson.scripts?.build).toBe('tsx scripts/build-package.ts');
+    // The deployment package first; then the library entry (dist/lib), which leaves dist/app alone.
+    expect(packageJson.scripts?.build).toBe('tsx scripts/build-package.ts && tsx scripts/build-library.ts');
     expect(packageJson.main).toBe(`${defaultPackageDir}/${packageMain}`);
     // azd refuses `remoteBuild: false` when the project's .funcignore excludes node_modules.
     const funcignore = readFileSync(join(repoRoot, '.funcignore'), 'utf8')

@@ -33,7 +33,16 @@ describe('the quarantine key', () => {
     expect(new Set(keys).size).toBe(4);
   });
 
-  it('is a hash of the content for a document without a string id and pubkey, even one nested 20,000 levels', () => {
+  it('is a hash of the partition key value and id when the pubkey is not text, the same for every read of the document', () => {
+    const absent = quarantineKey({ id: 'backup-1', _ts: 1 });
+    expect(absent).toMatch(/^sha256:[0-9a-f]{64}$/);
+    // The change feed adds `_lsn`, a query does not; a later version changes the content: one entry all the same.
+    expect(quarantineKey({ id: 'backup-1', _ts: 2, _lsn: 40, status: 'done' })).toBe(absent);
+    const values = [undefined, null, 12345, '12345', false].map((value) => quarantineKey({ id: 'backup-1', pubkey: value }));
+    expect(new Set(values).size).toBe(5);
+  });
+
+  it('is a hash of the content for a document without a string id, even one nested 20,000 levels', () => {
     expect(quarantineKey({ pubkey, note: 'no id' })).not.toBe(quarantineKey({ pubkey, note: 'no id either' }));
     expect(quarantineKey(nested(20_000))).toMatch(/^sha256:[0-9a-f]{64}$/);
   });

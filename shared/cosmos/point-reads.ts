@@ -1,6 +1,6 @@
 import type { Container } from '@azure/cosmos';
 import { isSystemProperty } from '../domain/mapping.js';
-import type { PartitionKeyValue } from '../storage-queue/messages.js';
+import type { PartitionKeyValue } from '../domain/partition-key.js';
 
 /** Point reads in flight at once: enough to hide latency, few enough not to burst the container's RU budget. */
 const readConcurrency = 8;
