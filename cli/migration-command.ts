@@ -2,7 +2,8 @@ import type { DataMigrationUtility } from '../shared/api/data-migration-utility.
 import type { AppContext } from '../shared/context/app-context.js';
 import { InvalidInputError } from '../shared/core/errors.js';
 import { assertMayMigrate } from '../shared/migration/migration-mode.js';
-import type { MigrationOptions, MigrationProgress } from '../shared/migration/run-migration.js';
+import { type MigrationOptions, type MigrationProgress, runEndRecorded } from '../shared/migration/run-migration.js';
+import { abandonedAfterMs } from '../shared/migration/runs.js';
 import type { CommandIO } from './core/command.js';
 import { ExitCode } from './core/exit-codes.js';
 import { describeInterruption, describeRun, type RunHooks, type RunOutcome, runWithProgress } from './migration-progress.js';
@@ -63,8 +64,13 @@ export async function migrateWithProgress(io: CommandIO, spec: MigrationSpec): P
   try {
     return await runWithProgress(io, spec.dryRun ? 'Dry run' : 'Migrating', total, (hooks) => spec.start(hooks));
   } catch (error) {
-    if (!spec.dryRun && !io.signal.aborted)
-      io.log(`The run is recorded as failed, with its checkpoint. Once the cause is fixed, continue it with: ${spec.resumeCommand}`);
+    if (!spec.dryRun && !io.signal.aborted) {
+      const recorded = runEndRecorded(error)
+        ? 'The run is recorded as failed, with its checkpoint.'
+        : 'The run could not be recorded as failed (PostgreSQL did not answer): it still says running, and stats show it as ' +
+          `abandoned once its heartbeat is ${abandonedAfterMs / 60_000} minutes old. Its checkpoint is kept.`;
+      io.log(`${recorded} Once the cause is fixed, continue it with: ${spec.resumeCommand}`);
+    }
     throw error;
   }
 }

@@ -28,5 +28,5 @@ export {
 } from './page-step.js';
 export { type PartPage, type PartReader, partReader } from './part-reader.js';
 export { type ReadSettings, readBudgetName, readSettingsOf, sharedReadBudget } from './read-budget.js';
-export { type MigrationOptions, type MigrationProgress, resumeRun } from './run-migration.js';
-export type { RunKind, RunPart, RunReader, RunState } from './runs.js';
+export { type MigrationOptions, type MigrationProgress, resumeRun, runEndRecorded } from './run-migration.js';
+export { abandonedAfterMs, isAbandoned, type RunKind, type RunPart, type RunReader, type RunState } from './runs.js';

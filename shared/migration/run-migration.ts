@@ -16,6 +16,8 @@ import {
   findResumableRun,
   findRun,
   finishRun,
+  heartbeat,
+  heartbeatIntervalMs,
   markRunning,
   type RunCounters,
   type RunKind,
@@ -215,17 +217,37 @@ const zeroCounters: RunCounters = {
   throttled: 0,
 };
 
+/** Errors of runs whose end could not be recorded (PostgreSQL was gone): the run row still says `running`. */
+const unrecorded = new WeakSet<object>();
+
 /**
- * Runs `execute`, recording how it ended before rethrowing: `interrupted` when it stopped on request,
- * otherwise `failed` with the error (secrets masked).
+ * Whether the run that threw `error` was recorded as ended (`failed` or `interrupted`). When it was not, its
+ * row stays `running` and its heartbeat stops: stats show it as abandoned once `abandonedAfterMs` has passed.
+ */
+export function runEndRecorded(error: unknown): boolean {
+  return !(typeof error === 'object' && error !== null && unrecorded.has(error));
+}
+
+/**
+ * Runs `execute` with a heartbeat, recording how it ended before rethrowing: `interrupted` when it stopped on
+ * request, otherwise `failed` with the error (secrets masked). If even that cannot be written, the error says
+ * so ({@link runEndRecorded}) and the stopped heartbeat tells everyone else.
  */
 async function executeRecorded(ctx: AppContext, run: RunRecord, options: MigrationOptions): Promise<MigrationProgress> {
+  const beat = setInterval(() => void heartbeat(ctx.prisma, run.id).catch(() => undefined), heartbeatIntervalMs);
+  beat.unref();
   try {
     return await execute(ctx, run, options);
   } catch (error) {
     const state = error instanceof InterruptedError ? 'interrupted' : 'failed';
-    await finishRun(ctx.prisma, run.id, state, safeErrorMessage(error, secretsOf(ctx.config))).catch(() => undefined);
+    try {
+      await finishRun(ctx.prisma, run.id, state, safeErrorMessage(error, secretsOf(ctx.config)));
+    } catch {
+      if (typeof error === 'object' && error !== null) unrecorded.add(error);
+    }
     throw error;
+  } finally {
+    clearInterval(beat);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { type Checkpoint, loadCheckpoints } from './checkpoints.js';
+import { isAbandoned } from './runs.js';
 
 export interface PartProgress {
   /**
@@ -39,6 +40,10 @@ export interface RunStatus {
   startedAt: string;
   updatedAt: string;
   finishedAt: string | null;
+  /** When a process working on it last said so (ISO 8601). */
+  heartbeatAt: string;
+  /** `running` with a heartbeat older than `abandonedAfterMs`: killed, or unable to record its end; resumable. */
+  abandoned: boolean;
   /** How it reads Cosmos: the change feed by feed range, or queries (runs recorded before the change feed was read say `query`). */
   reader: 'change-feed' | 'query';
   /** Why the run failed, already masked when it was stored. */
@@ -78,6 +83,8 @@ export async function getRunStatus(prisma: PrismaClient, runId: string): Promise
     startedAt: run.startedAt.toISOString(),
     updatedAt: run.updatedAt.toISOString(),
     finishedAt: run.finishedAt?.toISOString() ?? null,
+    heartbeatAt: run.heartbeatAt.toISOString(),
+    abandoned: isAbandoned(run.state, run.heartbeatAt, Date.now()),
     error: run.error,
     counters: {
       processed: Number(run.processed),

@@ -5,9 +5,10 @@ import type { PrismaClient } from '../postgres/prisma-client.js';
 
 /**
  * The `migration_runs` ledger: one row per (non-dry) migration, with what it covers (`scope`), its
- * state and its counters. A run that was killed stays `running` (nothing could mark it), one stopped
- * on request (Ctrl-C, an aborted signal) after a committed page is `interrupted`, one that threw is
- * `failed`; all three can be resumed from their checkpoints.
+ * state and its counters. A run that was killed stays `running` (nothing could mark it) and its heartbeat
+ * stops, so it is seen as abandoned ({@link isAbandoned}); one stopped on request (Ctrl-C, an aborted
+ * signal) after a committed page is `interrupted`, one that threw is `failed`; all can be resumed from
+ * their checkpoints.
  */
 
 export type RunKind = 'full' | 'type' | 'user' | 'incremental';
@@ -121,8 +122,31 @@ export async function findResumableRun(
 export async function markRunning(prisma: PrismaClient, runId: string): Promise<void> {
   await prisma.migrationRun.update({
     where: { id: runId },
-    data: { state: 'running', error: null, finishedAt: null, updatedAt: new Date() },
+    data: { state: 'running', error: null, finishedAt: null, updatedAt: new Date(), heartbeatAt: new Date() },
   });
+}
+
+/**
+ * How often a process working on a run says so (`heartbeatAt`), besides every committed page: a page read
+ * under a tight request-unit budget can take longer than a page usually does.
+ */
+export const heartbeatIntervalMs = 60_000;
+
+/**
+ * A `running` run whose heartbeat is older than this was abandoned: the process working on it was killed, or
+ * could not record how it ended (PostgreSQL was gone). Five missed heartbeats, so a slow page or a busy
+ * database is not taken for one. It is resumable like an interrupted run.
+ */
+export const abandonedAfterMs = 5 * heartbeatIntervalMs;
+
+/** Whether a run in `state` whose last heartbeat was at `heartbeatAt` is abandoned at `now` (ms). */
+export function isAbandoned(state: string, heartbeatAt: Date, now: number): boolean {
+  return state === 'running' && now - heartbeatAt.getTime() > abandonedAfterMs;
+}
+
+/** Moves the run's heartbeat on while it is `running`. */
+export async function heartbeat(prisma: Pick<PrismaClient, 'migrationRun'>, runId: string): Promise<void> {
+  await prisma.migrationRun.updateMany({ where: { id: runId, state: 'running' }, data: { heartbeatAt: new Date() } });
 }
 
 /** Ends a run; `error` must already be safe to store (no secrets). */

@@ -66,5 +66,8 @@ function describeRun(run: LastRun): string {
   ].join(', ');
   const reads = `; Cosmos reads: ${formatCount(Math.round(run.requestUnits))} RU, ${formatCount(run.throttled)} throttled (429)`;
   const error = run.error ? `; error: ${run.error}` : '';
-  return `${run.kind}${run.dryRun ? ' (dry run)' : ''} ${run.state}, ${when}; ${counters}${reads}${error}`;
+  const state = run.abandoned
+    ? `running, but ABANDONED (no heartbeat since ${run.heartbeatAt}: killed, or it could not record its end; continue it with --resume)`
+    : run.state;
+  return `${run.kind}${run.dryRun ? ' (dry run)' : ''} ${state}, ${when}; ${counters}${reads}${error}`;
 }

@@ -1,6 +1,6 @@
 import type { AppContext } from '../context/app-context.js';
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
-import type { RunState } from '../migration/runs.js';
+import { isAbandoned, type RunState } from '../migration/runs.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { countCosmosDocuments, countPostgresRows, countQuarantinedByType, type QuarantineCounts } from './document-counts.js';
 
@@ -9,6 +9,12 @@ export interface LastRun {
   kind: string;
   /** `interrupted` (Ctrl-C) and `failed` runs can be continued with `--resume`; a killed one stays `running`. */
   state: RunState;
+  /**
+   * `running`, but no process has said so for longer than `abandonedAfterMs` (its heartbeat, ISO 8601, stopped):
+   * it was killed or could not record its end. Continue it with `--resume`.
+   */
+  abandoned: boolean;
+  heartbeatAt: string;
   dryRun: boolean;
   /** ISO 8601. */
   startedAt: string;
@@ -81,6 +87,8 @@ async function readLastRun(prisma: PrismaClient): Promise<LastRun | null> {
     id: run.id,
     kind: run.kind,
     state: run.state as RunState,
+    abandoned: isAbandoned(run.state, run.heartbeatAt, Date.now()),
+    heartbeatAt: run.heartbeatAt.toISOString(),
     dryRun: run.dryRun,
     startedAt: run.startedAt.toISOString(),
     finishedAt: run.finishedAt?.toISOString() ?? null,

@@ -25,6 +25,8 @@ describe('formatStatsForHumans', () => {
         id: 'run-1',
         kind: 'full',
         state: 'completed',
+        abandoned: false,
+        heartbeatAt: '2026-11-24T10:02:13.512Z',
         dryRun: false,
         startedAt: '2026-11-24T10:00:00.000Z',
         finishedAt: '2026-11-24T10:02:13.512Z',
@@ -72,6 +74,17 @@ describe('formatStatsForHumans', () => {
         'Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; ' +
           '25,000 processed, 24,990 written, 7 unchanged, 3 quarantined, 0 failed; Cosmos reads: 20,481 RU, 12 throttled (429)',
       ].join('\n'),
+    );
+    const abandoned = {
+      ...stats.lastRun!,
+      state: 'running' as const,
+      abandoned: true,
+      finishedAt: null,
+      heartbeatAt: '2026-11-24T10:01:00.000Z',
+    };
+    expect(formatStatsForHumans({ ...stats, lastRun: abandoned })).toContain(
+      'Last run: full running, but ABANDONED (no heartbeat since 2026-11-24T10:01:00.000Z: killed, or it could not record its end; ' +
+        'continue it with --resume), started 2026-11-24T10:00:00.000Z;',
     );
     expect(
       formatStatsForHumans({ ...stats, quarantined: 0, quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 }, lastRun: null }),
