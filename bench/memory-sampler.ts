@@ -6,6 +6,11 @@ export interface MemoryPeak {
   maxHeapUsed: number;
   /** Largest heap still in use right after a full garbage collection, bytes: what the variant holds on to. */
   maxLiveHeap: number;
+  /**
+   * Live heap right after the input was generated (see {@link MemorySampler.markInput}), bytes: the documents
+   * every variant is handed before its clock starts. `maxLiveHeap` minus this is what the variant itself holds.
+   */
+  inputHeap: number;
 }
 
 type Collect = () => void;
@@ -20,6 +25,7 @@ type Collect = () => void;
 export class MemorySampler {
   #maxHeapUsed = 0;
   #maxLiveHeap = 0;
+  #inputHeap = 0;
   #calls = 0;
   readonly #timer: NodeJS.Timeout;
   readonly #collect: Collect | undefined = (globalThis as { gc?: Collect }).gc;
@@ -37,11 +43,24 @@ export class MemorySampler {
     if (this.#calls % this.liveEvery === 0) this.#sampleLive();
   }
 
+  /** Call once the input is in memory and before the clock starts: records what the input itself holds. */
+  markInput(): void {
+    if (!this.#collect) return;
+    this.#collect();
+    this.#inputHeap = process.memoryUsage().heapUsed;
+    this.#maxLiveHeap = Math.max(this.#maxLiveHeap, this.#inputHeap);
+  }
+
   stop(): MemoryPeak {
     clearInterval(this.#timer);
     this.#sampleHeap();
     this.#sampleLive();
-    return { maxRss: process.resourceUsage().maxRSS * 1024, maxHeapUsed: this.#maxHeapUsed, maxLiveHeap: this.#maxLiveHeap };
+    return {
+      maxRss: process.resourceUsage().maxRSS * 1024,
+      maxHeapUsed: this.#maxHeapUsed,
+      maxLiveHeap: this.#maxLiveHeap,
+      inputHeap: this.#inputHeap,
+    };
   }
 
   #sampleHeap(): void {

@@ -2,35 +2,43 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BenchServer, startBenchServer } from './bench-server.js';
-import type { VariantMeasurement, VariantName } from './variants/index.js';
+import { type VariantMeasurement, type VariantName, variants } from './variants/index.js';
 
 /**
  * `npm run bench`: in one run, on the same generated documents, how fast and how lean the migration's
  * write path is against a raw COPY (the ceiling) and a Prisma upsert per document (the old utility),
  * plus the whole migration through the Cosmos-protocol server. Each variant runs in a fresh process
- * (so its peak memory is its own) against a fresh database.
+ * (so its peak memory is its own) against a fresh database, and generates its input before its clock starts.
  */
 
 const help = `Usage: npm run bench [-- options]
 
-Measures documents per second and peak memory (max RSS of the variant's own process, and the largest
-V8 heap seen) of, on the same seeded, messy generated documents (with _ts and _etag, as Cosmos gives them):
-  source-only    generating and mapping only, no database: the floor under everything below
-  pipeline       the migration's write path: applyDocuments per batch, fed from a generated stream
-                 (never all in memory), at two sizes to show memory does not grow with the count
-  raw-copy       PostgreSQL COPY FROM STDIN of the same mapped rows into the same tables
+Measures documents per second, CPU (the variant's process, and PostgreSQL's backends serving it) and peak
+memory of, on the same seeded, messy generated documents (with _ts and _etag, as Cosmos gives them), generated
+in memory before each variant's clock starts:
+  source-only    mapping and validation alone (documentToRow), warm, one core, no database
+  pipeline       the migration's write path: applyDocuments per page of one type, --connections pages in
+                 flight through as many connections; at --docs and at each --memory-docs size, to show
+                 memory does not grow with the count
+  raw-copy       COPY FROM STDIN of the same rows, mapped and serialized before the clock starts, into the
+                 same seven tables through as many connections as the pipeline: the server's ceiling
   naive-upsert   one Prisma upsert per document, awaited in turn (what the old utility did)
   end-to-end     DataMigrationUtility.migrateAll through the local Cosmos-protocol server (loaded first,
                  untimed; its server runs in the same process, so its memory includes every document)
 Each variant writes into a fresh database of its own.
 
 Options:
-  --docs <n>         documents for pipeline (large), raw-copy and source-only (default 200000)
-  --small-docs <n>   documents for the second pipeline run (default 50000)
-  --naive-docs <n>   documents for naive-upsert (default 5000)
-  --e2e-docs <n>     documents loaded into the Cosmos stand-in (default 8000; it slows sharply past 10000)
-  --batch-size <n>   documents per applyDocuments call / Cosmos page (default 1000)
-  -h, --help         show this help
+  --docs <n>            documents for pipeline, raw-copy and source-only (default 200000)
+  --memory-docs <list>  comma-separated sizes of the extra pipeline runs (default 50000,100000)
+  --naive-docs <n>      documents for naive-upsert (default 5000)
+  --e2e-docs <n>        documents loaded into the Cosmos stand-in (default 8000; it slows sharply past 10000)
+  --batch-size <n>      documents per applyDocuments call / Cosmos page (default 1000)
+  --connections <n>     pipeline lanes and raw-copy connections (default 2, the migration's concurrency)
+  --only <list>         comma-separated variants to run (default: all)
+  -h, --help            show this help
+
+Server CPU is read from /proc for the backends of the variant's database, so only for a server on this
+machine ("n/a" otherwise); it leaves out the server's shared background work (WAL writer, checkpointer).
 
 Database: BENCH_DATABASE_URL, else TEST_DATABASE_URL (a server it may create and drop databases on),
 else an embedded PostgreSQL started for the run. DATABASE_URL is never used.`;
@@ -48,10 +56,12 @@ async function main(argv: string[]): Promise<number> {
     args: argv,
     options: {
       docs: { type: 'string' },
-      'small-docs': { type: 'string' },
+      'memory-docs': { type: 'string' },
       'naive-docs': { type: 'string' },
       'e2e-docs': { type: 'string' },
       'batch-size': { type: 'string' },
+      connections: { type: 'string' },
+      only: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
     strict: true,
@@ -62,48 +72,56 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   const large = count('docs', values.docs, 200_000);
-  const small = count('small-docs', values['small-docs'], 50_000);
+  const memorySizes = (values['memory-docs'] ?? '50000,100000').split(',').map((size) => count('memory-docs', size.trim(), 1));
   const batchSize = count('batch-size', values['batch-size'], 1000);
+  const connections = count('connections', values.connections, 2);
+  const only = values.only?.split(',').map((name) => name.trim());
+  const unknown = only?.find((name) => !Object.hasOwn(variants, name));
+  if (unknown !== undefined) throw new RangeError(`--only: no variant ${JSON.stringify(unknown)} (${Object.keys(variants).join(', ')})`);
   const plans: Plan[] = [
-    { label: 'source-only', variant: 'source-only', documents: large },
-    { label: 'pipeline (small)', variant: 'pipeline', documents: small },
-    { label: 'pipeline', variant: 'pipeline', documents: large },
-    { label: 'raw-copy', variant: 'raw-copy', documents: large },
-    { label: 'naive-upsert', variant: 'naive-upsert', documents: count('naive-docs', values['naive-docs'], 5000) },
-    { label: 'end-to-end', variant: 'end-to-end', documents: count('e2e-docs', values['e2e-docs'], 8000) },
-  ];
+    { label: 'source-only', variant: 'source-only' as const, documents: large },
+    ...memorySizes.map((documents) => ({ label: pipelineLabel(documents), variant: 'pipeline' as const, documents })),
+    { label: pipelineLabel(large), variant: 'pipeline' as const, documents: large },
+    { label: 'raw-copy', variant: 'raw-copy' as const, documents: large },
+    { label: 'naive-upsert', variant: 'naive-upsert' as const, documents: count('naive-docs', values['naive-docs'], 5000) },
+    { label: 'end-to-end', variant: 'end-to-end' as const, documents: count('e2e-docs', values['e2e-docs'], 8000) },
+  ].filter((plan) => !only || only.includes(plan.variant));
 
   const server = await startBenchServer();
-  console.log(`Benchmark on ${server.description}, batch size ${batchSize}, Node ${process.version}.`);
+  console.log(`Benchmark on ${server.description}, batch size ${batchSize}, ${connections} connections, Node ${process.version}.`);
   const results = new Map<string, VariantMeasurement>();
   try {
     for (const plan of plans) {
       process.stdout.write(`  ${plan.label}: ${plan.documents.toLocaleString('en-US')} documents... `);
-      const measurement = await runPlan(server, plan, batchSize);
+      const measurement = await runPlan(server, plan, batchSize, connections);
       results.set(plan.label, measurement);
       console.log(`${rate(measurement)} docs/s`);
     }
   } finally {
     await server.stop();
   }
-  console.log(`\n${report(plans, results)}`);
+  console.log(`\n${report(plans, results, large, connections)}`);
   return 0;
 }
 
-async function runPlan(server: BenchServer, plan: Plan, batchSize: number): Promise<VariantMeasurement> {
+function pipelineLabel(documents: number): string {
+  return `pipeline ${documents.toLocaleString('en-US')}`;
+}
+
+async function runPlan(server: BenchServer, plan: Plan, batchSize: number, connections: number): Promise<VariantMeasurement> {
   const database = await server.freshDatabase(plan.variant);
   try {
-    return await runVariantProcess(plan, batchSize, database.url);
+    return await runVariantProcess(plan, batchSize, connections, database.url);
   } finally {
     await database.drop();
   }
 }
 
-function runVariantProcess(plan: Plan, batchSize: number, databaseUrl: string): Promise<VariantMeasurement> {
+function runVariantProcess(plan: Plan, batchSize: number, connections: number, databaseUrl: string): Promise<VariantMeasurement> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
-      ['--expose-gc', '--import', 'tsx', variantProcess, plan.variant, String(plan.documents), String(batchSize)],
+      ['--expose-gc', '--import', 'tsx', variantProcess, plan.variant, String(plan.documents), String(batchSize), String(connections)],
       {
         env: { ...process.env, BENCH_VARIANT_DATABASE_URL: databaseUrl },
         stdio: ['ignore', 'pipe', 'inherit'],
@@ -123,8 +141,20 @@ function runVariantProcess(plan: Plan, batchSize: number, databaseUrl: string): 
   });
 }
 
-function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeasurement>): string {
-  const header = ['variant', 'documents', 'seconds', 'docs/s', 'peak RSS', 'peak heap', 'live heap', 'notes'];
+function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeasurement>, large: number, connections: number): string {
+  const header = [
+    'variant',
+    'documents',
+    'seconds',
+    'docs/s',
+    'client CPU',
+    'server CPU',
+    'server ms/1k',
+    'peak RSS',
+    'input heap',
+    'working heap',
+    'notes',
+  ];
   const rows = plans.map((plan) => {
     const m = results.get(plan.label) as VariantMeasurement;
     return [
@@ -132,9 +162,12 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
       m.documents.toLocaleString('en-US'),
       m.seconds.toFixed(2),
       rate(m),
+      m.clientCpuSeconds === undefined ? 'n/a' : `${m.clientCpuSeconds.toFixed(2)} s`,
+      serverCpu(m),
+      serverPerThousand(m),
       megabytes(m.maxRss),
-      megabytes(m.maxHeapUsed),
-      megabytes(m.maxLiveHeap),
+      megabytes(m.inputHeap),
+      megabytes(workingHeap(m), 1),
       m.notes,
     ];
   });
@@ -146,37 +179,62 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
       )
       .join('  ');
   const perSecond = (label: string) => {
-    const m = results.get(label) as VariantMeasurement;
-    return m.documents / m.seconds;
+    const m = results.get(label);
+    return m ? m.documents / m.seconds : undefined;
   };
-  const pipeline = results.get('pipeline') as VariantMeasurement;
-  const smallPipeline = results.get('pipeline (small)') as VariantMeasurement;
+  const ratio = (a: number | undefined, b: number | undefined, digits: number) => (a && b ? (a / b).toFixed(digits) : 'n/a');
+  const pipelineRate = perSecond(pipelineLabel(large));
+  const mapping = perSecond('source-only');
+  const pipelines = plans.filter((plan) => plan.variant === 'pipeline').sort((a, b) => a.documents - b.documents);
+  const serverLine = ['pipeline', 'raw-copy', 'naive-upsert']
+    .map((label) => {
+      const m = results.get(label === 'pipeline' ? pipelineLabel(large) : label);
+      return m ? `${label} ${serverPerThousand(m)}` : undefined;
+    })
+    .filter((text) => text !== undefined);
   return [
     line(header),
     line(header.map((_, column) => '-'.repeat(widths[column] ?? 0))),
     ...rows.map(line),
     '',
-    `pipeline / naive-upsert:  ${(perSecond('pipeline') / perSecond('naive-upsert')).toFixed(1)}x  (target: at least 20x)`,
-    `raw-copy / pipeline:      ${(perSecond('raw-copy') / perSecond('pipeline')).toFixed(2)}x  (target: at most 3x)`,
-    `pipeline memory:          ${memory(smallPipeline)} at ${smallPipeline.documents.toLocaleString('en-US')} documents; ` +
-      `${memory(pipeline)} at ${pipeline.documents.toLocaleString('en-US')}`,
+    `pipeline / raw-copy:      ${ratio(pipelineRate, perSecond('raw-copy'), 2)}  (${connections} connections each; target: at least 0.5)`,
+    `pipeline / naive-upsert:  ${ratio(pipelineRate, perSecond('naive-upsert'), 1)}x  (target: at least 30x)`,
+    `mapping (source-only):    ${mapping ? Math.round(mapping).toLocaleString('en-US') : 'n/a'} docs/s on one core, warm  (target: at least 100,000)`,
+    `server CPU per 1,000 documents: ${serverLine.join('; ')}`,
+    `pipeline memory:          ${pipelines
+      .map((plan) => {
+        const m = results.get(plan.label) as VariantMeasurement;
+        return `working heap ${megabytes(workingHeap(m), 1)} at ${plan.documents.toLocaleString('en-US')}`;
+      })
+      .join('; ')}`,
     '',
-    "peak RSS: the variant process's high-water mark, Node and tsx included (source-only writes nothing: compare with it);",
-    'peak heap: largest V8 heap sampled, garbage included; live heap: largest heap right after a forced full GC,',
-    'taken every 10 batches: what is actually held.',
+    "client CPU: the variant's process (user + system); server CPU: the PostgreSQL backends serving its database;",
+    "peak RSS: the variant process's high-water mark, Node, tsx and the input included; input heap: live heap with",
+    'the generated input in memory, before the clock starts; working heap: the largest live heap (after a forced full',
+    'GC every 10 batches) beyond the input: what the variant holds on to while it runs.',
   ].join('\n');
 }
 
-function memory(m: VariantMeasurement): string {
-  return `peak RSS ${megabytes(m.maxRss)}, live heap ${megabytes(m.maxLiveHeap)}`;
+function workingHeap(m: VariantMeasurement): number {
+  return Math.max(0, m.maxLiveHeap - m.inputHeap);
+}
+
+function serverCpu(m: VariantMeasurement): string {
+  return m.serverCpuSeconds === undefined || m.serverCpuSeconds === null ? 'n/a' : `${m.serverCpuSeconds.toFixed(2)} s`;
+}
+
+function serverPerThousand(m: VariantMeasurement): string {
+  return m.serverCpuSeconds === undefined || m.serverCpuSeconds === null
+    ? 'n/a'
+    : `${((m.serverCpuSeconds * 1000 * 1000) / m.documents).toFixed(1)} ms`;
 }
 
 function rate(m: VariantMeasurement): string {
   return Math.round(m.documents / m.seconds).toLocaleString('en-US');
 }
 
-function megabytes(bytes: number): string {
-  return `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+function megabytes(bytes: number, digits = 0): string {
+  return `${(bytes / 1024 / 1024).toFixed(digits)} MB`;
 }
 
 function count(name: string, value: string | undefined, fallback: number): number {

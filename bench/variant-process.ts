@@ -4,14 +4,14 @@ import { type VariantMeasurement, type VariantName, variants } from './variants/
 /**
  * Runs one benchmark variant in this (fresh) process and prints its measurement as one JSON line, so
  * its peak memory is its own. Started by `bench/run.ts`:
- * `node --import tsx bench/variant-process.ts <variant> <documents> <batchSize>`, with the database in
+ * `node --import tsx bench/variant-process.ts <variant> <documents> <batchSize> [connections]`, with the database in
  * BENCH_VARIANT_DATABASE_URL (kept out of the process list, since it may carry a password).
  */
 
-const [name, documents, batchSize] = process.argv.slice(2);
+const [name, documents, batchSize, connections = '2'] = process.argv.slice(2);
 const run = name && Object.hasOwn(variants, name) ? variants[name as VariantName] : undefined;
 if (!run || !documents || !batchSize) {
-  console.error('usage: variant-process.ts <variant> <documents> <batchSize> (database in BENCH_VARIANT_DATABASE_URL)');
+  console.error('usage: variant-process.ts <variant> <documents> <batchSize> [connections] (database in BENCH_VARIANT_DATABASE_URL)');
   process.exit(2);
 }
 const sampler = new MemorySampler();
@@ -20,6 +20,7 @@ const output = await run({
   batchSize: Number(batchSize),
   databaseUrl: process.env.BENCH_VARIANT_DATABASE_URL ?? '',
   sampler,
+  connections: Number(connections),
 });
 const peak = sampler.stop();
 const measurement: VariantMeasurement = { variant: name as VariantName, ...output, ...peak };

@@ -1,9 +1,10 @@
+import type { MemoryPeak } from '../memory-sampler.js';
 import { endToEnd } from './end-to-end.js';
 import { naiveUpsert } from './naive-upsert.js';
 import { pipeline } from './pipeline.js';
 import { rawCopy } from './raw-copy.js';
 import { sourceOnly } from './source-only.js';
-import type { VariantRun } from './variant.js';
+import type { VariantOutput, VariantRun } from './variant.js';
 
 export const variants = {
   'source-only': sourceOnly,
@@ -15,16 +16,7 @@ export const variants = {
 
 export type VariantName = keyof typeof variants;
 
-/** What a variant's process reports, one JSON line on stdout. */
-export interface VariantMeasurement {
+/** What a variant's process reports, one JSON line on stdout: its timed output and its memory. */
+export interface VariantMeasurement extends VariantOutput, MemoryPeak {
   variant: VariantName;
-  documents: number;
-  seconds: number;
-  /** Bytes. */
-  maxRss: number;
-  /** Bytes. */
-  maxHeapUsed: number;
-  /** Bytes; 0 when the process could not force a collection. */
-  maxLiveHeap: number;
-  notes: string;
 }

@@ -1,25 +1,27 @@
 import { documentTypeOf } from '../../shared/domain/document-types.js';
 import { createPrismaClient } from '../../shared/postgres/prisma-client.js';
 import { type ApplyResult, applyDocuments } from '../../shared/write-path/apply-documents.js';
-import { benchDocuments } from '../document-stream.js';
+import { generateBenchDocuments } from '../document-stream.js';
+import { Stopwatch } from '../stopwatch.js';
 import type { VariantRun } from './variant.js';
-
-/** Types written at once, as a full migration runs them (`concurrency`, default 2, in run-migration.ts). */
-const lanes = 2;
 
 /**
  * The migration's write path as a full migration drives it: pages of one document type (each type is
- * read with its own query), each written by `applyDocuments` (map, version-guarded set-based upsert,
- * quarantine, one transaction per page); two types in flight at once, and one type's pages strictly in
- * order. Fed from a generated stream, so the documents are never all in memory: at most one page per
- * type is buffered.
+ * read with its own query), each written by `applyDocuments` (map, validate, version-guarded set-based
+ * upsert, quarantine, one transaction per page); `connections` types in flight at once (the migration's
+ * `concurrency`, default 2, in run-migration.ts), through a pool of that many connections, and one type's
+ * pages strictly in order. The documents are generated and cut into pages before the clock starts, as
+ * they would arrive from Cosmos.
  */
-export const pipeline: VariantRun = async ({ documents, databaseUrl, batchSize, sampler }) => {
-  const prisma = createPrismaClient(databaseUrl, 5);
+export const pipeline: VariantRun = async ({ documents, databaseUrl, batchSize, sampler, connections }) => {
+  const pages = pagesByType(generateBenchDocuments(documents), batchSize);
+  sampler.markInput();
+  const prisma = createPrismaClient(databaseUrl, connections);
   try {
-    // Connecting and loading the query engine is not what is measured.
-    await prisma.$queryRawUnsafe('SELECT 1');
-    const started = performance.now();
+    // Open every connection of the pool first: connecting is not what is measured.
+    await Promise.all(Array.from({ length: connections }, () => prisma.$transaction(async (tx) => tx.$queryRawUnsafe('SELECT 1'))));
+    const stopwatch = await Stopwatch.create(databaseUrl);
+    await stopwatch.start();
     let written = 0;
     let quarantined = 0;
     const tally = (result: ApplyResult) => {
@@ -28,9 +30,9 @@ export const pipeline: VariantRun = async ({ documents, databaseUrl, batchSize, 
       sampler.sample();
     };
     const inFlight = new Map<string, Promise<void>>();
-    for (const { type, page } of pagesByType(benchDocuments(documents), batchSize)) {
+    for (const { type, page } of pages) {
       await inFlight.get(type);
-      while (inFlight.size >= lanes) await Promise.race(inFlight.values());
+      while (inFlight.size >= connections) await Promise.race(inFlight.values());
       const write: Promise<void> = applyDocuments(prisma, page, { source: 'migration' })
         .then(tally)
         .finally(() => {
@@ -39,14 +41,15 @@ export const pipeline: VariantRun = async ({ documents, databaseUrl, batchSize, 
       inFlight.set(type, write);
     }
     await Promise.all(inFlight.values());
-    return { documents, seconds: (performance.now() - started) / 1000, notes: `${written} written, ${quarantined} quarantined` };
+    return { documents, ...(await stopwatch.stop()), notes: `${written} written, ${quarantined} quarantined` };
   } finally {
     await prisma.$disconnect();
   }
 };
 
-/** The stream cut into pages of one type each, as the migration's per-type queries return them. */
-function* pagesByType(documents: Iterable<Record<string, unknown>>, size: number): Generator<{ type: string; page: unknown[] }> {
+/** The documents cut into pages of one type each, in the order the migration's per-type queries would return them. */
+function pagesByType(documents: readonly Record<string, unknown>[], size: number): Array<{ type: string; page: unknown[] }> {
+  const pages: Array<{ type: string; page: unknown[] }> = [];
   const buffers = new Map<string, unknown[]>();
   for (const document of documents) {
     const type = documentTypeOf(document.type) ?? 'other';
@@ -57,7 +60,8 @@ function* pagesByType(documents: Iterable<Record<string, unknown>>, size: number
       continue;
     }
     buffers.delete(type);
-    yield { type, page: buffer };
+    pages.push({ type, page: buffer });
   }
-  for (const [type, page] of buffers) yield { type, page };
+  for (const [type, page] of buffers) pages.push({ type, page });
+  return pages;
 }

@@ -8,6 +8,8 @@ export interface VariantInput {
   /** Documents per write (pipeline) or per Cosmos page (end-to-end). */
   batchSize: number;
   sampler: MemorySampler;
+  /** PostgreSQL connections the variant writes through at once (the pipeline's lanes; raw-copy uses as many). */
+  connections: number;
 }
 
 export interface VariantOutput {
@@ -15,6 +17,10 @@ export interface VariantOutput {
   /** Seconds of the measured part only (setup such as loading Cosmos is left out). */
   seconds: number;
   notes: string;
+  /** User + system CPU of the variant's process during the measured part, seconds. */
+  clientCpuSeconds?: number;
+  /** CPU of the PostgreSQL backends serving the variant during the measured part, seconds; null where unreadable. */
+  serverCpuSeconds?: number | null;
 }
 
 /** One way of getting the documents into PostgreSQL. Runs in a process of its own and times itself. */
