@@ -177,7 +177,8 @@ function megabytes(bytes: number): string {
 async function main(argv: string[]): Promise<void> {
   const packageReport = await buildPackage();
   console.log(
-    `Deployment package: ${path.relative(projectRoot, packageReport.outDir)} (${packageReport.files.length} files, ${megabytes(packageReport.totalBytes)})`,
+    `Deployment package: ${path.relative(projectRoot, packageReport.outDir)} (${packageReport.files.length} files, ` +
+      `${megabytes(packageReport.totalBytes)})`,
   );
   if (!argv.includes('--measure')) return;
   for (const file of packageReport.files) console.log(`  ${megabytes(file.bytes).padStart(10)}  ${file.file}`);

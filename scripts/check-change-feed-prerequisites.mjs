@@ -20,7 +20,8 @@ export function changeFeedPrerequisiteProblems({ mode, backupPolicyType }) {
   if (mode !== 'AllVersionsAndDeletes') return [];
   if (backupPolicyType === 'Continuous') return [];
   return [
-    `COSMOSDB_CHANGE_FEED_MODE=AllVersionsAndDeletes needs continuous backup on the Cosmos DB account, which has ${backupPolicyType ?? 'no known'} backup. ` +
+    `COSMOSDB_CHANGE_FEED_MODE=AllVersionsAndDeletes needs continuous backup on the Cosmos DB account, which has ` +
+      `${backupPolicyType ?? 'no known'} backup. ` +
       'Enable continuous backup (az cosmosdb update --backup-policy-type Continuous) and the account feature ' +
       '"All versions and deletes change feed mode", or keep LatestVersion.',
   ];
@@ -37,7 +38,8 @@ function backupPolicyTypeOf(accountName, resourceGroup) {
   );
   if (result.status !== 0) {
     throw new Error(
-      `could not read the backup policy of Cosmos DB account ${accountName} with the Azure CLI: ${(result.stderr || String(result.error)).trim()}`,
+      `could not read the backup policy of Cosmos DB account ${accountName} with the Azure CLI: ` +
+        `${(result.stderr || String(result.error)).trim()}`,
     );
   }
   return result.stdout.trim() || undefined;

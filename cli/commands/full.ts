@@ -34,7 +34,8 @@ export const fullCommand = defineCommand({
   exitCodes: {
     ok: 'migrated, and the verification found PostgreSQL consistent with Cosmos',
     failed:
-      'the verification found differences, the run failed (resume with --resume), nothing to resume, MIGRATION_MODE is not true, or settings are missing',
+      'the verification found differences, the run failed (resume with --resume), nothing to resume, MIGRATION_MODE ' +
+      'is not true, or settings are missing',
     interrupted: `${resumableInterruption} (during the verification: run it again)`,
   },
   prepare: ({ values }) => {

@@ -75,7 +75,8 @@ function describe(summary: Summary): string {
   const lines = [
     summary.outcomes.length === 0
       ? 'Nothing was due.'
-      : `Copied ${summary.written + summary.deleted} pending write(s) to Cosmos DB: ${summary.written} written, ${summary.deleted} deleted.`,
+      : `Copied ${summary.written + summary.deleted} pending write(s) to Cosmos DB: ` +
+        `${summary.written} written, ${summary.deleted} deleted.`,
   ];
   const failures = summary.outcomes.filter((entry) => entry.outcome === 'failed');
   if (failures.length > 0) {

@@ -17,7 +17,8 @@ export const poisonCommand = defineCommand({
   ].join('\n'),
   options: {
     replay: flag(
-      'Move every valid message back to the migration queue (sent there first, then deleted from the poison queue). Invalid ones stay and are listed.',
+      'Move every valid message back to the migration queue (sent there first, then deleted from the poison queue). ' +
+        'Invalid ones stay and are listed.',
     ),
     limit: valued('<n>', `At most n messages (listing shows at most ${maxPeek}; replay defaults to all).`, wholeNumber(1, 1_000_000)),
     json: sharedOptions.json,
@@ -69,7 +70,10 @@ function summary(message: NonNullable<PoisonMessage['message']>): string {
   const dry = 'dryRun' in message && message.dryRun ? ', dry run' : '';
   switch (message.kind) {
     case 'batch':
-      return `batch of range ${rangeLabel(message.range)} of run ${message.runId} (${message.continuation ? 'continued' : 'first page'})${dry}`;
+      return (
+        `batch of range ${rangeLabel(message.range)} of run ${message.runId} ` +
+        `(${message.continuation ? 'continued' : 'first page'})${dry}`
+      );
     case 'user':
       return `user ${message.pubkey}${message.runId ? ` (run ${message.runId})` : ''}${dry}`;
     case 'full':

@@ -94,7 +94,8 @@ export const sharedOptions = {
   resume: flag('Continue the most recent interrupted or failed run of this command from its checkpoint (exit 1 if there is none).'),
   maxRu: valued(
     '<n>',
-    'Request units per second for reading Cosmos, one budget shared through PostgreSQL with every process reading under it (default: MIGRATION_MAX_RU_PER_SECOND; unset, no limit).',
+    'Request units per second for reading Cosmos, one budget shared through PostgreSQL with every process reading ' +
+      'under it (default: MIGRATION_MAX_RU_PER_SECOND; unset, no limit).',
     positiveNumber('request units per second'),
   ),
   concurrency: valued('<n>', 'Feed ranges (physical partitions) read at the same time (1-64; default 4).', wholeNumber(1, 64)),

@@ -88,7 +88,8 @@ export function loadCommandConfig(needs: readonly Requirement[], env: Environmen
   if (!config || problems.length > 0) {
     const needed = needs.map((need) => what[need]).join(' and ');
     throw new NotConfiguredError(
-      `This command works on ${needed}; these settings are missing or malformed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\n${nothingConfiguredHint}`,
+      `This command works on ${needed}; these settings are missing or ` +
+        `malformed:\n${problems.map((problem) => `  - ${problem}`).join('\n')}\n${nothingConfiguredHint}`,
       settings,
     );
   }

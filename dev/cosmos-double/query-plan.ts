@@ -144,7 +144,10 @@ function rewriteOrderBy(query: SqlQuery, top: number | undefined): string {
   const where = query.where ? `((${printExpression(query.where)}) AND (${orderByFilter}))` : `(${orderByFilter})`;
   const sort = query.orderBy.map(({ expression, descending }) => `${printExpression(expression)} ${descending ? 'DESC' : 'ASC'}`);
   const topClause = top === undefined ? '' : `TOP ${top} `;
-  return `SELECT ${topClause}${alias}._rid, [${items}] AS orderByItems, ${payload} AS payload FROM ${fromClause(query)} WHERE ${where} ORDER BY ${sort.join(', ')}`;
+  return (
+    `SELECT ${topClause}${alias}._rid, [${items}] AS orderByItems, ${payload} AS payload FROM ` +
+    `${fromClause(query)} WHERE ${where} ORDER BY ${sort.join(', ')}`
+  );
 }
 
 /** Partial aggregates each partition returns, in the shapes the SDK's aggregators add up. */

@@ -334,7 +334,8 @@ function query(context: ContainerContext, body: unknown): Reply {
       body: JSON.stringify({
         code: 'BadRequest',
         message:
-          'The provided cross partition query can not be directly served by the gateway. This is a first chance (internal) exception that all newer clients will know how to handle gracefully.',
+          'The provided cross partition query can not be directly served by the gateway. This is a first chance ' +
+          '(internal) exception that all newer clients will know how to handle gracefully.',
         additionalErrorInfo: JSON.stringify(plan),
       }),
     };

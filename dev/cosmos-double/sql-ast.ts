@@ -467,7 +467,10 @@ export function printExpression(node: SqlExpression): string {
     case 'in':
       return `(${printExpression(node.value)}${node.negated ? ' NOT' : ''} IN (${node.list.map(printExpression).join(', ')}))`;
     case 'between':
-      return `(${printExpression(node.value)}${node.negated ? ' NOT' : ''} BETWEEN ${printExpression(node.low)} AND ${printExpression(node.high)})`;
+      return (
+        `(${printExpression(node.value)}${node.negated ? ' NOT' : ''} BETWEEN ${printExpression(node.low)} AND ` +
+        `${printExpression(node.high)})`
+      );
     case 'conditional':
       return `(${printExpression(node.test)} ? ${printExpression(node.then)} : ${printExpression(node.otherwise)})`;
   }

@@ -41,7 +41,10 @@ export interface PageProgress {
   next: { continuation: string | null; done: boolean };
 }
 
-/** Where the part stands once `page` is committed, coming from `from`: after the page, with the page counted and its newest `_ts` taken in. */
+/**
+ * Where the part stands once `page` is committed, coming from `from`: after the page, with the page counted and its
+ * newest `_ts` taken in.
+ */
 export function checkpointAfter(from: Checkpoint, page: PageProgress): Checkpoint {
   let maxCosmosTs = from.maxCosmosTs;
   for (const document of page.documents) {

@@ -56,9 +56,8 @@ export async function scheduleRetry(
     await send({ delaySeconds });
   } catch (error) {
     // Best effort: if this fails too, the claim lapses by itself at `deliverAt`.
-    await prisma.$executeRaw`DELETE FROM "sync_state" WHERE "name" = ${retryScheduleName} AND "value" ->> 'at' = ${String(deliverAt)}`.catch(
-      () => undefined,
-    );
+    await prisma.$executeRaw`DELETE FROM "sync_state"
+      WHERE "name" = ${retryScheduleName} AND "value" ->> 'at' = ${String(deliverAt)}`.catch(() => undefined);
     throw error;
   }
   return { delaySeconds, sent: true };

@@ -103,7 +103,8 @@ function buildStatements(type: DocumentType): Statements {
   // A pubkey-keyed table also has a unique id: a row whose id another pubkey holds is never inserted.
   // Lookups are LATERAL … LIMIT 1 so that each is an index probe: as plain joins the planner, with the
   // stale statistics of a table a migration is filling, picks hash joins that scan the whole table per chunk.
-  const idOwner = `LEFT JOIN LATERAL (SELECT o."pubkey", o."cosmosTs" FROM ${table} o WHERE o."id" = i."id" AND o."pubkey" <> i."pubkey" LIMIT 1) o ON true`;
+  const idOwner = `LEFT JOIN LATERAL (SELECT o."pubkey", o."cosmosTs" FROM ${table} o
+    WHERE o."id" = i."id" AND o."pubkey" <> i."pubkey" LIMIT 1) o ON true`;
   const writable = byPubkey ? `${idOwner} WHERE NOT i."buried" AND o."pubkey" IS NULL` : 'WHERE NOT i."buried"';
   const updates = columns
     .filter((c) => c.name !== descriptor.key)

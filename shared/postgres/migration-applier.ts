@@ -127,7 +127,8 @@ async function acquireLock(client: pg.Client): Promise<void> {
   } catch (error) {
     if (!(error instanceof pg.DatabaseError && error.code === LOCK_NOT_AVAILABLE)) throw error;
     throw new Error(
-      `Timed out after ${LOCK_TIMEOUT} waiting for the migration lock (pg_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY})): another migration is running`,
+      `Timed out after ${LOCK_TIMEOUT} waiting for the migration lock ` +
+        `(pg_advisory_lock(${PRISMA_ADVISORY_LOCK_KEY})): another migration is running`,
       { cause: error },
     );
   } finally {
@@ -185,7 +186,8 @@ function checkHistory(migrations: LocalMigration[], rows: LedgerRow[], log: (lin
     }
     if (!scriptMatchesChecksum(migration.script, row.checksum)) {
       throw new MigrationHistoryError(
-        `Migration ${row.migration_name} was modified after it was applied: migration.sql no longer matches the checksum recorded in _prisma_migrations. ` +
+        `Migration ${row.migration_name} was modified after it was applied: migration.sql no longer matches the ` +
+          `checksum recorded in _prisma_migrations. ` +
           'Restore the original file and put the change in a new migration.',
         row.migration_name,
       );

@@ -113,8 +113,26 @@ export function isRowDataError(error: unknown): boolean {
 }
 
 /** Words after which PostgreSQL quotes a name of the schema (kept), as opposed to a value (never shown). */
-const namedObject =
-  /(?:column|relation|index|constraint|table|type|schema|function|operator|sequence|database|role|domain|trigger|view|collation|extension)\s+$/i;
+const namedObjectKinds = [
+  'column',
+  'relation',
+  'index',
+  'constraint',
+  'table',
+  'type',
+  'schema',
+  'function',
+  'operator',
+  'sequence',
+  'database',
+  'role',
+  'domain',
+  'trigger',
+  'view',
+  'collation',
+  'extension',
+];
+const namedObject = new RegExp(`(?:${namedObjectKinds.join('|')})\\s+$`, 'i');
 
 /**
  * The server's message with every quoted value replaced by `"…"`: PostgreSQL quotes the offending input

@@ -83,8 +83,9 @@ function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: 
 
   const find = async (query: DocumentQuery<T>): Promise<Doc<T>[]> => {
     checkQuery(type, query);
+    const direction = query.orderBy?.direction === 'desc' ? 'DESC' : 'ASC';
     const order = query.orderBy
-      ? Prisma.sql`ORDER BY ${Prisma.raw(quoteIdentifier(query.orderBy.field))} ${Prisma.raw(query.orderBy.direction === 'desc' ? 'DESC' : 'ASC')}`
+      ? Prisma.sql`ORDER BY ${Prisma.raw(quoteIdentifier(query.orderBy.field))} ${Prisma.raw(direction)}`
       : Prisma.empty;
     const limit = query.limit === undefined ? Prisma.empty : Prisma.sql`LIMIT ${query.limit}`;
     const rows = await prisma.$queryRaw<Record<string, unknown>[]>`SELECT * FROM ${table} ${whereOf(type, query)} ${order} ${limit}`;

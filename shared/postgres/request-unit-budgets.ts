@@ -33,7 +33,8 @@ export async function takeRequestUnits(
     ON CONFLICT ("name") DO UPDATE SET
       "tokens" = LEAST(
         ${take.capacity}::double precision,
-        b."tokens" + ${take.perSecond}::double precision * GREATEST(0, EXTRACT(EPOCH FROM EXCLUDED."refilledAt" - b."refilledAt"))::double precision
+        b."tokens" + ${take.perSecond}::double precision
+          * GREATEST(0, EXTRACT(EPOCH FROM EXCLUDED."refilledAt" - b."refilledAt"))::double precision
       ) - ${take.requested}::double precision,
       "refilledAt" = GREATEST(b."refilledAt", EXCLUDED."refilledAt")
     RETURNING "tokens"`;

@@ -319,7 +319,8 @@ export function tiedWithDeleteSql(row: string, deleted: DeleteSql): string {
 
 /** SQL (rule 6): the recorded delete is not older than version `row` (positions, else `_ts <= crts`): never write it. */
 export function buriedSql(row: string, tombstone: DeleteSql): string {
-  return `(CASE WHEN ${bothPositioned(row, tombstone)} THEN ${row}."cosmosLsn" <= ${tombstone.lsn} ELSE ${row}."cosmosTs" <= ${tombstone.ts} END)`;
+  return `(CASE WHEN ${bothPositioned(row, tombstone)} THEN ${row}."cosmosLsn" <= ${tombstone.lsn}
+    ELSE ${row}."cosmosTs" <= ${tombstone.ts} END)`;
 }
 
 /** SQL (rule 6): the delete is not older than the version the quarantine entry `entry` holds, which it therefore removes. */

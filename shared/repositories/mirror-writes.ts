@@ -103,7 +103,8 @@ function mirrorCopy(type: DocumentType, onFailure: MirrorFailureHandler) {
           await onFailure({ type, pubkey, id, error });
         } catch (recordError) {
           console.warn(
-            `dual database mode: ${type} ${id} was not copied to the mirror and could not be queued for retry: ${safeErrorMessage(recordError)}`,
+            `dual database mode: ${type} ${id} was not copied to the mirror and could not be queued for retry: ` +
+              safeErrorMessage(recordError),
           );
         }
       }

@@ -67,7 +67,10 @@ function service(): ServiceRepositories {
  * process's settings (`getServices()`); the clients behind them are created once, on first use.
  */
 const RepositoryFactory = {
-  /** The generic repositories of all seven types (getById, listByPubkey, find, count, create, update, upsert, delete, ...), as the migration tooling uses them. */
+  /**
+   * The generic repositories of all seven types (getById, listByPubkey, find, count, create, update, upsert, delete, ...),
+   * as the migration tooling uses them.
+   */
   getRepositories: (): Repositories => createRepositories(getServices()),
   getAccountRepository: (): AccountRepository => service().account,
   /** Account settings (documents typed `account-settings` or the older `user-settings`). */

@@ -3,7 +3,10 @@ import { countDocuments } from '../cosmos/document-source.js';
 import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../domain/document-types.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 
-/** Documents of one type in Cosmos, aliases included (`user-settings` counts as `account-settings`): the set a migration of the type reads. */
+/**
+ * Documents of one type in Cosmos, aliases included (`user-settings` counts as `account-settings`): the set a migration
+ * of the type reads.
+ */
 export function countCosmosDocuments(container: Container, type: DocumentType): Promise<number> {
   return countDocuments(container, { type });
 }

@@ -90,8 +90,8 @@ function latestDeletes(deletes: readonly DeleteToApply[]): { entries: DeleteToAp
 }
 
 const gone = (first: number) =>
-  `gone AS (SELECT * FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::bigint[], $${first + 3}::bigint[], $${first + 4}::boolean[])
-    AS g("id", "pubkey", "ts", "lsn", "inclusive"))`;
+  `gone AS (SELECT * FROM unnest($${first}::text[], $${first + 1}::text[], $${first + 2}::bigint[], $${first + 3}::bigint[],
+    $${first + 4}::boolean[]) AS g("id", "pubkey", "ts", "lsn", "inclusive"))`;
 
 function goneParameters(entries: readonly DeleteToApply[]): unknown[] {
   return [
@@ -280,7 +280,8 @@ export async function removeUnchanged(
       WHERE t."id" = s."id" AND t."pubkey" = s."pubkey" AND t."cosmosTs" = s."ts" AND t."cosmosEtag" IS NOT DISTINCT FROM s."etag"
       RETURNING '${table}:' || t."${key}" AS "row")`;
   });
-  const statement = `WITH stale AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[]) AS s("id", "pubkey", "ts", "etag")),
+  const statement = `WITH stale AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[])
+      AS s("id", "pubkey", "ts", "etag")),
     ${parts.join(',\n')}
     ${documentTypeNames.map((_, index) => `SELECT "row" FROM r${index}`).join(' UNION ALL ')}`;
   return retryTransient(
