@@ -123,7 +123,8 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
   const module = built.files.find((file) => file.file === 'repositories.js');
   const types = built.files.filter((file) => file.file.startsWith('types/')).reduce((sum, file) => sum + file.bytes, 0);
   console.log(
-    `Library nostria-migrate/repositories: ${path.relative(projectRoot, built.outDir)} (repositories.js ${kilobytes(module?.bytes ?? 0)}, ` +
+    `Library nostria-migrate/repositories: ${path.relative(projectRoot, built.outDir)} ` +
+      `(repositories.js ${kilobytes(module?.bytes ?? 0)}, ` +
       `declarations ${kilobytes(types)}, ${built.files.length} files, ${kilobytes(built.totalBytes)} in all); imports ` +
       built.externalImports.join(', '),
   );
