@@ -39,6 +39,8 @@ export const errorAnswers = {
   DEFERRAL_IMPOSSIBLE: { http: 500, exit: 1, queue: 'failed' },
   /** Catch-up asked for while PostgreSQL has no change-feed position yet (no full load has completed). */
   NO_CHANGE_FEED_POSITIONS: { http: 409, exit: 1, queue: 'rejected' },
+  /** A reconcile that would remove rows while PostgreSQL is primary (its rows Cosmos lacks may be unmirrored writes). */
+  RECONCILE_REFUSED: { http: 409, exit: 1, queue: 'refused' },
 } as const satisfies Record<string, ErrorAnswer>;
 
 export interface ErrorAnswer {
@@ -253,6 +255,21 @@ export class NoChangeFeedPositionsError extends AppError<Record<string, never>> 
       'NO_CHANGE_FEED_POSITIONS',
       'PostgreSQL has no change-feed position to continue from: no full load has completed yet (or it ran with --skip-existing). ' +
         'Run `npm run migrate:full` first; or start the sync runner at a point of your choosing with `npm run migrate:sync -- --from now`.',
+      {},
+    );
+  }
+}
+
+/**
+ * A reconcile with --apply while USE_POSTGRESQL=true: PostgreSQL is primary, so a row Cosmos lacks may be a write
+ * the mirror has not copied yet (pending_sync), not a delete. Removing it would lose the write.
+ */
+export class ReconcileRefusedError extends AppError<Record<string, never>> {
+  constructor() {
+    super(
+      'RECONCILE_REFUSED',
+      'Reconcile removes PostgreSQL rows that Cosmos lacks, and while USE_POSTGRESQL=true (PostgreSQL primary) such a row may be a ' +
+        'write the mirror has not copied to Cosmos yet: run it with --apply only while Cosmos is primary (a dry run is always allowed).',
       {},
     );
   }

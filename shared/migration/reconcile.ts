@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { secretsOf } from '../config/secrets.js';
+import type { AppContext } from '../context/app-context.js';
+import { InterruptedError, ReconcileRefusedError, throwIfInterrupted } from '../core/errors.js';
+import { safeErrorMessage } from '../core/safe-error.js';
+import { documentKey, findPresent, readCurrent } from '../cosmos/present-documents.js';
+import { countReconcileRows, type ReconcileRow, removeReconciledRows, rowsAfter, walkStart } from '../postgres/reconcile-rows.js';
+import { assertMayMigrate } from './migration-mode.js';
+import { readSettingsOf } from './read-budget.js';
+import { finishPass, noCounts, type ReconcileCounts, recordPassProgress, startPass } from './reconcile-passes.js';
+
+/**
+ * Reconciliation: deletes for LatestVersion mode, whose change feed never shows one. A pass walks every
+ * PostgreSQL document row in keyset pages (`chunkSize` rows, id order across the tables), asks Cosmos which of
+ * the page's documents it still has (ids and partition keys only, one query per page), and for each one it
+ * lacks (a candidate):
+ * 1. a point read right before the removal confirms it is still absent; a document found again (created again
+ *    meanwhile) is kept;
+ * 2. with `apply`, the row is removed only if it still holds the version the pass read (compare-and-delete on
+ *    `cosmosTs`, `cosmosLsn`, `cosmosEtag`: a write since then is kept), copied first to `reconciled_deletes` and
+ *    remembered as a tombstone, in one transaction.
+ * A dry run (the default) does steps 1 and counts what step 2 would remove; it writes only its pass record.
+ * Memory stays flat: one page of rows and one page of Cosmos's answer at a time, never a whole id set.
+ * Reads run under the shared request-unit budget (MIGRATION_MAX_RU_PER_SECOND), as the full load's do.
+ */
+
+export interface ReconcileOptions {
+  /** Remove the confirmed rows (needs MIGRATION_MODE=true, and Cosmos primary). Default: a dry run. */
+  apply?: boolean;
+  /** The pass's id (a queue message carries one so a redelivery is recognised); default a new UUID. */
+  passId?: string;
+  /** PostgreSQL rows per page, and documents per Cosmos id query. Default 1000. */
+  chunkSize?: number;
+  /** This pass's share of reads; default MIGRATION_MAX_RU_PER_SECOND. */
+  maxRequestUnitsPerSecond?: number;
+  /** Stops the pass after the page in hand (recorded as interrupted, then `InterruptedError`). */
+  signal?: AbortSignal;
+  /** After every page: the counts so far, and how many rows there were when the pass started. */
+  onProgress?: (event: { passId: string; counts: ReconcileCounts; total: number }) => void;
+  /**
+   * Called with each page's candidates after the id query and before their point reads: the window in which a
+   * document may be created again. Tests act in it; it is no extension point for the app.
+   */
+  beforeConfirm?: (candidates: readonly ReconcileRow[]) => Promise<void>;
+}
+
+export interface ReconcileOutcome extends ReconcileCounts {
+  passId: string;
+  dryRun: boolean;
+}
+
+/** Default rows per page: one id query's answer stays well under a few hundred KB. */
+export const defaultReconcileChunkSize = 1000;
+
+/** Runs one reconcile pass (see the module comment). Throws `InterruptedError` when stopped, after recording it. */
+export async function reconcile(ctx: AppContext, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
+  const apply = options.apply === true;
+  assertMayMigrate(ctx.config, !apply);
+  if (apply && ctx.config.usePostgres) throw new ReconcileRefusedError();
+  const passId = options.passId ?? randomUUID();
+  const chunkSize = options.chunkSize ?? defaultReconcileChunkSize;
+  const reads = readSettingsOf(ctx, options.maxRequestUnitsPerSecond);
+  const counts: ReconcileCounts = { ...noCounts };
+  await startPass(ctx.prisma, passId, !apply);
+  try {
+    const total = await countReconcileRows(ctx.prisma);
+    let position = walkStart;
+    for (;;) {
+      throwIfInterrupted(options.signal);
+      const rows = await rowsAfter(ctx.prisma, position, chunkSize);
+      const last = rows.at(-1);
+      if (!last) break;
+      position = { id: last.id, table: last.table };
+      await reconcilePage(ctx, passId, rows, apply, reads, counts, options);
+      await recordPassProgress(ctx.prisma, passId, counts);
+      options.onProgress?.({ passId, counts: { ...counts }, total });
+    }
+    await finishPass(ctx.prisma, passId, 'completed', counts);
+    return { passId, dryRun: !apply, ...counts };
+  } catch (error) {
+    const interrupted = error instanceof InterruptedError;
+    await finishPass(
+      ctx.prisma,
+      passId,
+      interrupted ? 'interrupted' : 'failed',
+      counts,
+      safeErrorMessage(error, secretsOf(ctx.config)),
+    ).catch(() => undefined);
+    throw error;
+  }
+}
+
+async function reconcilePage(
+  ctx: AppContext,
+  passId: string,
+  rows: readonly ReconcileRow[],
+  apply: boolean,
+  reads: ReturnType<typeof readSettingsOf>,
+  counts: ReconcileCounts,
+  options: ReconcileOptions,
+): Promise<void> {
+  counts.scanned += rows.length;
+  const presence = await findPresent(ctx.cosmos, rows, reads);
+  counts.requestUnits += presence.requestCharge;
+  counts.throttled += presence.throttled;
+  const candidates = rows.filter((row) => !presence.present.has(documentKey(row)));
+  counts.candidates += candidates.length;
+  if (candidates.length === 0) return;
+  await options.beforeConfirm?.(candidates);
+  const current = await readCurrent(ctx.cosmos, candidates, reads);
+  counts.requestUnits += current.requestCharge;
+  counts.throttled += current.throttled;
+  const gone = current.states.flatMap((state) => (state.present ? [] : [state.entry]));
+  counts.keptRecreated += candidates.length - gone.length;
+  counts.confirmed += gone.length;
+  if (!apply || gone.length === 0) return;
+  const removal = await removeReconciledRows(ctx.prisma, passId, gone);
+  counts.removed += removal.removed.length;
+  counts.keptChanged += removal.changed;
+}

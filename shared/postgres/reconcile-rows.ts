@@ -1,0 +1,127 @@
+import { documentTypeNames, documentTypes } from '../domain/document-types.js';
+import { type PrismaClient, setTransactionTimeouts, timeoutsOf } from './prisma-client.js';
+import { lockIdentities } from './tombstones.js';
+import { retryTransient } from './transient-retry.js';
+
+/**
+ * The PostgreSQL side of a reconcile pass: the rows of every document table walked in one keyset order
+ * (id, then table name), a page at a time, and the removal of rows whose documents are gone from Cosmos,
+ * compare-and-delete on the version the pass saw, each removed row copied to `reconciled_deletes` and
+ * remembered as a tombstone in the same transaction.
+ */
+
+/** A row as the pass sees it: where it is, whose it is, and the version it holds. */
+export interface ReconcileRow {
+  table: string;
+  id: string;
+  pubkey: string;
+  cosmosTs: bigint;
+  cosmosLsn: bigint | null;
+  cosmosEtag: string | null;
+}
+
+/** Where a walk stands: after this (id, table). The start is `{ id: '', table: '' }` (no document has an empty id). */
+export interface RowPosition {
+  id: string;
+  table: string;
+}
+
+export const walkStart: RowPosition = { id: '', table: '' };
+
+const tables = documentTypeNames.map((type) => documentTypes[type].table);
+
+/**
+ * Each table's next rows by its id index (`LIMIT $3`, one more than a page: the row AT the position, which the
+ * outer filter drops, is at most one per table since ids are unique in every table), merged into one order.
+ * Table names come from the descriptors, never from input.
+ */
+const pageStatement = `SELECT * FROM (${tables
+  .map(
+    (table) => `(SELECT '${table}'::text AS "table", "id", "pubkey", "cosmosTs", "cosmosLsn", "cosmosEtag"
+       FROM "${table}" WHERE "id" >= $1 ORDER BY "id" LIMIT $3)`,
+  )
+  .join('\n  UNION ALL ')}) r
+  WHERE (r."id", r."table") > ($1, $2) ORDER BY r."id", r."table" LIMIT $4`;
+
+/** The next `limit` rows after `after`, across every document table, in (id, table) order. */
+export async function rowsAfter(prisma: PrismaClient, after: RowPosition, limit: number): Promise<ReconcileRow[]> {
+  return prisma.$queryRawUnsafe<ReconcileRow[]>(pageStatement, after.id, after.table, limit + 1, limit);
+}
+
+/** What a removal did: rows removed (each copied to `reconciled_deletes`), and those kept because their version changed. */
+export interface RemovalResult {
+  removed: ReconcileRow[];
+  changed: number;
+}
+
+/**
+ * Per table: remove the listed rows that still hold exactly the version the pass saw (`cosmosTs`, `cosmosLsn`,
+ * `cosmosEtag`), copy each to `reconciled_deletes` as JSONB, and record a tombstone at that version (the newest
+ * per document wins, as deletes record them; every statement of a WITH runs whether or not it is read), so a stale page carrying it cannot write the row back; a version
+ * written since (the document created again) is newer than the tombstone and is kept.
+ */
+const removalStatement = (table: string) => `WITH gone AS (
+    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) AS g("id", "pubkey", "ts", "lsn", "etag")),
+  removed AS (DELETE FROM "${table}" t USING gone g
+    WHERE t."id" = g."id" AND t."pubkey" = g."pubkey" AND t."cosmosTs" = g."ts"
+      AND t."cosmosLsn" IS NOT DISTINCT FROM g."lsn" AND t."cosmosEtag" IS NOT DISTINCT FROM g."etag"
+    RETURNING t.*),
+  audited AS (INSERT INTO "reconciled_deletes" ("passId", "table", "id", "pubkey", "row")
+    SELECT $6, '${table}', r."id", r."pubkey", to_jsonb(r) FROM removed r),
+  buried AS (INSERT INTO "tombstones" AS tb ("pubkey", "id", "cosmosTs", "cosmosLsn")
+    SELECT r."pubkey", r."id", r."cosmosTs", r."cosmosLsn" FROM removed r
+    ON CONFLICT ("pubkey", "id") DO UPDATE SET "cosmosTs" = EXCLUDED."cosmosTs", "cosmosLsn" = EXCLUDED."cosmosLsn", "deletedAt" = now()
+    WHERE CASE WHEN tb."cosmosLsn" IS NOT NULL AND EXCLUDED."cosmosLsn" IS NOT NULL THEN EXCLUDED."cosmosLsn" > tb."cosmosLsn"
+      ELSE EXCLUDED."cosmosTs" > tb."cosmosTs" OR (EXCLUDED."cosmosTs" = tb."cosmosTs" AND EXCLUDED."cosmosLsn" IS NOT NULL) END)
+  SELECT r."id", r."pubkey" FROM removed r`;
+
+const removalStatements = new Map(tables.map((table) => [table, removalStatement(table)]));
+
+/**
+ * Removes `rows` (confirmed gone from Cosmos) in one transaction, each only if unchanged since the pass read
+ * it; see {@link removalStatement}. Takes the documents' identity locks first, as deletes do, so a concurrent
+ * write of one of them waits for this removal or this removal for it. Retried on transient errors.
+ */
+export async function removeReconciledRows(prisma: PrismaClient, passId: string, rows: readonly ReconcileRow[]): Promise<RemovalResult> {
+  if (rows.length === 0) return { removed: [], changed: 0 };
+  const timeouts = timeoutsOf(prisma);
+  const byTable = new Map<string, ReconcileRow[]>();
+  for (const row of rows) byTable.set(row.table, [...(byTable.get(row.table) ?? []), row]);
+  return retryTransient(
+    () =>
+      prisma.$transaction(async (tx) => {
+        await setTransactionTimeouts(tx, timeouts);
+        await lockIdentities(
+          tx,
+          rows.map((row) => row.id),
+          'exclusive',
+        );
+        const removed: ReconcileRow[] = [];
+        for (const [table, listed] of byTable) {
+          const statement = removalStatements.get(table);
+          if (!statement) throw new Error(`not a document table: ${table}`);
+          const gone = await tx.$queryRawUnsafe<Array<{ id: string; pubkey: string }>>(
+            statement,
+            listed.map((row) => row.id),
+            listed.map((row) => row.pubkey),
+            listed.map((row) => row.cosmosTs),
+            listed.map((row) => row.cosmosLsn),
+            listed.map((row) => row.cosmosEtag),
+            passId,
+          );
+          const keys = new Set(gone.map((row) => JSON.stringify([row.pubkey, row.id])));
+          removed.push(...listed.filter((row) => keys.has(JSON.stringify([row.pubkey, row.id]))));
+        }
+        return { removed, changed: rows.length - removed.length };
+      }),
+    { windowMs: timeouts.retryWindowMs },
+  );
+}
+
+const countStatement = `SELECT (${tables.map((table) => `(SELECT count(*) FROM "${table}")`).join(' + ')})::bigint AS "rows"`;
+
+/** Rows in every document table together: what a pass will compare (for progress). */
+export async function countReconcileRows(prisma: PrismaClient): Promise<number> {
+  const [answer] = await prisma.$queryRawUnsafe<Array<{ rows: bigint }>>(countStatement);
+  return Number(answer?.rows ?? 0);
+}

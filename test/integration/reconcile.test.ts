@@ -1,0 +1,193 @@
+import type { Container } from '@azure/cosmos';
+import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { generateDataset } from '../../dev/sample-data/generate-documents.js';
+import { loadConfig } from '../../shared/config/env.js';
+import type { AppContext } from '../../shared/context/app-context.js';
+import { MigrationModeDisabledError, ReconcileRefusedError } from '../../shared/core/errors.js';
+import { documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
+import { migrateAll } from '../../shared/migration/migrate-type.js';
+import { reconcile } from '../../shared/migration/reconcile.js';
+import { lastReconcilePass } from '../../shared/migration/reconcile-passes.js';
+import { applyDocuments } from '../../shared/write-path/apply-documents.js';
+import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
+import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { loadSource } from './fixtures/migration-source.js';
+import { snapshotTables, truncateAll } from './fixtures/migration-tables.js';
+
+/**
+ * Reconciliation (deletes in LatestVersion mode): documents deleted in Cosmos after the full load are found by
+ * comparing ids, confirmed gone by a point read, and removed from PostgreSQL only with `apply`, each copied to
+ * `reconciled_deletes`; documents created again during the pass stay. On the Cosmos double with 4 physical
+ * partitions, through the real SDK, and a PostgreSQL database of this file's own.
+ */
+
+type Doc = Record<string, unknown>;
+
+let cosmos: CosmosTestServer;
+let db: TestDatabase;
+let container: Container;
+let ctx: AppContext;
+/** Every document as Cosmos held it when the full load ran (system properties included). */
+let source: Doc[];
+
+beforeAll(async () => {
+  [cosmos, db] = await Promise.all([startCosmosServer({ partitions: 4 }), createTestDatabase()]);
+});
+afterAll(async () => {
+  await Promise.all([db?.drop(), cosmos?.stop()]);
+});
+beforeEach(async () => {
+  await truncateAll(db.pool);
+  await db.pool.query('TRUNCATE "reconcile_passes", "reconciled_deletes"');
+  container = await createTestContainer(cosmos.client);
+  // 230 generated users: about 2,000 documents of all seven types (and the `user-settings` alias).
+  source = await loadSource(container, [...generateDataset({ users: 230, seed: 12 })]);
+  ctx = { prisma: db.prisma, cosmos: container, config: loadConfig({ MIGRATION_MODE: 'true' }) };
+  const load = await migrateAll(ctx, { batchSize: 500 });
+  expect(load.written).toBe(source.length);
+});
+
+/** `count` documents of the source, spread over every type, in a fixed order. */
+function pick(count: number): Doc[] {
+  const ordered = [...source].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+  const every = Math.floor(ordered.length / count);
+  return ordered.filter((_, index) => index % every === 0).slice(0, count);
+}
+
+async function deleteInCosmos(documents: readonly Doc[]): Promise<void> {
+  for (let start = 0; start < documents.length; start += 50) {
+    await Promise.all(
+      documents.slice(start, start + 50).map((document) => container.item(String(document.id), String(document.pubkey)).delete()),
+    );
+  }
+}
+
+function tableOf(document: Doc): string {
+  const type = documentTypeOf(document.type);
+  if (!type) throw new Error(`no type for ${String(document.id)}`);
+  return documentTypes[type].table;
+}
+
+async function rowExists(document: Doc): Promise<boolean> {
+  const { rows } = await db.pool.query(`SELECT 1 FROM "${tableOf(document)}" WHERE id = $1 AND pubkey = $2`, [
+    document.id,
+    document.pubkey,
+  ]);
+  return rows.length === 1;
+}
+
+async function audited(): Promise<Array<{ passId: string; table: string; id: string; pubkey: string; row: Doc }>> {
+  const { rows } = await db.pool.query('SELECT "passId", "table", id, pubkey, "row" FROM reconciled_deletes');
+  return rows;
+}
+
+describe('a reconcile pass with apply', () => {
+  test('1,000 documents deleted in Cosmos are gone from PostgreSQL, each copied to reconciled_deletes and tombstoned', async () => {
+    const deleted = pick(1000);
+    expect(deleted).toHaveLength(1000);
+    await deleteInCosmos(deleted);
+
+    const outcome = await reconcile(ctx, { apply: true, chunkSize: 300 });
+
+    expect(outcome).toMatchObject({ dryRun: false, scanned: source.length, candidates: 1000, confirmed: 1000, removed: 1000 });
+    expect(outcome).toMatchObject({ keptRecreated: 0, keptChanged: 0 });
+    expect(outcome.requestUnits).toBeGreaterThan(0);
+    const remaining = await Promise.all(deleted.map(rowExists));
+    expect(remaining.filter(Boolean)).toHaveLength(0);
+    const kept = source.filter((document) => !deleted.includes(document));
+    expect((await Promise.all(kept.map(rowExists))).every(Boolean)).toBe(true);
+
+    const entries = await audited();
+    expect(entries).toHaveLength(1000);
+    const byKey = new Map(entries.map((entry) => [JSON.stringify([entry.pubkey, entry.id]), entry]));
+    for (const document of deleted) {
+      const entry = byKey.get(JSON.stringify([document.pubkey, document.id]));
+      expect(entry, String(document.id)).toBeDefined();
+      expect(entry?.passId).toBe(outcome.passId);
+      expect(entry?.table).toBe(tableOf(document));
+      // The row as it was: its version columns and its content, enough to insert it back.
+      expect(entry?.row).toMatchObject({ id: document.id, pubkey: document.pubkey, cosmosTs: document._ts });
+    }
+    const { rows: tombstones } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tombstones');
+    expect(tombstones[0]?.n).toBe(1000);
+
+    // A page read before the deletes, arriving late, cannot bring a removed row back.
+    const late = await applyDocuments(db.prisma, deleted.slice(0, 50), { source: 'migration' });
+    expect(late.written).toBe(0);
+    expect((await Promise.all(deleted.slice(0, 50).map(rowExists))).some(Boolean)).toBe(false);
+
+    expect(await lastReconcilePass(db.prisma)).toMatchObject({ id: outcome.passId, state: 'completed', dryRun: false, removed: 1000 });
+    // A second pass finds nothing left to do.
+    expect(await reconcile(ctx, { apply: true })).toMatchObject({ scanned: source.length - 1000, candidates: 0, removed: 0 });
+  });
+
+  test('documents deleted and created again during the pass are kept at their new version; a row written since is kept', async () => {
+    const chosen = pick(110);
+    const recreated = chosen.filter((_, index) => index % 11 !== 10);
+    const rewritten = chosen.filter((_, index) => index % 11 === 10);
+    expect([recreated.length, rewritten.length]).toEqual([100, 10]);
+    await deleteInCosmos([...recreated, ...rewritten]);
+    const newTitle = 'created again';
+
+    const outcome = await reconcile(ctx, {
+      apply: true,
+      chunkSize: 250,
+      // Between the id query and the point reads: created again in Cosmos, and the sync writes the new version.
+      beforeConfirm: async (candidates) => {
+        const keys = new Set(candidates.map((row) => JSON.stringify([row.pubkey, row.id])));
+        const again = recreated.filter((document) => keys.has(JSON.stringify([document.pubkey, document.id])));
+        const stored: Doc[] = [];
+        for (const document of again) {
+          const fresh = Object.fromEntries(Object.entries(document).filter(([key]) => !key.startsWith('_')));
+          const { resource } = await container.items.create<Doc>({ ...fresh, marker: newTitle });
+          stored.push(resource as Doc);
+        }
+        if (stored.length > 0) await applyDocuments(db.prisma, stored, { source: 'sync' });
+        // Created again and deleted again, the sync having written the version in between: PostgreSQL moved on.
+        const moved = rewritten.filter((document) => keys.has(JSON.stringify([document.pubkey, document.id])));
+        if (moved.length > 0) {
+          await applyDocuments(
+            db.prisma,
+            moved.map((document) => ({ ...document, _ts: Number(document._ts) + 5, marker: newTitle })),
+            { source: 'sync' },
+          );
+        }
+      },
+    });
+
+    expect(outcome).toMatchObject({ candidates: 110, keptRecreated: 100, confirmed: 10, keptChanged: 10, removed: 0 });
+    expect(await audited()).toEqual([]);
+    for (const document of [...recreated, ...rewritten]) {
+      const { rows } = await db.pool.query<{ extra: Doc }>(`SELECT extra FROM "${tableOf(document)}" WHERE id = $1 AND pubkey = $2`, [
+        document.id,
+        document.pubkey,
+      ]);
+      expect(rows[0]?.extra.marker, String(document.id)).toBe(newTitle);
+    }
+  });
+});
+
+describe('a dry run', () => {
+  test('reports what it would remove and changes nothing', async () => {
+    const deleted = pick(120);
+    await deleteInCosmos(deleted);
+    const before = await snapshotTables(db.pool);
+
+    const outcome = await reconcile(ctx, { chunkSize: 500 });
+
+    expect(outcome).toMatchObject({ dryRun: true, scanned: source.length, candidates: 120, confirmed: 120, removed: 0 });
+    expect(await snapshotTables(db.pool)).toEqual(before);
+    expect(await audited()).toEqual([]);
+    const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tombstones');
+    expect(rows[0]?.n).toBe(0);
+    expect(await lastReconcilePass(db.prisma)).toMatchObject({ id: outcome.passId, state: 'completed', dryRun: true, confirmed: 120 });
+  });
+
+  test('apply needs MIGRATION_MODE, and is refused while PostgreSQL is primary', async () => {
+    const off = { ...ctx, config: loadConfig({}) };
+    await expect(reconcile(off, { apply: true })).rejects.toBeInstanceOf(MigrationModeDisabledError);
+    const primary = { ...ctx, config: loadConfig({ MIGRATION_MODE: 'true', USE_POSTGRESQL: 'true' }) };
+    await expect(reconcile(primary, { apply: true })).rejects.toBeInstanceOf(ReconcileRefusedError);
+    expect(await reconcile(primary, {})).toMatchObject({ dryRun: true, candidates: 0 });
+  });
+});
