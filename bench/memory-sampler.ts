@@ -11,16 +11,19 @@ export interface MemoryPeak {
    * every variant is handed before its clock starts. `maxLiveHeap` minus this is what the variant itself holds.
    */
   inputHeap: number;
+  /** Whether the live heap was read during the run (forced collections, see {@link MemorySampler}), or only at its ends. */
+  liveHeapSampled: boolean;
 }
 
 type Collect = () => void;
 
 /**
- * Samples `heapUsed` every few milliseconds and at the variant's batch boundaries (`sample()`), and
- * every `liveEvery` calls of `sample()` forces a full collection (the process runs with --expose-gc)
- * to read the live heap: the figure that shows whether memory grows with the number of documents,
- * since a sampled peak mostly tells how lazily V8 collects. Each variant runs in its own process, so
- * `maxRSS` is that variant's alone.
+ * Samples `heapUsed` every few milliseconds and at the variant's batch boundaries (`sample()`), and, when
+ * given `liveEvery`, every `liveEvery` calls of `sample()` forces a full collection (the process runs with
+ * --expose-gc) to read the live heap: the figure that shows whether memory grows with the number of
+ * documents, since a sampled peak mostly tells how lazily V8 collects. A forced collection walks the whole
+ * input held in memory, so a run that samples the live heap is for memory, not for speed. Each variant
+ * runs in its own process, so `maxRSS` is that variant's alone.
  */
 export class MemorySampler {
   #maxHeapUsed = 0;
@@ -30,7 +33,7 @@ export class MemorySampler {
   readonly #timer: NodeJS.Timeout;
   readonly #collect: Collect | undefined = (globalThis as { gc?: Collect }).gc;
 
-  constructor(private readonly liveEvery = 10) {
+  constructor(private readonly liveEvery?: number) {
     this.#timer = setInterval(() => this.#sampleHeap(), 20);
     this.#timer.unref();
     this.#sampleHeap();
@@ -40,7 +43,7 @@ export class MemorySampler {
   sample(): void {
     this.#sampleHeap();
     this.#calls += 1;
-    if (this.#calls % this.liveEvery === 0) this.#sampleLive();
+    if (this.liveEvery !== undefined && this.#calls % this.liveEvery === 0) this.#sampleLive();
   }
 
   /** Call once the input is in memory and before the clock starts: records what the input itself holds. */
@@ -60,6 +63,7 @@ export class MemorySampler {
       maxHeapUsed: this.#maxHeapUsed,
       maxLiveHeap: this.#maxLiveHeap,
       inputHeap: this.#inputHeap,
+      liveHeapSampled: this.liveEvery !== undefined,
     };
   }
 
