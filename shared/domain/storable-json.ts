@@ -24,8 +24,15 @@ export interface Unstorable {
 /** A lone surrogate: a high half not followed by a low one, or a low half not preceded by a high one. */
 const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
+/**
+ * Any character that may be a problem: NUL or any surrogate half. A plain character class, which V8 scans far
+ * faster than the look-arounds of {@link loneSurrogate}; almost every string has neither, and stops here.
+ */
+const suspect = /[\u0000\uD800-\uDFFF]/;
+
 /** What in `text` PostgreSQL cannot store exactly, if anything. */
 export function unstorableText(text: string): Exclude<UnstorableKind, 'too-deep'> | undefined {
+  if (!suspect.test(text)) return undefined;
   if (text.includes('\u0000')) return 'nul';
   if (loneSurrogate.test(text)) return 'lone-surrogate';
   return undefined;
@@ -46,11 +53,36 @@ interface Frame {
 
 /**
  * The first thing in `value` (a key, a string value, or the nesting itself) that PostgreSQL cannot store
- * exactly; undefined when there is none. Iterative, so however deep the value, the walk cannot overflow the
- * stack: it stops at the first level past {@link maxNestingDepth}. On the hot path of every write, so it
- * allocates one small frame per object or array member and nothing per string.
+ * exactly; undefined when there is none. However deep the value, neither walk can overflow the stack: both stop
+ * at the first level past {@link maxNestingDepth}. On the hot path of every write, so the common answer (nothing)
+ * comes from a walk that allocates nothing; the path is only worked out for a document that holds something.
  */
 export function findUnstorable(value: unknown): Unstorable | undefined {
+  return holdsUnstorable(value, 0) ? locateUnstorable(value) : undefined;
+}
+
+/**
+ * Whether `value` holds anything {@link findUnstorable} reports, allocating nothing: the hot path's question,
+ * asked of every document. Recursive, but never deeper than {@link maxNestingDepth} + 1 calls, since it answers
+ * at that level; only a document that holds something is walked again to say where.
+ */
+function holdsUnstorable(value: unknown, depth: number): boolean {
+  if (typeof value === 'string') return unstorableText(value) !== undefined;
+  if (value === null || typeof value !== 'object') return false;
+  if (depth >= maxNestingDepth) return true;
+  if (Array.isArray(value)) {
+    for (const member of value) if (holdsUnstorable(member, depth + 1)) return true;
+    return false;
+  }
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (unstorableText(key) !== undefined || holdsUnstorable((value as Record<string, unknown>)[key], depth + 1)) return true;
+  }
+  return false;
+}
+
+/** The first unstorable thing in `value`, in document order, with its path (see {@link findUnstorable}). */
+function locateUnstorable(value: unknown): Unstorable | undefined {
   const stack: Frame[] = [{ value, key: undefined, parent: undefined, depth: 0 }];
   for (let frame = stack.pop(); frame !== undefined; frame = stack.pop()) {
     const current = frame.value;
