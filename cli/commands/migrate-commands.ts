@@ -5,6 +5,7 @@ import { accountsCommand } from './accounts.js';
 import { dryRunCommand } from './dry-run.js';
 import { fullCommand } from './full.js';
 import { incrementalCommand } from './incremental.js';
+import { reconcileCommand } from './reconcile.js';
 import { statsCommand } from './stats.js';
 import { syncCommand } from './sync.js';
 import { userCommand } from './user.js';
@@ -20,6 +21,7 @@ export const migrateCommands: ReadonlyMap<string, Command> = new Map<string, Com
   ['full', fullCommand],
   ['incremental', incrementalCommand],
   ['sync', syncCommand],
+  ['reconcile', reconcileCommand],
 ]);
 
 /** The list of commands, for `--help` and for a command line that names none. */

@@ -12,9 +12,9 @@ export const statsCommand = defineCommand({
   description: [
     'Counts each document type in Cosmos DB and in PostgreSQL, and prints the migration progress per type',
     '(rows plus quarantined documents, as a share of the Cosmos count), the quarantine and the last run',
-    '(completed, interrupted, failed or still running). Reads only. With --json the object has the keys',
-    'cosmos, postgres (counts keyed by the Cosmos `type`), quarantined (a number), progress (percent per',
-    'type), quarantinedByType and lastRun.',
+    '(completed, interrupted, failed or still running), and the last migrate:reconcile pass once one has run.',
+    'Reads only. With --json the object has the keys cosmos, postgres (counts keyed by the Cosmos `type`),',
+    'quarantined (a number), progress (percent per type), quarantinedByType, lastRun and lastReconcile.',
   ].join('\n'),
   options: { json: sharedOptions.json },
   settings: databaseCommandSettings('never'),

@@ -44,10 +44,22 @@ export interface ReconcileOptions {
   beforeConfirm?: (candidates: readonly ReconcileRow[]) => Promise<void>;
 }
 
+/** A row the pass found gone from Cosmos, as a report names it. */
+export interface ReconcileSample {
+  table: string;
+  id: string;
+  pubkey: string;
+}
+
 export interface ReconcileOutcome extends ReconcileCounts {
   passId: string;
   dryRun: boolean;
+  /** The first rows confirmed gone (at most {@link sampleSize}): removed with `apply`, else what would be. */
+  sample: ReconcileSample[];
 }
+
+/** Rows a report names at most; the rest are counted (memory stays flat however many there are). */
+export const sampleSize = 20;
 
 /** Default rows per page: one id query's answer stays well under a few hundred KB. */
 export const defaultReconcileChunkSize = 1000;
@@ -61,6 +73,7 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
   const chunkSize = options.chunkSize ?? defaultReconcileChunkSize;
   const reads = readSettingsOf(ctx, options.maxRequestUnitsPerSecond);
   const counts: ReconcileCounts = { ...noCounts };
+  const sample: ReconcileSample[] = [];
   await startPass(ctx.prisma, passId, !apply);
   try {
     const total = await countReconcileRows(ctx.prisma);
@@ -71,12 +84,13 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
       const last = rows.at(-1);
       if (!last) break;
       position = { id: last.id, table: last.table };
-      await reconcilePage(ctx, passId, rows, apply, reads, counts, options);
+      const gone = await reconcilePage(ctx, passId, rows, apply, reads, counts, options);
+      sample.push(...gone.slice(0, sampleSize - sample.length).map(({ table, id, pubkey }) => ({ table, id, pubkey })));
       await recordPassProgress(ctx.prisma, passId, counts);
       options.onProgress?.({ passId, counts: { ...counts }, total });
     }
     await finishPass(ctx.prisma, passId, 'completed', counts);
-    return { passId, dryRun: !apply, ...counts };
+    return { passId, dryRun: !apply, ...counts, sample };
   } catch (error) {
     const interrupted = error instanceof InterruptedError;
     await finishPass(
@@ -90,6 +104,7 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
   }
 }
 
+/** One page: the id query, the point reads of its candidates, the removal. Returns the rows confirmed gone (removed, with `apply`). */
 async function reconcilePage(
   ctx: AppContext,
   passId: string,
@@ -98,14 +113,14 @@ async function reconcilePage(
   reads: ReturnType<typeof readSettingsOf>,
   counts: ReconcileCounts,
   options: ReconcileOptions,
-): Promise<void> {
+): Promise<ReconcileRow[]> {
   counts.scanned += rows.length;
   const presence = await findPresent(ctx.cosmos, rows, reads);
   counts.requestUnits += presence.requestCharge;
   counts.throttled += presence.throttled;
   const candidates = rows.filter((row) => !presence.present.has(documentKey(row)));
   counts.candidates += candidates.length;
-  if (candidates.length === 0) return;
+  if (candidates.length === 0) return [];
   await options.beforeConfirm?.(candidates);
   const current = await readCurrent(ctx.cosmos, candidates, reads);
   counts.requestUnits += current.requestCharge;
@@ -113,8 +128,9 @@ async function reconcilePage(
   const gone = current.states.flatMap((state) => (state.present ? [] : [state.entry]));
   counts.keptRecreated += candidates.length - gone.length;
   counts.confirmed += gone.length;
-  if (!apply || gone.length === 0) return;
+  if (!apply || gone.length === 0) return gone;
   const removal = await removeReconciledRows(ctx.prisma, passId, gone);
   counts.removed += removal.removed.length;
   counts.keptChanged += removal.changed;
+  return removal.removed;
 }

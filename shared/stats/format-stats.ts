@@ -1,4 +1,5 @@
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
+import type { ReconcilePassSummary } from '../migration/reconcile-passes.js';
 import { otherType } from './document-counts.js';
 import type { LastRun, MigrationStats } from './migration-stats.js';
 import { formatCount, typeLabels } from './type-labels.js';
@@ -20,6 +21,7 @@ import { formatCount, typeLabels } from './type-labels.js';
  *
  * Quarantined: 2 (Accounts: 2)
  * Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; 1,525 processed, 1,523 written, 0 unchanged, 2 quarantined, 0 failed; Cosmos reads: 1,210 RU, 0 throttled (429)
+ * Last reconcile: completed, started 2026-11-25T08:00:00.000Z, finished 2026-11-25T08:00:41.200Z; 1,523 compared, 3 missing in Cosmos, 3 confirmed gone, 3 removed, 0 kept (created again), 0 kept (changed since read); Cosmos reads: 52 RU, 0 throttled (429)
  * ```
  */
 export function formatStatsForHumans(stats: MigrationStats): string {
@@ -38,6 +40,8 @@ export function formatStatsForHumans(stats: MigrationStats): string {
     '',
     `Quarantined: ${formatCount(stats.quarantined)}${quarantineBreakdown(stats)}`,
     `Last run: ${stats.lastRun ? describeRun(stats.lastRun) : 'none'}`,
+    // Only once a pass has run: reconciling is for LatestVersion mode's deletes, and many never need it.
+    ...(stats.lastReconcile ? [`Last reconcile: ${describeReconcile(stats.lastReconcile)}`] : []),
   ].join('\n');
 }
 
@@ -70,4 +74,19 @@ function describeRun(run: LastRun): string {
     ? `running, but ABANDONED (no heartbeat since ${run.heartbeatAt}: killed, or it could not record its end; continue it with --resume)`
     : run.state;
   return `${run.kind}${run.dryRun ? ' (dry run)' : ''} ${state}, ${when}; ${counters}${reads}${error}`;
+}
+
+function describeReconcile(pass: ReconcilePassSummary): string {
+  const when = `started ${pass.startedAt}${pass.finishedAt ? `, finished ${pass.finishedAt}` : ''}`;
+  const counters = [
+    `${formatCount(pass.scanned)} compared`,
+    `${formatCount(pass.candidates)} missing in Cosmos`,
+    `${formatCount(pass.confirmed)} confirmed gone`,
+    `${formatCount(pass.removed)} removed`,
+    `${formatCount(pass.keptRecreated)} kept (created again)`,
+    `${formatCount(pass.keptChanged)} kept (changed since read)`,
+  ].join(', ');
+  const reads = `; Cosmos reads: ${formatCount(Math.round(pass.requestUnits))} RU, ${formatCount(pass.throttled)} throttled (429)`;
+  const error = pass.error ? `; error: ${pass.error}` : '';
+  return `${pass.dryRun ? '(dry run) ' : ''}${pass.state}, ${when}; ${counters}${reads}${error}`;
 }

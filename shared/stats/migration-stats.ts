@@ -1,5 +1,6 @@
 import type { AppContext } from '../context/app-context.js';
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
+import { lastReconcilePass, type ReconcilePassSummary } from '../migration/reconcile-passes.js';
 import { isAbandoned, type RunState } from '../migration/runs.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { countCosmosDocuments, countPostgresRows, countQuarantinedByType, type QuarantineCounts } from './document-counts.js';
@@ -48,15 +49,18 @@ export interface MigrationStats {
   /** Aliases count under their type; documents whose type names none of the seven under `other`. */
   quarantinedByType: QuarantineCounts;
   lastRun: LastRun | null;
+  /** The most recent reconcile pass (rows whose documents are gone from Cosmos), or null when none has run. */
+  lastReconcile: ReconcilePassSummary | null;
 }
 
 /** Counts per type on both sides, quarantine, progress and the most recent migration run. */
 export async function getMigrationStats(ctx: Pick<AppContext, 'prisma' | 'cosmos'>): Promise<MigrationStats> {
-  const [cosmosCounts, postgresCounts, quarantinedByType, lastRun] = await Promise.all([
+  const [cosmosCounts, postgresCounts, quarantinedByType, lastRun, lastReconcile] = await Promise.all([
     Promise.all(documentTypeNames.map((type) => countCosmosDocuments(ctx.cosmos, type))),
     Promise.all(documentTypeNames.map((type) => countPostgresRows(ctx.prisma, type))),
     countQuarantinedByType(ctx.prisma),
     readLastRun(ctx.prisma),
+    lastReconcilePass(ctx.prisma),
   ]);
   const cosmos = byType((_, index) => cosmosCounts[index] ?? 0);
   const postgres = byType((_, index) => postgresCounts[index] ?? 0);
@@ -67,6 +71,7 @@ export async function getMigrationStats(ctx: Pick<AppContext, 'prisma' | 'cosmos
     progress: byType((type) => progressPercent(postgres[type] + quarantinedByType[type], cosmos[type])),
     quarantinedByType,
     lastRun,
+    lastReconcile,
   };
 }
 

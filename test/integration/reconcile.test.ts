@@ -1,5 +1,8 @@
 import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
+import { migrateCommands } from '../../cli/commands/migrate-commands.js';
+import type { Command } from '../../cli/core/command.js';
+import { type LocalCosmosServer, startLocalCosmosServer } from '../../dev/local-services/local-cosmos-server.js';
 import { generateDataset } from '../../dev/sample-data/generate-documents.js';
 import { loadConfig } from '../../shared/config/env.js';
 import type { AppContext } from '../../shared/context/app-context.js';
@@ -9,8 +12,9 @@ import { migrateAll } from '../../shared/migration/migrate-type.js';
 import { reconcile } from '../../shared/migration/reconcile.js';
 import { lastReconcilePass } from '../../shared/migration/reconcile-passes.js';
 import { applyDocuments } from '../../shared/write-path/apply-documents.js';
-import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
+import { createTestContainer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
+import { baseEnv, runCli } from '../support/run-cli.js';
 import { loadSource } from './fixtures/migration-source.js';
 import { snapshotTables, truncateAll } from './fixtures/migration-tables.js';
 
@@ -18,12 +22,13 @@ import { snapshotTables, truncateAll } from './fixtures/migration-tables.js';
  * Reconciliation (deletes in LatestVersion mode): documents deleted in Cosmos after the full load are found by
  * comparing ids, confirmed gone by a point read, and removed from PostgreSQL only with `apply`, each copied to
  * `reconciled_deletes`; documents created again during the pass stay. On the Cosmos double with 4 physical
- * partitions, through the real SDK, and a PostgreSQL database of this file's own.
+ * partitions (as `npm run local` serves it, plain HTTP, so the command line runs in this process with its own
+ * client), through the real SDK, and a PostgreSQL database of this file's own.
  */
 
 type Doc = Record<string, unknown>;
 
-let cosmos: CosmosTestServer;
+let cosmos: LocalCosmosServer;
 let db: TestDatabase;
 let container: Container;
 let ctx: AppContext;
@@ -31,7 +36,7 @@ let ctx: AppContext;
 let source: Doc[];
 
 beforeAll(async () => {
-  [cosmos, db] = await Promise.all([startCosmosServer({ partitions: 4 }), createTestDatabase()]);
+  [cosmos, db] = await Promise.all([startLocalCosmosServer(), createTestDatabase()]);
 });
 afterAll(async () => {
   await Promise.all([db?.drop(), cosmos?.stop()]);
@@ -189,5 +194,50 @@ describe('a dry run', () => {
     const primary = { ...ctx, config: loadConfig({ MIGRATION_MODE: 'true', USE_POSTGRESQL: 'true' }) };
     await expect(reconcile(primary, { apply: true })).rejects.toBeInstanceOf(ReconcileRefusedError);
     expect(await reconcile(primary, {})).toMatchObject({ dryRun: true, candidates: 0 });
+  });
+});
+
+describe('npm run migrate:reconcile', () => {
+  const command = migrateCommands.get('reconcile') as Command;
+  const env = (extra: Record<string, string> = {}) =>
+    baseEnv({
+      DATABASE_URL: db.url,
+      AZURE_COSMOSDB_CONNECTION_STRING: cosmos.settings.auth.kind === 'connectionString' ? cosmos.settings.auth.connectionString : '',
+      AZURE_COSMOSDB_DATABASE_NAME: container.database.id,
+      AZURE_COSMOSDB_CONTAINER_NAME: container.id,
+      AZURE_COSMOSDB_ENDPOINT_DISCOVERY: 'false',
+      ...extra,
+    });
+
+  test('reports by default, removes with --apply, refuses --apply without MIGRATION_MODE', async () => {
+    const deleted = pick(30);
+    await deleteInCosmos(deleted);
+
+    const report = await runCli(command, [], env());
+    expect(report.code).toBe(0);
+    expect(report.stdout).toContain('=== Reconcile (dry run) completed ===');
+    expect(report.stdout).toMatch(/Confirmed gone: +30\n/);
+    expect(report.stdout).toMatch(/Removed: +0\n/);
+    expect(report.stdout).toContain('First rows that would be removed:');
+    expect(report.stdout).toContain('To remove the 30 row(s): npm run migrate:reconcile -- --apply');
+    expect((await Promise.all(deleted.map(rowExists))).every(Boolean)).toBe(true);
+
+    const refused = await runCli(command, ['--apply'], env());
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('MIGRATION_MODE=true');
+    expect((await Promise.all(deleted.map(rowExists))).every(Boolean)).toBe(true);
+
+    const applied = await runCli(command, ['--apply', '--json', '--batch-size', '200'], env({ MIGRATION_MODE: 'true' }));
+    expect(applied.code).toBe(0);
+    const result = JSON.parse(applied.stdout) as Record<string, unknown>;
+    expect(result).toMatchObject({ state: 'completed', dryRun: false, scanned: source.length, candidates: 30, confirmed: 30, removed: 30 });
+    expect(result.sample).toHaveLength(20);
+    expect((await Promise.all(deleted.map(rowExists))).some(Boolean)).toBe(false);
+    expect(await audited()).toHaveLength(30);
+
+    const stats = await runCli(migrateCommands.get('stats') as Command, ['--json'], env());
+    expect(JSON.parse(stats.stdout)).toMatchObject({
+      lastReconcile: { id: result.passId, state: 'completed', dryRun: false, candidates: 30, confirmed: 30, removed: 30 },
+    });
   });
 });

@@ -133,6 +133,7 @@ describe('getMigrationStats', () => {
       progress: byType([100, 100, 100, 100, 100, 100, 100]),
       quarantinedByType: { ...byType([0, 0, 0, 0, 0, 0, 0]), other: 0 },
       lastRun: null,
+      lastReconcile: null,
     });
   });
 
@@ -195,6 +196,7 @@ describe('getMigrationStats', () => {
         throttled: 7,
         error: 'Cosmos answered 503',
       },
+      lastReconcile: null,
     });
     expect(JSON.parse(JSON.stringify(stats))).toEqual(stats);
 

@@ -39,6 +39,7 @@ describe('formatStatsForHumans', () => {
         throttled: 12,
         error: null,
       },
+      lastReconcile: null,
     };
     expect(formatStatsForHumans(stats)).toBe(
       [
@@ -89,6 +90,42 @@ describe('formatStatsForHumans', () => {
     expect(
       formatStatsForHumans({ ...stats, quarantined: 0, quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 }, lastRun: null }),
     ).toMatch(/\n  Notification Logs: 100.0%\n\nQuarantined: 0\nLast run: none$/);
+  });
+
+  it('adds the last reconcile pass once one has run, dry runs marked', () => {
+    const counts = (values: number[]) =>
+      Object.fromEntries(cosmosTypeNames.map((type, index) => [type, values[index]])) as MigrationStats['cosmos'];
+    const stats = {
+      cosmos: counts([0, 0, 0, 0, 0, 0, 0]),
+      postgres: counts([0, 0, 0, 0, 0, 0, 0]),
+      quarantined: 0,
+      progress: counts([100, 100, 100, 100, 100, 100, 100]),
+      quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 },
+      lastRun: null,
+    };
+    const pass = {
+      id: 'pass-1',
+      state: 'completed' as const,
+      dryRun: false,
+      startedAt: '2026-11-25T08:00:00.000Z',
+      finishedAt: '2026-11-25T08:00:41.200Z',
+      scanned: 1523,
+      candidates: 5,
+      confirmed: 4,
+      removed: 3,
+      keptRecreated: 1,
+      keptChanged: 1,
+      requestUnits: 51.6,
+      throttled: 0,
+      error: null,
+    };
+    expect(formatStatsForHumans({ ...stats, lastReconcile: pass })).toMatch(
+      /\nLast run: none\nLast reconcile: completed, started 2026-11-25T08:00:00.000Z, finished 2026-11-25T08:00:41.200Z; 1,523 compared, 5 missing in Cosmos, 4 confirmed gone, 3 removed, 1 kept \(created again\), 1 kept \(changed since read\); Cosmos reads: 52 RU, 0 throttled \(429\)$/,
+    );
+    expect(formatStatsForHumans({ ...stats, lastReconcile: { ...pass, dryRun: true, removed: 0 } })).toContain(
+      'Last reconcile: (dry run) completed,',
+    );
+    expect(formatStatsForHumans({ ...stats, lastReconcile: null })).not.toContain('Last reconcile');
   });
 });
 

@@ -1,0 +1,116 @@
+import { InterruptedError } from '../../shared/core/errors.js';
+import type { ReconcileSample } from '../../shared/migration/reconcile.js';
+import type { ReconcileCounts } from '../../shared/migration/reconcile-passes.js';
+import { formatCount } from '../../shared/stats/type-labels.js';
+import { defineCommand } from '../core/command.js';
+import { ExitCode } from '../core/exit-codes.js';
+import { flag, sharedOptions } from '../core/options.js';
+import { databaseSettings } from '../core/settings.js';
+import { readSettings } from './command-texts.js';
+
+export const reconcileCommand = defineCommand({
+  script: 'migrate:reconcile',
+  entry: 'cli/migrate.ts reconcile',
+  summary: 'find PostgreSQL rows whose documents were deleted in Cosmos (--apply: remove them)',
+  description: [
+    "Deletes in LatestVersion mode: Cosmos's change feed never shows a delete in that mode, so a document deleted",
+    'in Cosmos keeps its PostgreSQL row. This compares every PostgreSQL row with Cosmos, a page of rows at a time',
+    '(one Cosmos query per page, ids and partition keys only), and confirms each row Cosmos lacks with a point read.',
+    'Without --apply (a dry run) it only reports. With --apply it removes each confirmed row if it still holds the',
+    'version the pass read (a row written meanwhile stays), copying it first to reconciled_deletes (with the pass',
+    'id) so it can be put back, and recording a tombstone so a stale copy cannot bring it back. A document created',
+    'again during the pass is found by the point read and kept. Each pass is recorded; migrate:stats shows the last.',
+    'Reads run under the shared request-unit budget. Refused with --apply while USE_POSTGRESQL=true (a row Cosmos',
+    'lacks may then be a write the mirror has not copied yet).',
+  ].join('\n'),
+  options: {
+    apply: flag('Remove the rows confirmed gone from Cosmos (needs MIGRATION_MODE=true). Without it nothing is changed.'),
+    batchSize: sharedOptions.batchSize('PostgreSQL rows per page and per Cosmos id query (1-5000; default 1000).'),
+    maxRu: sharedOptions.maxRu,
+    json: sharedOptions.json,
+  },
+  settings: [
+    ...databaseSettings,
+    ['MIGRATION_MODE', 'must be true with --apply (it removes rows); a dry run needs nothing'],
+    ['USE_POSTGRESQL', 'true refuses --apply: rows Cosmos lacks may be writes not mirrored yet'],
+    ...readSettings,
+  ],
+  exitCodes: {
+    ok: 'the pass completed (a dry run removed nothing; with --apply every confirmed row unchanged since it was read is removed)',
+    failed:
+      'a database could not be read or written, MIGRATION_MODE is not true (--apply), USE_POSTGRESQL=true (--apply), or settings are missing',
+    interrupted:
+      'interrupted (Ctrl-C): stopped after the page in hand, recorded as interrupted; what it removed stays removed (and audited), run it again',
+  },
+  prepare: ({ values }) => {
+    const apply = values.apply === true;
+    return async (io) => {
+      const services = io.services();
+      const { reconcile } = await import('../../shared/migration/reconcile.js');
+      const verb = apply ? 'Reconciling' : 'Reconciling (dry run)';
+      let last: { passId: string; counts: ReconcileCounts } | undefined;
+      try {
+        const outcome = await reconcile(services, {
+          apply,
+          chunkSize: values.batchSize,
+          maxRequestUnitsPerSecond: values.maxRu,
+          signal: io.signal,
+          onProgress: ({ passId, counts, total }) => {
+            last = { passId, counts };
+            io.progress.update({ label: verb, done: counts.scanned, total, detail: describeProgress(counts, apply) });
+          },
+        });
+        io.progress.stop();
+        const { passId, dryRun, sample, ...counts } = outcome;
+        io.result(
+          io.json
+            ? JSON.stringify({ state: 'completed', passId, dryRun, ...counts, sample }, null, 2)
+            : describePass(passId, counts, apply, sample),
+        );
+        return ExitCode.ok;
+      } catch (error) {
+        io.progress.stop();
+        if (!(error instanceof InterruptedError)) throw error;
+        io.log('Stopped after the page in hand; the pass is recorded as interrupted. Run it again to go through every row.');
+        if (io.json) io.result(JSON.stringify({ state: 'interrupted', passId: last?.passId ?? null, ...(last?.counts ?? {}) }, null, 2));
+        else if (last) io.result(describePass(last.passId, last.counts, apply, [], 'interrupted'));
+        return ExitCode.interrupted;
+      }
+    };
+  },
+});
+
+function describeProgress(counts: ReconcileCounts, apply: boolean): string {
+  const done = apply ? `${formatCount(counts.removed)} removed` : `${formatCount(counts.confirmed)} would be removed`;
+  return `${formatCount(counts.candidates)} missing in Cosmos, ${done}`;
+}
+
+function sampleLines(sample: readonly ReconcileSample[], apply: boolean): string[] {
+  if (sample.length === 0) return [];
+  const heading = apply ? 'First rows removed:' : 'First rows that would be removed:';
+  return ['', heading, ...sample.map((row) => `  ${row.table} ${row.id} (pubkey ${row.pubkey})`)];
+}
+
+function describePass(
+  passId: string,
+  counts: ReconcileCounts,
+  apply: boolean,
+  sample: readonly ReconcileSample[],
+  state = 'completed',
+): string {
+  return [
+    `=== Reconcile${apply ? '' : ' (dry run)'} ${state} ===`,
+    `  Pass:                      ${passId}`,
+    `  Rows compared:             ${formatCount(counts.scanned)}`,
+    `  Missing in Cosmos:         ${formatCount(counts.candidates)}`,
+    `  Confirmed gone:            ${formatCount(counts.confirmed)}`,
+    `  Removed:                   ${formatCount(counts.removed)}${apply ? ' (copied to reconciled_deletes)' : ''}`,
+    `  Kept, created again:       ${formatCount(counts.keptRecreated)}`,
+    `  Kept, changed since read:  ${formatCount(counts.keptChanged)}`,
+    `  Cosmos reads:              ${formatCount(Math.round(counts.requestUnits))} RU, ${formatCount(counts.throttled)} throttled (429)`,
+    ...sampleLines(sample, apply),
+    ...(apply || counts.confirmed === 0
+      ? []
+      : ['', `To remove the ${formatCount(counts.confirmed)} row(s): npm run migrate:reconcile -- --apply`]),
+  ].join('\n');
+}
