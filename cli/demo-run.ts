@@ -15,8 +15,9 @@ import {
 import type { CommandIO } from './core/command.js';
 import { ExitCode } from './core/exit-codes.js';
 import { interruptionOf, untilInterrupted } from './core/interrupt.js';
+import { demoLiveSync } from './demo-live-sync.js';
 import { asInterruption, loadSampleData, type SampleData, startLocalServices } from './local-services.js';
-import { describeRun, runWithProgress } from './migration-progress.js';
+import { describeRun, partLabel, runWithProgress } from './migration-progress.js';
 import { verifyEverything } from './verification-runner.js';
 
 export interface DemoOptions extends SampleData {
@@ -25,7 +26,8 @@ export interface DemoOptions extends SampleData {
 
 /**
  * The whole migration on throwaway local services: start them, load a generated dataset into Cosmos,
- * migrate everything with progress, verify everything, spot-check one user field by field, print the
+ * migrate everything with progress per feed range, follow the change feed with the sync runner while
+ * changes are written to Cosmos, verify everything, spot-check one user field by field, print the
  * stats, stop everything. Returns the exit code: 0 when verification finds the two sides consistent.
  *
  * Ctrl-C at any point stops what is running, then both services, and deletes their data (exit 130).
@@ -54,6 +56,9 @@ async function demo(io: CommandIO, options: DemoOptions): Promise<number> {
   );
   if (outcome.state !== 'completed') throw interruptionOf(io.signal);
   io.result(describeRun('Full migration', outcome.progress));
+  io.result(describeRanges(outcome.progress));
+
+  await demoLiveSync(io, services, environment.container, options);
 
   io.result('\nVerifying everything (counts, then a content hash per document)...');
   // A few examples per finding are enough on screen; the counts are always complete.
@@ -75,6 +80,15 @@ async function demo(io: CommandIO, options: DemoOptions): Promise<number> {
       : '\nDone, but verification found differences (listed above).',
   );
   return verification.consistent ? ExitCode.ok : ExitCode.failed;
+}
+
+/** How the full load spread over the physical partitions: documents read per feed range, one chain each. */
+function describeRanges(progress: MigrationProgress): string {
+  const parts = Object.entries(progress.processedByPart);
+  return [
+    `  Read per feed range (${parts.length} physical partitions, one chain each):`,
+    ...parts.map(([part, count]) => `    ${partLabel(part)}: ${formatCount(count ?? 0)}`),
+  ].join('\n');
 }
 
 /**

@@ -24,9 +24,6 @@ export async function asInterruption(io: CommandIO, error: unknown): Promise<unk
   return (await abortedWithin(io.signal, signalGraceMs)) ? interruptionOf(io.signal) : error;
 }
 
-/** Above this many documents the local Cosmos stand-in slows down sharply (its reads scan the container). */
-const standInComfortLimit = 10_000;
-
 /**
  * The embedded PostgreSQL and the local Cosmos server, started for this command and stopped with it:
  * their stop (both servers down, PostgreSQL's data deleted) is deferred to the end of the command,
@@ -65,9 +62,6 @@ export async function loadSampleData(io: CommandIO, environment: LocalEnvironmen
     io.result(
       `  Cosmos itself refused ${loaded.refused.length} broken document(s) (no id, or an id that is not a string): they never reach a migration.`,
     );
-  }
-  if (loaded.loaded > standInComfortLimit) {
-    io.result(`  Note: past ~${formatCount(standInComfortLimit)} documents the local Cosmos stand-in slows down sharply.`);
   }
   return loaded;
 }

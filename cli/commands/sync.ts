@@ -1,13 +1,13 @@
 import { type ChangeFeedMode, changeFeedModeFrom } from '../../shared/config/change-feed-mode.js';
 import { InterruptedError, InvalidInputError } from '../../shared/core/errors.js';
 import { rangeLabel } from '../../shared/cosmos/feed-ranges.js';
-import { formatCount } from '../../shared/stats/type-labels.js';
 import type { SyncPageEvent, SyncRunSummary, SyncStart } from '../../shared/sync/sync-runner.js';
 import { defineCommand } from '../core/command.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { describeFailure, recogniseFailure } from '../core/failure.js';
 import { flag, quote, sharedOptions, valued } from '../core/options.js';
 import { databaseSettings } from '../core/settings.js';
+import { describeSyncPage, describeSyncTotals } from '../sync-report.js';
 import { readSettings } from './command-texts.js';
 
 const modes: readonly ChangeFeedMode[] = ['LatestVersion', 'AllVersionsAndDeletes'];
@@ -84,7 +84,7 @@ export const syncCommand = defineCommand({
           signal: io.signal,
           onPage: (event) => {
             last = event.totals;
-            if (event.changes > 0) io.log(describePage(event));
+            if (event.changes > 0) io.log(describeSyncPage(event));
           },
           onRetry: ({ range, attempt, delayMs, error }) =>
             io.log(
@@ -96,11 +96,13 @@ export const syncCommand = defineCommand({
         if (!(error instanceof InterruptedError)) throw error;
         io.log("Stopped: every range's position is saved; run it again to go on from there.");
         if (io.json) io.result(JSON.stringify({ state: 'interrupted', totals: last ?? null }, null, 2));
-        else if (last) io.result(describeTotals('Sync (interrupted)', last));
+        else if (last) io.result(describeSyncTotals('Sync (interrupted)', last));
         return ExitCode.interrupted;
       }
       io.result(
-        io.json ? JSON.stringify({ state: 'caught-up', ...summary }, null, 2) : describeTotals('Sync (caught up)', summary, summary.ranges),
+        io.json
+          ? JSON.stringify({ state: 'caught-up', ...summary }, null, 2)
+          : describeSyncTotals('Sync (caught up)', summary, summary.ranges),
       );
       return ExitCode.ok;
     };
@@ -118,29 +120,4 @@ function refuseStart(mode: ChangeFeedMode | undefined, start: SyncStart | undefi
     '--from',
     `AllVersionsAndDeletes (${modeFrom}) cannot start from ${what}: Cosmos starts it only from now or a saved position`,
   );
-}
-
-function describePage(event: SyncPageEvent): string {
-  const head = `range ${rangeLabel(event.range)}: ${formatCount(event.changes)} change(s)`;
-  const outcome = event.outcome;
-  if (!outcome) return head;
-  if (outcome.kind === 'skipped') return `${head} skipped: USE_POSTGRESQL=true, PostgreSQL is primary`;
-  if (outcome.kind !== 'applied') return `${head}: ${outcome.kind}`;
-  return (
-    `${head}: ${formatCount(outcome.written)} written, ${formatCount(outcome.unchanged + outcome.skipped)} unchanged, ` +
-    `${formatCount(outcome.quarantined + outcome.failed)} quarantined, ${formatCount(outcome.deleted)} deleted`
-  );
-}
-
-function describeTotals(title: string, totals: SyncPageEvent['totals'], ranges?: number): string {
-  return [
-    `=== ${title} ===`,
-    ...(ranges !== undefined ? [`  Feed ranges:  ${formatCount(ranges)}`] : []),
-    `  Changes:      ${formatCount(totals.changes)}`,
-    `  Written:      ${formatCount(totals.written)}`,
-    `  Unchanged:    ${formatCount(totals.unchanged)}`,
-    `  Quarantined:  ${formatCount(totals.quarantined + totals.failed)}`,
-    `  Deleted:      ${formatCount(totals.deleted)}`,
-    `  Cosmos reads: ${formatCount(Math.round(totals.requestUnits))} RU, ${formatCount(totals.throttled)} throttled (429)`,
-  ].join('\n');
 }

@@ -30,7 +30,7 @@ const count = (text: string) => Number(text.replace(/,/g, ''));
 const sumOf = (text: string) => [...text.matchAll(/(\d[\d,]*)/g)].reduce((total, match) => total + count(match[1] ?? '0'), 0);
 
 describe('npm run demo', () => {
-  it('migrates a generated dataset on embedded services, verifies it and prints the stats, with counts that agree', async () => {
+  it('migrates a generated dataset per feed range, applies live changes with the sync runner, verifies CONSISTENT, with counts that agree', async () => {
     const result = await spawnCli('demo', ['--users', '50'], { env: environment() });
 
     expect(result.stderr).not.toMatch(/demo: /);
@@ -73,6 +73,36 @@ describe('npm run demo', () => {
     const perRange = [...(byRange as string).matchAll(/range [0-9A-F]{4}-[0-9A-F]{4} ([\d,]+)/g)].map((match) => match[1] as string);
     expect(perRange).toHaveLength(4);
     expect(sumOf(perRange.join(' '))).toBe(count(done as string));
+    // The same per range in the printed result: one chain per physical partition, adding up to what was read.
+    const processed = count(/^ {2}Processed: +([\d,]+)$/m.exec(out)?.[1] ?? '');
+    const readPerRange = [...out.matchAll(/^ {4}range [0-9A-F]{4}-[0-9A-F]{4}: ([\d,]+)$/gm)].map((match) => count(match[1] ?? ''));
+    expect(readPerRange).toHaveLength(4);
+    expect(readPerRange.reduce((total, value) => total + value, 0)).toBe(processed);
+
+    // Live sync, after the load and before verification: every change written in the waves is applied by
+    // the sync runner (one feed item per Cosmos operation in AllVersionsAndDeletes mode), deletes included.
+    const live = out.slice(out.indexOf('Following the change feed with the sync runner'), out.indexOf('Verifying everything'));
+    expect(out.indexOf('=== Full migration ===')).toBeLessThan(out.indexOf('Following the change feed with the sync runner'));
+    const writing = [...live.matchAll(/^Wave \d+: writing ([\d,]+) changes to Cosmos\.\.\.$/gm)].map((match) => count(match[1] ?? ''));
+    expect(writing).toHaveLength(3);
+    const waves = [
+      ...live.matchAll(/^Wave \d+: ([\d,]+) created, ([\d,]+) replaced, ([\d,]+) upserted, ([\d,]+) deleted, every one applied/gm),
+    ];
+    expect(waves).toHaveLength(3);
+    const kinds = [1, 2, 3, 4].map((group) => waves.reduce((total, match) => total + count(match[group] ?? ''), 0));
+    expect(
+      kinds.every((kind) => kind > 0),
+      `created, replaced, upserted, deleted: ${kinds.join(', ')}`,
+    ).toBe(true);
+    const totals = live.slice(live.indexOf('=== Live sync (AllVersionsAndDeletes) ==='));
+    const liveTotal = (name: string) => count(new RegExp(`^ {2}${name}: +([\\d,]+)`, 'm').exec(totals)?.[1] ?? 'NaN');
+    expect(liveTotal('Changes')).toBe(writing.reduce((sum, value) => sum + value, 0));
+    expect(liveTotal('Changes')).toBe(kinds.reduce((sum, value) => sum + value, 0));
+    expect(liveTotal('Deleted')).toBe(kinds[3]);
+    expect(liveTotal('Written')).toBe((kinds[0] ?? 0) + (kinds[1] ?? 0) + (kinds[2] ?? 0));
+    // Pages the runner applied, shown as they came, per feed range, adding up to the totals.
+    const pages = [...live.matchAll(/^ {2}range [0-9A-F]{4}-[0-9A-F]{4}: ([\d,]+) change\(s\)/gm)].map((match) => count(match[1] ?? ''));
+    expect(pages.reduce((sum, value) => sum + value, 0)).toBe(liveTotal('Changes'));
     expect(await leftovers(result.pid)).toEqual([]);
   }, 120_000);
 
@@ -91,6 +121,7 @@ describe.concurrent('Ctrl-C in the demo at any moment stops both local services 
     ['loading Cosmos', 'Loading a generated', ['--users', '400']],
     // Pages of two documents: the migration is far from done when the signal lands.
     ['migrating', 'Migrating: 0 of', ['--users', '100', '--batch-size', '2']],
+    ['applying live changes with the sync runner', 'Wave 1: writing', ['--users', '100']],
     ['verifying', 'Verifying: counting', ['--users', '100', '--batch-size', '5']],
   ])(
     'while %s',
