@@ -4,7 +4,8 @@
  *
  *   core                                     errors, retry, clock, safe error text (imports nothing here)
  *   config, domain                           settings; document schemas, mapping, repository contracts
- *   postgres, cosmos, storage-queue          adapters: clients, SQL, change feed, queue messages
+ *   postgres, cosmos, storage-queue,         adapters: clients, SQL, change feed, queue messages,
+ *   telemetry                                telemetry lines for Application Insights
  *   context                                  the one type of the process's clients
  *   write-path < migration < stats < verification < sync < mirror < queue
  *                                            application services (each may use those before it)
@@ -16,7 +17,7 @@
 const order = [
   ['core'],
   ['config', 'domain'],
-  ['postgres', 'cosmos', 'storage-queue'],
+  ['postgres', 'cosmos', 'storage-queue', 'telemetry'],
   ['context'],
   ['write-path'],
   ['migration'],

@@ -7,6 +7,8 @@ import { safeErrorMessage } from '../shared/core/safe-error.js';
 import { getServices } from '../shared/runtime/services.js';
 import { enqueueMigrationMessages } from '../shared/storage-queue/send-messages.js';
 import { type SyncOutcome, syncChangeBatch } from '../shared/sync/sync-change-batch.js';
+import { syncTelemetry } from '../shared/sync/sync-telemetry.js';
+import { emitTelemetry } from '../shared/telemetry/telemetry.js';
 
 /**
  * Change-feed sync: every batch of changes to the Nostria container is applied to PostgreSQL through
@@ -46,6 +48,7 @@ export async function cosmosSync(items: unknown[], context: InvocationContext): 
     context.error(`batch of ${items.length} change(s) not applied${willRetry ? ' (the runtime retries it)' : ''}: ${text}`);
     throw error;
   }
+  emitTelemetry((line) => context.log(line), syncTelemetry(items.length, outcome, Date.now()));
   switch (outcome.kind) {
     case 'skipped':
       context.log(`skipped ${outcome.items} change(s): USE_POSTGRESQL=true, PostgreSQL is primary and these are its mirrored writes`);

@@ -4,9 +4,11 @@ import { AppError, answerOf } from '../shared/core/errors.js';
 import { safeErrorMessage } from '../shared/core/safe-error.js';
 import { isRangeKey, rangeLabel } from '../shared/cosmos/feed-ranges.js';
 import { handleMigrationMessage, type MessageOutcome } from '../shared/queue/handle-migration-message.js';
+import { messageTelemetry } from '../shared/queue/message-telemetry.js';
 import { getServices } from '../shared/runtime/services.js';
 import { parseMigrationMessage } from '../shared/storage-queue/messages.js';
 import { enqueueMigrationMessages, withdrawMessage } from '../shared/storage-queue/send-messages.js';
+import { emitTelemetry } from '../shared/telemetry/telemetry.js';
 
 /**
  * The migration queue (`%MIGRATION_QUEUE_NAME%` on the host storage, `AzureWebJobsStorage`): full runs
@@ -35,6 +37,7 @@ export async function migrationQueue(item: unknown, context: InvocationContext):
       message,
     );
     context.log(`${attempt}: ${describe(outcome)}`);
+    emitTelemetry((line) => context.log(line), messageTelemetry(outcome));
   } catch (error) {
     // The error table says how it is logged; our own messages are safe as they are, anything else is masked.
     const text = error instanceof AppError ? error.message : safeErrorMessage(error, configuredSecrets(services));

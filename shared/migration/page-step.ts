@@ -125,6 +125,9 @@ export interface PageStepResult {
   next: string | null;
   done: boolean;
   result: ApplyResult;
+  /** Request units the page's Cosmos reads cost, and the 429s they met (as the run's counters take them in). */
+  requestCharge: number;
+  throttled: number;
 }
 
 /**
@@ -142,5 +145,12 @@ export async function pageStep(
   if (!page.next.done && page.next.continuation === null)
     throw new Error(`Cosmos returned no continuation for part ${step.part} before its end`);
   const { result } = await commitPage(ctx.prisma, step, page, step, beforeCommit);
-  return { documents: page.documents.length, next: page.next.continuation, done: page.next.done, result };
+  return {
+    documents: page.documents.length,
+    next: page.next.continuation,
+    done: page.next.done,
+    result,
+    requestCharge: page.requestCharge,
+    throttled: page.throttled,
+  };
 }

@@ -44,6 +44,9 @@ export type MessageOutcome =
       unchanged: number;
       quarantined: number;
       failed: number;
+      /** Request units the page's Cosmos reads cost, and the 429s they met. */
+      requestCharge: number;
+      throttled: number;
       /** This was the part's last page. */
       partDone: boolean;
       /** Every part of the run is done and the run is marked completed. */
@@ -51,7 +54,17 @@ export type MessageOutcome =
     }
   /** Another delivery of the same page committed first, or the run is already complete: nothing to do. */
   | { kind: 'duplicate'; runId: string; part: RunPart; reason: string }
-  | { kind: 'user'; runId: string; pubkey: string; dryRun: boolean; processed: number; written: number; quarantined: number }
+  | {
+      kind: 'user';
+      runId: string;
+      pubkey: string;
+      dryRun: boolean;
+      processed: number;
+      written: number;
+      quarantined: number;
+      /** Rows PostgreSQL refused (kept in the quarantine with its reason). */
+      failed: number;
+    }
   | { kind: 'resync'; outcome: ResyncOutcome }
   | {
       kind: 'pending-sync';
@@ -176,6 +189,8 @@ async function migrateBatch(handling: MessageHandling, message: BatchMessage): P
       unchanged: page.result.unchanged + page.result.skipped,
       quarantined: page.result.quarantined,
       failed: page.result.failed,
+      requestCharge: page.requestCharge,
+      throttled: page.throttled,
       partDone: page.done,
       runCompleted,
     };
@@ -207,8 +222,8 @@ async function migrateOneUser(handling: MessageHandling, message: UserMessage): 
 }
 
 function userOutcome(message: UserMessage, progress: MigrationProgress): MessageOutcome {
-  const { runId, dryRun, processed, written, quarantined } = progress;
-  return { kind: 'user', runId, pubkey: message.pubkey, dryRun, processed, written, quarantined };
+  const { runId, dryRun, processed, written, quarantined, failed } = progress;
+  return { kind: 'user', runId, pubkey: message.pubkey, dryRun, processed, written, quarantined, failed };
 }
 
 async function resync(handling: MessageHandling, message: DocumentsMessage): Promise<MessageOutcome> {

@@ -36,7 +36,11 @@ export type ChangeSetResult = {
 export type SyncOutcome =
   /** PostgreSQL is primary: these changes are the mirror's own writes coming back, and are ignored. */
   | { kind: 'skipped'; items: number }
-  | ({ kind: 'applied' } & ChangeSetResult)
+  | ({
+      kind: 'applied';
+      /** The Cosmos time (`_ts`, seconds) of the batch's oldest change, for the sync lag; absent for an empty batch. */
+      oldestChange?: number;
+    } & ChangeSetResult)
   /**
    * The batch could not be applied on the runtime's last attempt; every change in it is on the resync queue.
    * `refused` when the batch itself is wrong for this sync (items of the other change-feed mode, items that
@@ -69,7 +73,7 @@ export async function syncChangeBatch(ctx: AppContext, items: readonly unknown[]
     const result = await applyChangeSet(ctx.prisma, cosmosPointReader(ctx.cosmos), changes, {
       retentionDays: ctx.config.deleteRetentionDays,
     });
-    return { kind: 'applied', ...result };
+    return { kind: 'applied', oldestChange: oldestChangeOf(changes.items), ...result };
   } catch (error) {
     if (options.willRetry) throw error;
     const refused = error instanceof ChangeFeedUnreadableError;
@@ -104,6 +108,16 @@ export async function applyChangeSet(
     deleted: removal.deleted + settled.deleted,
     reconsidered: settled.reconsidered,
   };
+}
+
+/** The smallest change time (`_ts` of a document, the time of a delete) among `items`, if any has one. */
+function oldestChangeOf(items: readonly ChangeItem[]): number | undefined {
+  let oldest: number | undefined;
+  for (const item of items) {
+    const ts = item.kind === 'delete' ? item.ts : item.kind === 'unreadable' ? undefined : wholeNumber(item.document._ts);
+    if (ts !== undefined && (oldest === undefined || ts < oldest)) oldest = ts;
+  }
+  return oldest;
 }
 
 /**

@@ -9,6 +9,7 @@ import { loadPositions } from '../../shared/migration/change-feed-positions.js';
 import { getRunStatus } from '../../shared/migration/run-status.js';
 import { getMigrationStats } from '../../shared/stats/migration-stats.js';
 import { listPoisonMessages, replayPoisonMessages } from '../../shared/storage-queue/poison.js';
+import { telemetryPrefix } from '../../shared/telemetry/telemetry.js';
 import { verifyAll } from '../../shared/verification/verify-all.js';
 import { verifyUser } from '../../shared/verification/verify-user.js';
 import {
@@ -28,6 +29,16 @@ import { baseEnv, runCli } from '../support/run-cli.js';
 
 let app: FunctionAppEnvironment;
 let loaded: number;
+
+/** A migration page's telemetry line, as KQL's parse_json reads it. */
+interface PageLine {
+  event: string;
+  runId: string;
+  feedRange?: string;
+  documents: number;
+  dryRun: boolean;
+  metrics: Record<string, number>;
+}
 
 beforeAll(async () => {
   app = await startFunctionAppEnvironment({ MIGRATION_MODE: 'true' });
@@ -103,6 +114,25 @@ describe('a full migration through the queue', () => {
     expect(report.missingInPostgres.listed.every((document) => !/^[0-9a-f]{64}$/.test(document.pubkey))).toBe(true);
   });
 
+  test('reports each committed page once, with its run, feed range, counts, request units and 429s', async () => {
+    const pages = logsOfRun
+      .filter((log) => log.message.startsWith(telemetryPrefix))
+      .map((log) => JSON.parse(log.message.slice(telemetryPrefix.length)) as PageLine)
+      .filter((line) => line.event === 'migration.page');
+    const status = await getRunStatus(app.db.prisma, runId);
+    const ranges = (await listFeedRanges(app.container)).map(rangeKey);
+    expect(new Set(pages.map((line) => line.runId))).toEqual(new Set([runId]));
+    expect(new Set(pages.map((line) => line.feedRange))).toEqual(new Set(ranges));
+    // Duplicate deliveries commit nothing and report nothing: the lines add up to the run's own counters.
+    const total = (metric: string) => pages.reduce((sum, line) => sum + (line.metrics[metric] ?? 0), 0);
+    expect(pages.reduce((sum, line) => sum + line.documents, 0)).toBe(status?.counters.processed);
+    expect(total('nostria.documents.written')).toBe(status?.counters.written);
+    expect(total('nostria.documents.quarantined')).toBe((status?.counters.quarantined ?? 0) + (status?.counters.failed ?? 0));
+    expect(total('nostria.cosmos.throttled')).toBe(status?.counters.throttled);
+    expect(total('nostria.cosmos.request_units')).toBeCloseTo(status?.counters.requestUnits ?? Number.NaN, 2);
+    expect(pages.map((line) => line.dryRun)).toEqual(pages.map(() => false));
+  });
+
   test("a late duplicate of the run's messages changes nothing", async () => {
     const before = await getRunStatus(app.db.prisma, runId);
     await put(JSON.stringify({ kind: 'full', runId, batchSize: 7 }));
@@ -118,10 +148,25 @@ describe('a full migration through the queue', () => {
     await loadDocuments(app.container, documents);
     expect((await verifyUser(ctx(), pubkey)).consistent).toBe(false);
     await put(JSON.stringify({ kind: 'user', pubkey }));
+    const logsBefore = app.logs.length;
     expect(await app.drain()).toMatchObject({ completed: 1, failures: 0 });
     const report = await verifyUser(ctx(), pubkey);
     expect(report.consistent).toBe(true);
     expect(Object.values(report.checked).reduce((sum, counts) => sum + counts.postgres, 0)).toBe(documents.length);
+    // Every document of this clean user is new to PostgreSQL: all written, none quarantined.
+    const lines = app.logs
+      .slice(logsBefore)
+      .filter((log) => log.message.startsWith(telemetryPrefix))
+      .map((log) => JSON.parse(log.message.slice(telemetryPrefix.length)) as Record<string, unknown>);
+    const runs = await app.db.prisma.migrationRun.findMany({ where: { kind: 'user' }, orderBy: { startedAt: 'desc' }, take: 1 });
+    expect(lines).toEqual([
+      {
+        event: 'migration.user',
+        runId: runs[0]?.id,
+        documents: documents.length,
+        metrics: { 'nostria.documents.written': documents.length, 'nostria.documents.quarantined': 0 },
+      },
+    ]);
   });
 });
 
@@ -163,6 +208,16 @@ describe('messages that cannot be processed', () => {
     const logs = app.logs.slice(logsBefore);
     expect(logs.some((log) => log.level === 'error' && /refused, .*MIGRATION_MODE=true/.test(log.message))).toBe(true);
     expect(logs.some((log) => /\(dry run\) range [0-9A-F]{4}-[0-9A-F]{4}: \d+ document\(s\)/.test(log.message))).toBe(true);
+    // A dry run's pages report what their reads cost, and no document written or quarantined.
+    const pages = logs
+      .filter((log) => log.message.startsWith(telemetryPrefix))
+      .map((log) => JSON.parse(log.message.slice(telemetryPrefix.length)) as PageLine)
+      .filter((line) => line.event === 'migration.page');
+    expect(pages.length).toBeGreaterThan(0);
+    for (const line of pages) {
+      expect(line.dryRun).toBe(true);
+      expect(Object.keys(line.metrics).sort()).toEqual(['nostria.cosmos.request_units', 'nostria.cosmos.throttled']);
+    }
   });
 
   test('the poison queue is listed and replayed: valid messages go back to the queue, invalid ones stay', async () => {

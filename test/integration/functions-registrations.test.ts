@@ -79,6 +79,7 @@ async function cosmosSyncLoadedWith(env: Record<string, string>): Promise<Captur
 
 test('every function file registers exactly the functions it is named for, and nothing else registers', () => {
   expect(Object.fromEntries(byFile)).toEqual({
+    'backlog-telemetry.ts': ['backlogTelemetry'],
     'cosmos-sync.ts': ['cosmosSync'],
     'health.ts': ['health'],
     'migration-queue.ts': ['migrationQueue'],
@@ -156,6 +157,15 @@ test('the migration queue: the queue and storage the app itself sends to', () =>
   // The trigger's connection is the host storage the app's queue client uses (locally Azurite's connection string).
   expect(queue?.auth).toEqual({ kind: 'connectionString', connectionString: localValues[trigger.connection as string] });
   expect(registrations.get('migrationQueue')?.metadata.retryOptions).toBeUndefined();
+});
+
+test('the backlog telemetry: a timer every five minutes, as the workbook bins the sizes, with no output', () => {
+  const trigger = triggerOf(registrations.get('backlogTelemetry'));
+  expect(trigger).toMatchObject({ type: 'timerTrigger', direction: 'in', schedule: '0 */5 * * * *' });
+  expect(trigger).not.toHaveProperty('runOnStartup');
+  expect(
+    Object.values(registrations.get('backlogTelemetry')?.metadata.bindings ?? {}).filter((binding) => binding.direction === 'out'),
+  ).toEqual([]);
 });
 
 describe('HTTP functions', () => {

@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { createPrismaClient, defaultPostgresTimeouts, type PrismaClient } from '../../shared/postgres/prisma-client.js';
 import { type DocumentsMessage, migrationMessageSchema } from '../../shared/storage-queue/messages.js';
+import { telemetryPrefix } from '../../shared/telemetry/telemetry.js';
 import { verifyUser } from '../../shared/verification/verify-user.js';
 import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
 
@@ -139,6 +140,39 @@ describe('a batch of changes', () => {
     expect(await app.db.prisma.payment.count({ where: { pubkey: other } })).toBe(1);
   });
 
+  test('reports what it wrote and quarantined, and the lag of its oldest change, in one telemetry line', async () => {
+    const own = pubkeyOf();
+    const batch = [
+      await write(payment(own, 1, true)),
+      await write({ ...account(pubkeyOf(), 1), tier: 'platinum' }),
+      await write(account(own, 1)),
+    ];
+    const oldest = Math.min(...batch.map((document) => document._ts as number));
+    const logsBefore = app.logs.length;
+    const before = Date.now();
+    await sync(batch);
+    const after = Date.now();
+    const lines = app.logs
+      .slice(logsBefore)
+      .filter((log) => log.message.startsWith(telemetryPrefix))
+      .map((log) => JSON.parse(log.message.slice(telemetryPrefix.length)) as { metrics: Record<string, number> });
+    expect(lines).toEqual([
+      {
+        event: 'sync.batch',
+        documents: 3,
+        metrics: {
+          'nostria.documents.written': 2,
+          'nostria.documents.quarantined': 1,
+          'nostria.sync.lag_seconds': expect.any(Number),
+        },
+      },
+    ]);
+    // The lag is taken once the batch is written: between what it was when the call began and when it ended.
+    const lag = lines[0]?.metrics['nostria.sync.lag_seconds'];
+    expect(lag).toBeGreaterThanOrEqual(before / 1000 - oldest);
+    expect(lag).toBeLessThanOrEqual(after / 1000 - oldest);
+  });
+
   test('is skipped while PostgreSQL is primary: mirrored writes do not echo back', async () => {
     const own = pubkeyOf();
     await sync([await write(account(own, 1))]);
@@ -155,6 +189,35 @@ describe('a batch of changes', () => {
     await sync([v2]);
     expect((await accountRow(own))?.username).toBe('user-v2');
   });
+});
+
+test('the backlog timer reports the quarantine and pending_sync sizes as they change', async () => {
+  const sizes = async () => {
+    const logsBefore = app.logs.length;
+    await app.registration('backlogTelemetry').callback({ isPastDue: false }, app.context('backlogTelemetry'));
+    const lines = app.logs
+      .slice(logsBefore)
+      .filter((log) => log.message.startsWith(telemetryPrefix))
+      .map((log) => JSON.parse(log.message.slice(telemetryPrefix.length)) as { event: string; metrics: Record<string, number> });
+    expect(lines).toHaveLength(1);
+    expect(lines[0]?.event).toBe('backlog');
+    return lines[0]?.metrics ?? {};
+  };
+  const before = await sizes();
+  // One more document in the quarantine, two mirror writes waiting for Cosmos.
+  await sync([await write({ ...account(pubkeyOf(), 1), tier: 'platinum' })]);
+  for (const pubkey of [pubkeyOf(), pubkeyOf()]) {
+    await app.db.pool.query('INSERT INTO "pending_sync" ("target", "documentType", "pubkey", "documentId") VALUES ($1, $2, $3, $4)', [
+      'cosmos',
+      'account',
+      pubkey,
+      `account-${pubkey}`,
+    ]);
+  }
+  const after = await sizes();
+  expect(after['nostria.quarantine.size']).toBe((before['nostria.quarantine.size'] ?? Number.NaN) + 1);
+  expect(after['nostria.pending_sync.size']).toBe((before['nostria.pending_sync.size'] ?? Number.NaN) + 2);
+  await app.db.pool.query('DELETE FROM "pending_sync" WHERE "target" = $1', ['cosmos']);
 });
 
 describe('PostgreSQL down for a batch', () => {
