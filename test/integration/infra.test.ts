@@ -697,6 +697,46 @@ describe('azd wiring', () => {
   });
 });
 
+describe('the operator workbook', () => {
+  const monitoringFile = 'modules/monitoring.bicep';
+  const componentId =
+    '/subscriptions/00000000-0000-0000-0000-00000000bbbb/resourceGroups/rg-test/providers/Microsoft.Insights/components/appi-test';
+
+  function workbookResource(): Node {
+    const found = declarations(fileNamed(monitoringFile).root, 'resource_declaration').filter((resource) =>
+      resourceType(resource).startsWith('Microsoft.Insights/workbooks@'),
+    );
+    expect(found).toHaveLength(1);
+    return found[0] as Node;
+  }
+
+  it('is deployed with the app: a shared workbook of the Application Insights component, named by a stable GUID', () => {
+    expect(isDeployed(moduleNamed('monitoring'), scopeOf('main.bicep'))).toBe(true);
+    const workbook = workbookResource();
+    expect(conditionOf(workbook)).toBeUndefined();
+    const body = bodyObject(workbook);
+    expect(literalString(propertyValue(body, 'kind'))).toBe('shared');
+    expect(literalString(propertyPath(body, 'properties.category'))).toBe('workbook');
+    expect(literalString(propertyPath(body, 'properties.displayName'))).toMatch(/\S/);
+    expect(propertyPath(body, 'properties.sourceId')?.text).toBe('applicationInsights.id');
+    // Workbook names must be GUIDs: one derived from the component, so a redeployment updates the same workbook.
+    const name = propertyValue(body, 'name');
+    expect(name?.type).toBe('call_expression');
+    expect(name?.childForFieldName('function')?.text).toBe('guid');
+    expect(name?.childForFieldName('arguments')?.text).toContain('applicationInsights.id');
+  });
+
+  it('deploys infra/workbook.json as it is, valid JSON that opens on the component, within the size loadTextContent reads', () => {
+    const text = readFileSync(join(infraDir, 'workbook.json'), 'utf8');
+    expect(text.length).toBeLessThanOrEqual(131_072);
+    const scope = scopeOf(monitoringFile, {}, { 'applicationInsights.id': componentId });
+    const serialized = evaluateString(propertyPath(bodyObject(workbookResource()), 'properties.serializedData') as Node, scope);
+    const deployed = JSON.parse(serialized) as Record<string, unknown>;
+    expect(deployed).toEqual({ ...(JSON.parse(text) as Record<string, unknown>), fallbackResourceIds: [componentId] });
+    expect(deployed.version).toBe('Notebook/1.0');
+  });
+});
+
 describe('API versions', () => {
   it('are exactly the ones docs/deploy.md lists as checked, none of them previews', () => {
     const used = new Set([...bicep.values()].flatMap((file) => declarations(file.root, 'resource_declaration').map(resourceType)));

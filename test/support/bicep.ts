@@ -386,6 +386,13 @@ function call(node: Node, scope: Scope): BicepValue {
       return Array.isArray(args[0]) || typeof args[0] === 'string' ? args[0].length : 0;
     case 'range':
       return Array.from({ length: Number(args[1]) }, (_, i) => Number(args[0]) + i);
+    case 'replace':
+      return textOf(args[0] ?? null)
+        .split(textOf(args[1] ?? null))
+        .join(textOf(args[2] ?? null));
+    case 'loadTextContent':
+      // Bicep reads the file at compile time, relative to the template that names it.
+      return readFileSync(resolve(dirname(scope.file.path), textOf(args[0] ?? null)), 'utf8');
   }
   throw new Error(`${scope.file.name}:${line(node)}: function ${name}() is not evaluated here (give \`${node.text}\` in externals)`);
 }
