@@ -3,6 +3,7 @@ import { endToEnd } from './end-to-end.js';
 import { naiveUpsert } from './naive-upsert.js';
 import { pipeline } from './pipeline.js';
 import { rawCopy } from './raw-copy.js';
+import { scaleOut } from './scale-out.js';
 import { sourceOnly } from './source-only.js';
 import type { VariantOutput, VariantRun } from './variant.js';
 
@@ -12,6 +13,9 @@ export const variants = {
   'raw-copy': rawCopy,
   'naive-upsert': naiveUpsert,
   'end-to-end': endToEnd,
+  'scale-out-1': scaleOut(1),
+  'scale-out-2': scaleOut(2),
+  'scale-out-4': scaleOut(4),
 } satisfies Record<string, VariantRun>;
 
 export type VariantName = keyof typeof variants;
