@@ -75,6 +75,15 @@ function describe(outcome: MessageOutcome): string {
         `${outcome.remaining} waiting` +
         (outcome.next ? `, next retry in ${outcome.next.delaySeconds} s${outcome.next.sent ? '' : ' (already scheduled)'}` : '')
       );
+    case 'reconcile': {
+      const pass = outcome.outcome;
+      return (
+        `reconcile pass ${pass.passId}${pass.dryRun ? ' (dry run)' : ''}: ${pass.scanned} row(s) compared, ${pass.candidates} missing in ` +
+        `Cosmos, ${pass.confirmed} confirmed gone, ${pass.removed} removed, ${pass.keptRecreated + pass.keptChanged} kept`
+      );
+    }
+    case 'reconcile-done':
+      return `reconcile pass ${outcome.passId}: completed already, nothing to do`;
   }
 }
 

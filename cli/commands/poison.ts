@@ -82,5 +82,7 @@ function summary(message: NonNullable<PoisonMessage['message']>): string {
       return `resync of ${message.documents.length} document(s)${message.reason ? `: ${message.reason}` : ''}`;
     case 'pending-sync':
       return 'copy of pending dual-mode writes to Cosmos (pending_sync)';
+    case 'reconcile':
+      return `reconcile pass ${message.passId ?? '(new)'}${message.apply ? ', removing' : ', dry run'}`;
   }
 }

@@ -43,7 +43,7 @@ export const reconcileCommand = defineCommand({
       'interrupted (Ctrl-C): stopped after the page in hand, recorded as interrupted; what it removed stays removed (and audited), run it again',
   },
   prepare: ({ values }) => {
-    const apply = values.apply === true;
+    const apply = values.apply;
     return async (io) => {
       const services = io.services();
       const { reconcile } = await import('../../shared/migration/reconcile.js');

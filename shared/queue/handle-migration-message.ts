@@ -22,6 +22,7 @@ import {
 } from '../storage-queue/messages.js';
 import type { SendOptions, SentMessage } from '../storage-queue/send-messages.js';
 import { type ResyncOutcome, resyncDocuments } from '../sync/resync-documents.js';
+import { type ReconcileMessageOutcome, reconcileFromMessage } from './reconcile-message.js';
 
 /** What handling needs besides the services: the queue, to send follow-up messages and take one back. */
 export interface MessageHandling {
@@ -66,6 +67,7 @@ export type MessageOutcome =
       failed: number;
     }
   | { kind: 'resync'; outcome: ResyncOutcome }
+  | ReconcileMessageOutcome
   | {
       kind: 'pending-sync';
       written: number;
@@ -96,6 +98,8 @@ export async function handleMigrationMessage(handling: MessageHandling, message:
       return resync(handling, message);
     case 'pending-sync':
       return retryPendingWrites(handling);
+    case 'reconcile':
+      return reconcileFromMessage(handling.services, message);
   }
 }
 

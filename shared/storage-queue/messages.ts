@@ -117,12 +117,27 @@ export const pendingSyncMessageSchema = z.strictObject({
   kind: z.literal('pending-sync'),
 });
 
+/**
+ * A reconcile pass (LatestVersion mode's deletes): PostgreSQL rows whose documents are gone from Cosmos, found
+ * and confirmed; removed only with `apply` (MIGRATION_MODE=true, Cosmos primary), each copied to
+ * `reconciled_deletes`. `passId` names the pass (`POST /api/migration/reconcile` sets one), so a redelivery of a
+ * message whose pass completed does nothing; a pass that did not complete is run again from the start.
+ */
+export const reconcileMessageSchema = z.strictObject({
+  kind: z.literal('reconcile'),
+  passId: runIdSchema.optional(),
+  apply: z.boolean().default(false),
+  /** PostgreSQL rows per page and per Cosmos id query. */
+  batchSize: z.number().int().min(1).max(5000).default(1000),
+});
+
 export const migrationMessageSchema = z.discriminatedUnion('kind', [
   batchMessageSchema,
   userMessageSchema,
   fullMessageSchema,
   documentsMessageSchema,
   pendingSyncMessageSchema,
+  reconcileMessageSchema,
 ]);
 
 export type BatchMessage = z.infer<typeof batchMessageSchema>;
@@ -131,6 +146,7 @@ export type FullMessage = z.infer<typeof fullMessageSchema>;
 export type ResyncEntry = z.infer<typeof resyncEntrySchema>;
 export type ChangeEntry = z.infer<typeof changeEntrySchema>;
 export type DocumentsMessage = z.infer<typeof documentsMessageSchema>;
+export type ReconcileMessage = z.infer<typeof reconcileMessageSchema>;
 export type MigrationMessage = z.infer<typeof migrationMessageSchema>;
 /** What a sender writes: defaults may be left out. */
 export type MigrationMessageInput = z.input<typeof migrationMessageSchema>;

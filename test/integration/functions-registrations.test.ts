@@ -83,6 +83,7 @@ test('every function file registers exactly the functions it is named for, and n
     'cosmos-sync.ts': ['cosmosSync'],
     'health.ts': ['health'],
     'migration-queue.ts': ['migrationQueue'],
+    'migration-reconcile.ts': ['migrationReconcile'],
     'migration-run.ts': ['migrationRun'],
     'migration-start.ts': ['migrationStart'],
     'migration-stats.ts': ['migrationStats'],
@@ -174,6 +175,7 @@ describe('HTTP functions', () => {
     ['migrationStats', 'GET', 'migration/stats'],
     ['migrationVerify', 'GET', 'migration/verify/{pubkey}'],
     ['migrationStart', 'POST', 'migration/start'],
+    ['migrationReconcile', 'POST', 'migration/reconcile'],
     ['migrationRun', 'GET', 'migration/runs/{runId}'],
   ])('%s: %s /api/%s with a function key, answering over the HTTP output', (name, method, route) => {
     expect(triggerOf(registrations.get(name))).toMatchObject({
