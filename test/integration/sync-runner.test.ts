@@ -76,7 +76,7 @@ describe('migrate:sync', () => {
   });
 
   it('--once applies what changed while the full load ran and after it, from where the load ended', async () => {
-    const [log, account] = [ofType('notification-log')[0], ofType('account')[0]] as [Doc, Doc];
+    const [log, account, payment] = [ofType('notification-log')[0], ofType('account')[0], ofType('payment')[0]] as [Doc, Doc, Doc];
     const writes: Array<Promise<unknown>> = [];
     let pages = 0;
     await migrateAll(ctx, {
@@ -98,6 +98,14 @@ describe('migrate:sync', () => {
               await container
                 .item(String(account.id), String(account.pubkey))
                 .replace({ ...stripSystem(account), tier: 'premium', modified });
+              // Updated twice while the load runs: only the second version may end in PostgreSQL.
+              for (const [step, invoice] of ['lnbc-first-update', 'lnbc-second-update'].entries()) {
+                await container.items.upsert({
+                  ...stripSystem(payment),
+                  lnInvoice: invoice,
+                  modified: Number(payment.modified ?? 0) + 1000 * (step + 1),
+                });
+              }
             })(),
           );
         }
@@ -121,6 +129,8 @@ describe('migrate:sync', () => {
     });
     const { rows } = await db.pool.query<{ tier: string }>('SELECT tier FROM accounts WHERE id = $1', [account.id]);
     expect(rows).toEqual([{ tier: 'premium' }]);
+    const invoices = await db.pool.query<{ lnInvoice: string }>('SELECT "lnInvoice" FROM payments WHERE id = $1', [payment.id]);
+    expect(invoices.rows).toEqual([{ lnInvoice: 'lnbc-second-update' }]);
     // Every range's position moved on from where the load left it.
     const moved = await loadPositions(db.prisma);
     expect(moved.map((position) => position.rangeKey)).toEqual(loadEnded.map((position) => position.rangeKey));
