@@ -109,9 +109,17 @@ export interface FullVerificationReport {
   notes: string[];
 }
 
-const missingInCosmosNote =
-  'Rows missing in Cosmos are reported, never deleted: the change feed does not carry deletes, so they are ' +
-  'usually documents deleted in Cosmos after they were migrated. Review them and delete them from PostgreSQL by hand.';
+/**
+ * Rows missing in Cosmos are candidates for reconcile: in LatestVersion mode the change feed never shows a delete,
+ * so they are usually documents deleted in Cosmos after they were migrated. Verification and its repair never
+ * delete; reconcile confirms each one with a point read and removes it with an audit copy.
+ */
+const missingInCosmosNote = (repaired: boolean) =>
+  'Rows missing in Cosmos are candidates for reconcile: the change feed (LatestVersion mode) does not carry deletes, so ' +
+  'they are usually documents deleted in Cosmos after they were migrated. ' +
+  (repaired ? '--repair did not delete them (it never deletes). ' : 'Verification never deletes them. ') +
+  '`npm run migrate:reconcile` confirms each one gone with a point read and lists them; ' +
+  '`npm run migrate:reconcile -- --apply` removes them, each copied to reconciled_deletes first.';
 
 const competingNote =
   'Documents listed as competing are valid but wait in the quarantine for a row another document holds (two ' +
@@ -206,7 +214,7 @@ export async function verifyAll(
 
   const { missingInPostgres, missingInCosmos, different, quarantined, competing, otherTypes } = pass.findings;
   const notes: string[] = [];
-  if (missingInCosmos.count > 0) notes.push(missingInCosmosNote);
+  if (missingInCosmos.count > 0) notes.push(missingInCosmosNote(pass.repair !== null));
   if (competing.count > 0) notes.push(competingNote);
   if (pass.repair && pass.repair.unchanged > 0) notes.push(notRewrittenNote(pass.repair.unchanged));
   return {

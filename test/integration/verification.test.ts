@@ -2,10 +2,12 @@ import type { Container } from '@azure/cosmos';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadDocuments } from '../../dev/local-services/load-documents.js';
 import { generateDataset } from '../../dev/sample-data/generate-documents.js';
+import { loadConfig } from '../../shared/config/env.js';
 import type { AppContext } from '../../shared/context/app-context.js';
 import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import { type ColumnKind, sqlTypeOf } from '../../shared/domain/fields.js';
 import { normalizeDocument, systemProperties } from '../../shared/domain/mapping.js';
+import { reconcile } from '../../shared/migration/reconcile.js';
 import {
   type DocumentDifference,
   formatFullVerificationReport,
@@ -304,12 +306,13 @@ describe('documents on one side only', () => {
     });
     expect(found.different.count).toBe(0);
     expect(found.repair).toMatchObject({ attempted: 1, written: 1, failed: 0 });
-    expect(found.notes.join(' ')).toMatch(/never deleted/);
+    expect(found.notes.join(' ')).toMatch(/candidates for reconcile: .*--repair did not delete them/);
     const text = formatFullVerificationReport(found);
     expect(text).toContain(`Missing in PostgreSQL: 1\n  Payments ${String(payment.id)} [${pubkey}]`);
     expect(text).toContain(`Missing in Cosmos: 1\n  Notification Logs ${ghost.id} [${pubkey}]`);
     expect(text).toMatch(/Repair: 1 migrated again: 1 written/);
-    expect(text).toMatch(/Note: Rows missing in Cosmos are reported, never deleted/);
+    expect(text).toMatch(/Note: Rows missing in Cosmos are candidates for reconcile/);
+    expect(text).toContain('npm run migrate:reconcile -- --apply');
 
     // Repair brought the payment back and left the PostgreSQL-only row alone.
     const again = await verifyAll(ctx, { pageSize: 61 });
@@ -317,8 +320,13 @@ describe('documents on one side only', () => {
     expect(again.missingInCosmos.listed.map((entry) => entry.id)).toEqual([ghost.id]);
     expect((await db.pool.query('SELECT 1 FROM notification_logs WHERE id = $1', [ghost.id])).rowCount).toBe(1);
 
-    // With the ghost row removed by hand, quarantined documents alone do not make it inconsistent.
-    await db.pool.query('DELETE FROM notification_logs WHERE id = $1', [ghost.id]);
+    expect(again.notes.join(' ')).toMatch(/Verification never deletes them/);
+
+    // With the ghost row removed by reconcile, quarantined documents alone do not make it inconsistent.
+    expect(await reconcile({ ...ctx, config: loadConfig({ MIGRATION_MODE: 'true' }) }, { apply: true })).toMatchObject({
+      confirmed: 1,
+      removed: 1,
+    });
     const clean = await verifyAll(ctx, { pageSize: 61 });
     expect(clean.consistent).toBe(true);
     expect(clean.quarantined.count).toBe(1);
