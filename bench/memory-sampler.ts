@@ -51,7 +51,8 @@ export class MemorySampler {
     if (!this.#collect) return;
     this.#collect();
     this.#inputHeap = process.memoryUsage().heapUsed;
-    this.#maxLiveHeap = Math.max(this.#maxLiveHeap, this.#inputHeap);
+    // From here on, the live heap is the run's: the largest reading may be below the input's own.
+    this.#maxLiveHeap = 0;
   }
 
   stop(): MemoryPeak {
