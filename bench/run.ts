@@ -23,15 +23,19 @@ in memory before each variant's clock starts:
   raw-copy       COPY FROM STDIN of the same rows, mapped and serialized before the clock starts, into the
                  same seven tables through as many connections as the pipeline: the server's ceiling
   naive-upsert   one Prisma upsert per document, awaited in turn (what the old utility did)
-  end-to-end     DataMigrationUtility.migrateAll through the local Cosmos-protocol server (loaded first,
-                 untimed; its server runs in the same process, so its memory includes every document)
+  end-to-end     DataMigrationUtility.migrateAll through the Cosmos double (4 physical partitions, loaded
+                 first, untimed): the change-feed full load, one chain per feed range, into PostgreSQL; the
+                 double runs in the same process, so its memory and CPU are included
+  scale-out-N    the same full load spread over N = 1, 2, 4 worker processes, each migrating its share of
+                 the run's feed ranges (as Function instances take the per-range chains), into one database;
+                 aggregate docs/s, wall time from all workers started to the last one done
 Each variant writes into a fresh database of its own.
 
 Options:
   --docs <n>            documents for pipeline, raw-copy and source-only (default 200000)
   --memory-docs <list>  comma-separated sizes of the extra pipeline runs (default 50000,100000)
   --naive-docs <n>      documents for naive-upsert (default 5000)
-  --e2e-docs <n>        documents loaded into the Cosmos stand-in (default 8000; it slows sharply past 10000)
+  --e2e-docs <n>        documents loaded into the Cosmos double for end-to-end and scale-out (default 100000)
   --batch-size <n>      documents per applyDocuments call / Cosmos page (default 1000)
   --connections <n>     pipeline lanes and raw-copy connections (default 2, the migration's concurrency)
   --only <list>         comma-separated variants to run (default: all)
@@ -77,6 +81,7 @@ async function main(argv: string[]): Promise<number> {
   const memorySizes = (values['memory-docs'] ?? '50000,100000').split(',').map((size) => count('memory-docs', size.trim(), 1));
   const batchSize = count('batch-size', values['batch-size'], 1000);
   const connections = count('connections', values.connections, 2);
+  const e2e = count('e2e-docs', values['e2e-docs'], 100_000);
   const only = values.only?.split(',').map((name) => name.trim());
   const unknown = only?.find((name) => !Object.hasOwn(variants, name));
   if (unknown !== undefined) throw new RangeError(`--only: no variant ${JSON.stringify(unknown)} (${Object.keys(variants).join(', ')})`);
@@ -91,7 +96,8 @@ async function main(argv: string[]): Promise<number> {
     })),
     { label: 'raw-copy', variant: 'raw-copy' as const, documents: large },
     { label: 'naive-upsert', variant: 'naive-upsert' as const, documents: count('naive-docs', values['naive-docs'], 5000) },
-    { label: 'end-to-end', variant: 'end-to-end' as const, documents: count('e2e-docs', values['e2e-docs'], 8000) },
+    { label: 'end-to-end', variant: 'end-to-end' as const, documents: e2e },
+    ...scaleOutWorkers.map((workers) => ({ label: scaleOutLabel(workers), variant: `scale-out-${workers}` as const, documents: e2e })),
   ].filter((plan) => !only || only.includes(plan.variant));
 
   const server = await startBenchServer();
@@ -109,6 +115,13 @@ async function main(argv: string[]): Promise<number> {
   }
   console.log(`\n${report(plans, results, connections)}`);
   return 0;
+}
+
+/** Worker processes of the scale-out runs, side by side. */
+const scaleOutWorkers = [1, 2, 4] as const;
+
+function scaleOutLabel(workers: number): string {
+  return `scale-out ${workers} worker${workers === 1 ? '' : 's'}`;
 }
 
 function memoryLabel(documents: number): string {
@@ -218,6 +231,12 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
     `pipeline / naive-upsert:  ${ratio(pipelineRate, perSecond('naive-upsert'), 1)}x  (target: at least 30x)`,
     `mapping (source-only):    ${mapping ? Math.round(mapping).toLocaleString('en-US') : 'n/a'} docs/s, one core, warm  (target: 100,000)`,
     `server CPU per 1,000 documents: ${serverLine.join('; ')}`,
+    `scale-out (aggregate):    ${scaleOutWorkers
+      .map((workers) => {
+        const rate = perSecond(scaleOutLabel(workers));
+        return `${workers} worker(s) ${rate ? Math.round(rate).toLocaleString('en-US') : 'n/a'} docs/s (${ratio(rate, perSecond(scaleOutLabel(1)), 2)}x)`;
+      })
+      .join('; ')}`,
     `pipeline memory:          ${pipelines
       .map((plan) => {
         const m = results.get(plan.label) as VariantMeasurement;
