@@ -1,0 +1,130 @@
+import type { z } from 'zod';
+import { documentTypeOf, documentTypes } from '../shared/domain/document-types.js';
+import { documentToRow } from '../shared/domain/mapping.js';
+import { findUnstorable } from '../shared/domain/storable-json.js';
+import { createPrismaClient } from '../shared/postgres/prisma-client.js';
+import { applyDocuments } from '../shared/write-path/apply-documents.js';
+import { planDocuments } from '../shared/write-path/plan-documents.js';
+import { startBenchServer } from './bench-server.js';
+import { benchDocuments } from './document-stream.js';
+
+/**
+ * Where the milliseconds of one page go: `npx tsx bench/page-profile.ts [documents] [pageSize]`.
+ * Pages of one type each (as the migration reads them), written one at a time by `applyDocuments` into a
+ * fresh database, every statement timed as the write path sends it (a Prisma query extension sees each raw
+ * statement, inside the transaction too). The CPU parts (storability walk, zod validation, the rest of the
+ * mapping, planning) are timed on the same pages apart from the write. Prints the mean per page, by part.
+ */
+
+const documentsWanted = Number(process.argv[2] ?? 30_000);
+const pageSize = Number(process.argv[3] ?? 1000);
+
+/** A statement's part of the page, by how its text begins. */
+function partOf(sql: string): string {
+  const text = sql.trimStart();
+  if (text.includes('set_config(')) return 'transaction timeouts (SET LOCAL)';
+  if (text.includes('pg_advisory_xact_lock')) return 'identity locks (advisory)';
+  if (text.startsWith('SELECT 1 FROM')) return 'row lock statement';
+  if (text.startsWith('WITH input') || text.startsWith('WITH')) return 'upsert statement';
+  if (text.startsWith('INSERT INTO "quarantine"')) return 'quarantine';
+  return `other: ${text.slice(0, 40).replace(/\s+/g, ' ')}`;
+}
+
+function pagesOf(count: number): unknown[][] {
+  const buffers = new Map<string, unknown[]>();
+  const pages: unknown[][] = [];
+  for (const document of benchDocuments(count)) {
+    const type = documentTypeOf(document.type) ?? 'other';
+    const buffer = buffers.get(type) ?? [];
+    buffer.push(document);
+    buffers.set(type, buffer);
+    if (buffer.length === pageSize) {
+      pages.push(buffer);
+      buffers.set(type, []);
+    }
+  }
+  return pages;
+}
+
+function timeCpu(pages: readonly unknown[][]): Map<string, number> {
+  const totals = new Map<string, number>();
+  const add = (part: string, ms: number) => totals.set(part, (totals.get(part) ?? 0) + ms);
+  for (let round = 0; round < 2; round += 1) {
+    // The first round warms the JIT; only the second is kept.
+    totals.clear();
+    for (const page of pages) {
+      let started = performance.now();
+      for (const document of page) findUnstorable(document);
+      add('storability walk', performance.now() - started);
+      started = performance.now();
+      for (const document of page) {
+        const type = documentTypeOf((document as { type?: unknown }).type);
+        if (type) (documentTypes[type].schema as z.ZodObject).safeParse(document);
+      }
+      add('zod validation', performance.now() - started);
+      started = performance.now();
+      for (const document of page) documentToRow(document);
+      add('documentToRow (walk + zod + row)', performance.now() - started);
+      started = performance.now();
+      planDocuments(page);
+      add('planDocuments (mapping + planning)', performance.now() - started);
+    }
+  }
+  return totals;
+}
+
+async function main(): Promise<void> {
+  const pages = pagesOf(documentsWanted);
+  const cpu = timeCpu(pages);
+  const server = await startBenchServer();
+  const database = await server.freshDatabase('profile');
+  const statements = new Map<string, number>();
+  const counts = new Map<string, number>();
+  const base = createPrismaClient(database.url, 2);
+  const prisma = base.$extends({
+    query: {
+      async $allOperations({ operation, args, query }) {
+        const started = performance.now();
+        try {
+          return (await query(args)) as unknown;
+        } finally {
+          // Every statement of the write path is a $queryRawUnsafe/$executeRawUnsafe: [sql, ...values].
+          const part = operation.startsWith('$') && Array.isArray(args) ? partOf(String(args[0])) : operation;
+          statements.set(part, (statements.get(part) ?? 0) + performance.now() - started);
+          counts.set(part, (counts.get(part) ?? 0) + 1);
+        }
+      },
+    },
+  }) as unknown as typeof base;
+  try {
+    await base.$queryRawUnsafe('SELECT 1');
+    let total = 0;
+    let written = 0;
+    const cpuBefore = process.cpuUsage();
+    for (const page of pages) {
+      const started = performance.now();
+      const result = await applyDocuments(prisma, page, { source: 'migration' });
+      total += performance.now() - started;
+      written += result.written;
+    }
+    const cpuUsed = process.cpuUsage(cpuBefore);
+    const perPage = (ms: number) => (ms / pages.length).toFixed(2).padStart(8);
+    const planning = cpu.get('planDocuments (mapping + planning)') ?? 0;
+    const inStatements = [...statements.values()].reduce((sum, ms) => sum + ms, 0);
+    console.log(`${pages.length} pages of ${pageSize} documents (one type each), ${written} rows written, one page at a time.`);
+    console.log('CPU, ms per page (warm):');
+    for (const [part, ms] of cpu) console.log(`  ${perPage(ms)}  ${part}`);
+    console.log('applyDocuments, ms per page:');
+    console.log(`  ${perPage(total)}  total (this process's CPU: ${perPage((cpuUsed.user + cpuUsed.system) / 1000).trim()})`);
+    console.log(`  ${perPage(planning)}  planDocuments (from the CPU run)`);
+    for (const [part, ms] of statements) console.log(`  ${perPage(ms)}  ${part} (${(counts.get(part) ?? 0) / pages.length} per page)`);
+    console.log(`  ${perPage(total - planning - inStatements)}  the rest: BEGIN/COMMIT, accounting, Prisma's transaction handling`);
+  } finally {
+    await base.$disconnect();
+    await database.drop();
+    await server.stop();
+  }
+}
+
+await main();
+process.exit(0);
