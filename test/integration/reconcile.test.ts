@@ -121,9 +121,20 @@ describe('a reconcile pass with apply', () => {
     expect(late.written).toBe(0);
     expect((await Promise.all(deleted.slice(0, 50).map(rowExists))).some(Boolean)).toBe(false);
 
+    // A mistaken removal is undone from the audit copy, as docs/deploy.md says: the row comes back exactly.
+    const undone = deleted[0] as Doc;
+    const table = tableOf(undone);
+    expect(await rowExists(undone)).toBe(false);
+    const entry = byKey.get(JSON.stringify([undone.pubkey, undone.id]));
+    await db.pool.query(`INSERT INTO "${table}" SELECT * FROM jsonb_populate_record(NULL::"${table}", $1::jsonb)`, [
+      JSON.stringify(entry?.row),
+    ]);
+    const restored = await db.pool.query<{ row: Doc }>(`SELECT to_jsonb(t) AS row FROM "${table}" t WHERE id = $1`, [undone.id]);
+    expect(restored.rows[0]?.row).toEqual(entry?.row);
+
     expect(await lastReconcilePass(db.prisma)).toMatchObject({ id: outcome.passId, state: 'completed', dryRun: false, removed: 1000 });
-    // A second pass finds nothing left to do.
-    expect(await reconcile(ctx, { apply: true })).toMatchObject({ scanned: source.length - 1000, candidates: 0, removed: 0 });
+    // A second pass finds only the restored row, whose document is still gone.
+    expect(await reconcile(ctx, { apply: true })).toMatchObject({ scanned: source.length - 999, candidates: 1, removed: 1 });
   });
 
   test('documents deleted and created again during the pass are kept at their new version; a row written since is kept', async () => {
