@@ -184,6 +184,9 @@ describe('getMigrationStats', () => {
         id: 'run-new',
         kind: 'full',
         state: 'failed',
+        // Failed, not running: never abandoned, whatever its heartbeat (set when the row was created).
+        abandoned: false,
+        heartbeatAt: expect.any(String),
         dryRun: false,
         startedAt: '2026-11-24T09:30:00.000Z',
         finishedAt: null,
