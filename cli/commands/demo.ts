@@ -21,7 +21,7 @@ export const demoCommand = defineCommand({
     '     notification logs) and shows each page the runner applies until every change has reached PostgreSQL;',
     '  6. verifies everything, checks one user field by field, prints the stats, and stops both services,',
     '     deleting their data (also on Ctrl-C, at any moment).',
-    'At the default 10,000 users (about 88,000 documents) it takes under a minute on a 2-core machine.',
+    'At the default 10,000 users (about 88,000 documents) it takes about a minute or less on a 2-core machine.',
     'To keep the services running and try the migrate:* commands on them, use `npm run local`.',
   ].join('\n'),
   options: {
