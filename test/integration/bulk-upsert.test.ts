@@ -318,6 +318,50 @@ describe('identity guard', () => {
   });
 });
 
+describe('a page that meets no existing row (the plain insert)', () => {
+  /** Waits until some backend of the test database waits for a lock: the point where a write has met another's row. */
+  async function untilOneWaitsForALock(): Promise<void> {
+    for (let poll = 0; poll < 1500; poll += 1) {
+      const { rows } = await db.pool.query<{ waiting: number }>(
+        `SELECT count(*)::int AS waiting FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+      );
+      if ((rows[0]?.waiting ?? 0) > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    throw new Error('no write ever waited for the other one');
+  }
+
+  it.each([
+    ['newer', 300, { written: 1, unchanged: 0 }, 1],
+    ['older', 100, { written: 0, unchanged: 1 }, 7],
+  ])('decides by the guard a row another writer inserts while the page is written (incoming %s)', async (_, ts, counts, amountKept) => {
+    const payment = firstOf('payment', 23);
+    const other = { ...payment, lnAmountSat: 7, _ts: 200 };
+    const incoming = { ...payment, lnAmountSat: 1, _ts: ts };
+    let release = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    let inserted = () => {};
+    const hasInserted = new Promise<void>((resolve) => (inserted = resolve));
+    // The other writer inserts the row and holds its transaction open, so the page's row lock cannot see it.
+    const otherWrite = applyDocuments(db.prisma, [other], {
+      source: 'sync',
+      beforeCommit: () => {
+        inserted();
+        return held;
+      },
+    });
+    await hasInserted;
+    const pageWrite = applyDocuments(db.prisma, [incoming], { source: 'migration' });
+    await untilOneWaitsForALock();
+    release();
+    expect(await otherWrite).toMatchObject({ written: 1 });
+    const result = await pageWrite;
+    expect(result).toMatchObject({ ...counts, quarantined: 0, failed: 0 });
+    expectAccounted(result, 1);
+    expect(Number((await rowOf('payment', String(payment.id)))?.lnAmountSat)).toBe(amountKept);
+  });
+});
+
 describe('out-of-order and duplicate deliveries', () => {
   const bases = Object.fromEntries(
     documentTypeNames.map((type) => [type, dataset(40, 23).find((document) => documentTypeOf(document.type) === type) as Doc]),
