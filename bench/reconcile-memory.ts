@@ -6,7 +6,7 @@ import pg from 'pg';
 import { startCosmosDouble } from '../dev/cosmos-double/index.js';
 import { loadConfig } from '../shared/config/env.js';
 import { createCosmosClient, documentsContainer } from '../shared/cosmos/cosmos-client.js';
-import { reconcile } from '../shared/migration/reconcile.js';
+import { reconcile } from '../shared/sync/reconcile.js';
 import { createPrismaClient } from '../shared/postgres/prisma-client.js';
 import { startBenchServer } from './bench-server.js';
 

@@ -1,7 +1,7 @@
 import { InterruptedError } from '../../shared/core/errors.js';
-import type { ReconcileSample } from '../../shared/migration/reconcile.js';
 import type { ReconcileCounts } from '../../shared/migration/reconcile-passes.js';
 import { formatCount } from '../../shared/stats/type-labels.js';
+import type { ReconcileSample } from '../../shared/sync/reconcile.js';
 import { defineCommand } from '../core/command.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { flag, sharedOptions } from '../core/options.js';
@@ -46,7 +46,7 @@ export const reconcileCommand = defineCommand({
     const apply = values.apply;
     return async (io) => {
       const services = io.services();
-      const { reconcile } = await import('../../shared/migration/reconcile.js');
+      const { reconcile } = await import('../../shared/sync/reconcile.js');
       const verb = apply ? 'Reconciling' : 'Reconciling (dry run)';
       let last: { passId: string; counts: ReconcileCounts } | undefined;
       try {
@@ -61,11 +61,11 @@ export const reconcileCommand = defineCommand({
           },
         });
         io.progress.stop();
-        const { passId, dryRun, sample, ...counts } = outcome;
+        const { passId, dryRun, sample, reconsidered, ...counts } = outcome;
         io.result(
           io.json
-            ? JSON.stringify({ state: 'completed', passId, dryRun, ...counts, sample }, null, 2)
-            : describePass(passId, counts, apply, sample),
+            ? JSON.stringify({ state: 'completed', passId, dryRun, ...counts, reconsidered, sample }, null, 2)
+            : describePass(passId, counts, apply, sample, 'completed', reconsidered),
         );
         return ExitCode.ok;
       } catch (error) {
@@ -97,6 +97,7 @@ function describePass(
   apply: boolean,
   sample: readonly ReconcileSample[],
   state = 'completed',
+  reconsidered = 0,
 ): string {
   return [
     `=== Reconcile${apply ? '' : ' (dry run)'} ${state} ===`,
@@ -107,6 +108,9 @@ function describePass(
     `  Removed:                   ${formatCount(counts.removed)}${apply ? ' (copied to reconciled_deletes)' : ''}`,
     `  Kept, created again:       ${formatCount(counts.keptRecreated)}`,
     `  Kept, changed since read:  ${formatCount(counts.keptChanged)}`,
+    ...(reconsidered > 0
+      ? [`  Competitors let in:        ${formatCount(reconsidered)} (quarantined documents that wanted a removed row)`]
+      : []),
     `  Cosmos reads:              ${formatCount(Math.round(counts.requestUnits))} RU, ${formatCount(counts.throttled)} throttled (429)`,
     ...sampleLines(sample, apply),
     ...(apply || counts.confirmed === 0

@@ -1,5 +1,5 @@
 import type { AppContext } from '../context/app-context.js';
-import { type ReconcileOutcome, reconcile } from '../migration/reconcile.js';
+import { type ReconcileOutcome, reconcile } from '../sync/reconcile.js';
 import { findPassState } from '../migration/reconcile-passes.js';
 import type { ReconcileMessage } from '../storage-queue/messages.js';
 

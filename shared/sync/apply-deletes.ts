@@ -197,8 +197,11 @@ const competitorsStatement = documentTypeNames
   })
   .join('\nUNION ALL ');
 
-/** Competitors quarantined for rows that are free now: the documents may take them. */
-async function competitorsFor(tx: Tx, rows: readonly string[]): Promise<DocumentRef[]> {
+/**
+ * Competitors quarantined for rows that are free now (`<table>:<key>`, as they name them): the documents may take
+ * them. Also for rows freed outside {@link applyDeletes}, by a reconcile pass.
+ */
+export async function competitorsFor(tx: Pick<Tx, '$queryRawUnsafe'>, rows: readonly string[]): Promise<DocumentRef[]> {
   if (rows.length === 0) return [];
   const found = await tx.$queryRawUnsafe<Array<{ key: string; documentId: string; pubkey: string; lsn: unknown }>>(competitorsStatement, [
     ...new Set(rows),

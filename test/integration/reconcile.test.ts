@@ -9,8 +9,8 @@ import type { AppContext } from '../../shared/context/app-context.js';
 import { MigrationModeDisabledError, ReconcileRefusedError } from '../../shared/core/errors.js';
 import { documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import { migrateAll } from '../../shared/migration/migrate-type.js';
-import { reconcile } from '../../shared/migration/reconcile.js';
 import { lastReconcilePass } from '../../shared/migration/reconcile-passes.js';
+import { reconcile } from '../../shared/sync/reconcile.js';
 import { applyDocuments } from '../../shared/write-path/apply-documents.js';
 import { createTestContainer } from '../support/cosmos.js';
 import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
@@ -180,6 +180,35 @@ describe('a reconcile pass with apply', () => {
       ]);
       expect(rows[0]?.extra.marker, String(document.id)).toBe(newTitle);
     }
+  });
+
+  test('a document quarantined as a competitor for a removed row takes it (no stranded document)', async () => {
+    const pubkey = 'c'.repeat(64);
+    const account = (id: string, modified: number): Doc => ({
+      id,
+      type: 'account',
+      pubkey,
+      tier: 'premium',
+      subscription: { tier: 'premium' },
+      created: 1_700_000_000_000,
+      modified,
+    });
+    const stored: Doc[] = [];
+    for (const document of [account(`account-${pubkey}`, 1), account(`legacy-${pubkey}`, 2)]) {
+      stored.push((await container.items.create<Doc>(document)).resource as Doc);
+    }
+    await applyDocuments(db.prisma, stored, { source: 'sync' });
+    const holder = await db.pool.query('SELECT id FROM accounts WHERE pubkey = $1', [pubkey]);
+    expect(holder.rows).toEqual([{ id: `legacy-${pubkey}` }]);
+    await container.item(`legacy-${pubkey}`, pubkey).delete();
+
+    const outcome = await reconcile(ctx, { apply: true });
+
+    expect(outcome).toMatchObject({ confirmed: 1, removed: 1, reconsidered: 1 });
+    const after = await db.pool.query('SELECT id FROM accounts WHERE pubkey = $1', [pubkey]);
+    expect(after.rows).toEqual([{ id: `account-${pubkey}` }]);
+    const waiting = await db.pool.query('SELECT 1 FROM quarantine WHERE pubkey = $1', [pubkey]);
+    expect(waiting.rows).toEqual([]);
   });
 });
 

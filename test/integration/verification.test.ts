@@ -7,7 +7,7 @@ import type { AppContext } from '../../shared/context/app-context.js';
 import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import { type ColumnKind, sqlTypeOf } from '../../shared/domain/fields.js';
 import { normalizeDocument, systemProperties } from '../../shared/domain/mapping.js';
-import { reconcile } from '../../shared/migration/reconcile.js';
+import { reconcile } from '../../shared/sync/reconcile.js';
 import {
   type DocumentDifference,
   formatFullVerificationReport,

@@ -3,11 +3,15 @@ import { secretsOf } from '../config/secrets.js';
 import type { AppContext } from '../context/app-context.js';
 import { InterruptedError, ReconcileRefusedError, throwIfInterrupted } from '../core/errors.js';
 import { safeErrorMessage } from '../core/safe-error.js';
+import { cosmosPointReader } from '../cosmos/point-reads.js';
 import { documentKey, findPresent, readCurrent } from '../cosmos/present-documents.js';
+import { documentTypeNames, documentTypes } from '../domain/document-types.js';
+import { assertMayMigrate } from '../migration/migration-mode.js';
+import { readSettingsOf } from '../migration/read-budget.js';
+import { finishPass, noCounts, type ReconcileCounts, recordPassProgress, startPass } from '../migration/reconcile-passes.js';
 import { countReconcileRows, type ReconcileRow, removeReconciledRows, rowsAfter, walkStart } from '../postgres/reconcile-rows.js';
-import { assertMayMigrate } from './migration-mode.js';
-import { readSettingsOf } from './read-budget.js';
-import { finishPass, noCounts, type ReconcileCounts, recordPassProgress, startPass } from './reconcile-passes.js';
+import { competitorsFor } from './apply-deletes.js';
+import { settleAfterDeletes } from './settle-after-deletes.js';
 
 /**
  * Reconciliation: deletes for LatestVersion mode, whose change feed never shows one. A pass walks every
@@ -18,7 +22,8 @@ import { finishPass, noCounts, type ReconcileCounts, recordPassProgress, startPa
  *    meanwhile) is kept;
  * 2. with `apply`, the row is removed only if it still holds the version the pass read (compare-and-delete on
  *    `cosmosTs`, `cosmosLsn`, `cosmosEtag`: a write since then is kept), copied first to `reconciled_deletes` and
- *    remembered as a tombstone, in one transaction.
+ *    remembered as a tombstone, in one transaction; a document quarantined as a competitor for a removed row
+ *    (`conflict`, `displaced`) is then read again from Cosmos and applied, as after a delete the sync applies.
  * A dry run (the default) does steps 1 and counts what step 2 would remove; it writes only its pass record.
  * Memory stays flat: one page of rows and one page of Cosmos's answer at a time, never a whole id set.
  * Reads run under the shared request-unit budget (MIGRATION_MAX_RU_PER_SECOND), as the full load's do.
@@ -56,6 +61,8 @@ export interface ReconcileOutcome extends ReconcileCounts {
   dryRun: boolean;
   /** The first rows confirmed gone (at most {@link sampleSize}): removed with `apply`, else what would be. */
   sample: ReconcileSample[];
+  /** Quarantined competitors of removed rows read again from Cosmos and applied (written, or quarantined again). */
+  reconsidered: number;
 }
 
 /** Rows a report names at most; the rest are counted (memory stays flat however many there are). */
@@ -74,6 +81,7 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
   const reads = readSettingsOf(ctx, options.maxRequestUnitsPerSecond);
   const counts: ReconcileCounts = { ...noCounts };
   const sample: ReconcileSample[] = [];
+  const settled = { reconsidered: 0 };
   await startPass(ctx.prisma, passId, !apply);
   try {
     const total = await countReconcileRows(ctx.prisma);
@@ -85,12 +93,13 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
       if (!last) break;
       position = { id: last.id, table: last.table };
       const gone = await reconcilePage(ctx, passId, rows, apply, reads, counts, options);
+      if (apply) settled.reconsidered += await reconsiderCompetitors(ctx, gone);
       sample.push(...gone.slice(0, sampleSize - sample.length).map(({ table, id, pubkey }) => ({ table, id, pubkey })));
       await recordPassProgress(ctx.prisma, passId, counts);
       options.onProgress?.({ passId, counts: { ...counts }, total });
     }
     await finishPass(ctx.prisma, passId, 'completed', counts);
-    return { passId, dryRun: !apply, ...counts, sample };
+    return { passId, dryRun: !apply, ...counts, sample, reconsidered: settled.reconsidered };
   } catch (error) {
     const interrupted = error instanceof InterruptedError;
     await finishPass(
@@ -133,4 +142,19 @@ async function reconcilePage(
   counts.removed += removal.removed.length;
   counts.keptChanged += removal.changed;
   return removal.removed;
+}
+
+const keyColumnOf = new Map(documentTypeNames.map((type) => [documentTypes[type].table, documentTypes[type].key]));
+
+/**
+ * Documents quarantined as competitors for the removed rows (`<table>:<key>`, as they name them) take those rows
+ * now: each is read again from Cosmos and applied, or quarantined again with the reason that holds now.
+ */
+async function reconsiderCompetitors(ctx: AppContext, removed: readonly ReconcileRow[]): Promise<number> {
+  if (removed.length === 0) return 0;
+  const freed = removed.map((row) => `${row.table}:${keyColumnOf.get(row.table) === 'pubkey' ? row.pubkey : row.id}`);
+  const reconsider = await competitorsFor(ctx.prisma, freed);
+  if (reconsider.length === 0) return 0;
+  const settlement = await settleAfterDeletes(ctx.prisma, cosmosPointReader(ctx.cosmos), { ties: [], reconsider }, 'sync');
+  return settlement.reconsidered;
 }
