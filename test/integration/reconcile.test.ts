@@ -6,7 +6,7 @@ import { type LocalCosmosServer, startLocalCosmosServer } from '../../dev/local-
 import { generateDataset } from '../../dev/sample-data/generate-documents.js';
 import { loadConfig } from '../../shared/config/env.js';
 import type { AppContext } from '../../shared/context/app-context.js';
-import { MigrationModeDisabledError, ReconcileRefusedError } from '../../shared/core/errors.js';
+import { InterruptedError, MigrationModeDisabledError, ReconcileRefusedError } from '../../shared/core/errors.js';
 import { documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import { migrateAll } from '../../shared/migration/migrate-type.js';
 import { lastReconcilePass } from '../../shared/migration/reconcile-passes.js';
@@ -226,6 +226,18 @@ describe('a dry run', () => {
     const { rows } = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM tombstones');
     expect(rows[0]?.n).toBe(0);
     expect(await lastReconcilePass(db.prisma)).toMatchObject({ id: outcome.passId, state: 'completed', dryRun: true, confirmed: 120 });
+  });
+
+  test('stopped (Ctrl-C) after a page: recorded as interrupted with the counts so far', async () => {
+    await deleteInCosmos(pick(40));
+    const controller = new AbortController();
+    const pass = reconcile(ctx, {
+      chunkSize: 200,
+      signal: controller.signal,
+      onProgress: () => controller.abort(new Error('stopped by Ctrl-C')),
+    });
+    await expect(pass).rejects.toBeInstanceOf(InterruptedError);
+    expect(await lastReconcilePass(db.prisma)).toMatchObject({ state: 'interrupted', dryRun: true, scanned: 200 });
   });
 
   test('apply needs MIGRATION_MODE, and is refused while PostgreSQL is primary', async () => {
