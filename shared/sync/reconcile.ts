@@ -24,7 +24,7 @@ import { settleAfterDeletes } from './settle-after-deletes.js';
  *    `cosmosTs`, `cosmosLsn`, `cosmosEtag`: a write since then is kept), copied first to `reconciled_deletes` and
  *    remembered as a tombstone, in one transaction; a document quarantined as a competitor for a removed row
  *    (`conflict`, `displaced`) is then read again from Cosmos and applied, as after a delete the sync applies.
- * A dry run (the default) does steps 1 and counts what step 2 would remove; it writes only its pass record.
+ * A dry run (the default) does step 1 and counts what step 2 would remove; it writes only its pass record.
  * Memory stays flat: one page of rows and one page of Cosmos's answer at a time, never a whole id set.
  * Reads run under the shared request-unit budget (MIGRATION_MAX_RU_PER_SECOND), as the full load's do.
  */
