@@ -33,6 +33,7 @@ export async function migrationQueue(item: unknown, context: InvocationContext):
         services,
         enqueue: (messages, options) => enqueueMigrationMessages(services.config, messages, options),
         withdraw: (sent) => withdrawMessage(services.config, sent),
+        ...(id === '?' ? {} : { messageId: id }),
       },
       message,
     );

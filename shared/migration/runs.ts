@@ -98,6 +98,19 @@ export async function createRun(prisma: PrismaClient, kind: RunKind, scope: RunS
   return toRecord(row);
 }
 
+/**
+ * The run with this id, recorded as {@link createRun} would if there is none yet; otherwise the one already
+ * there, whatever its kind and scope (the caller named it, so it is the same run). For a request that may be
+ * delivered twice: both deliveries get one run.
+ */
+export async function createRunOnce(prisma: PrismaClient, id: string, kind: RunKind, scope: () => Promise<RunScope>): Promise<RunRecord> {
+  const existing = await findRun(prisma, id);
+  if (existing) return existing;
+  // ON CONFLICT DO NOTHING: a delivery racing this one may have recorded it in between.
+  await prisma.migrationRun.createMany({ data: [{ id, kind, scope: await scope(), state: 'running' }], skipDuplicates: true });
+  return toRecord(await prisma.migrationRun.findUniqueOrThrow({ where: { id } }));
+}
+
 /** The run, or undefined if there is none with this id. */
 export async function findRun(prisma: PrismaClient, runId: string): Promise<RunRecord | undefined> {
   const row = await prisma.migrationRun.findUnique({ where: { id: runId } });

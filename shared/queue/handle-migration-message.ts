@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import type { AppContext } from '../context/app-context.js';
 import { InvalidMessageError } from '../core/errors.js';
 import { loadCheckpoints } from '../migration/checkpoints.js';
@@ -9,7 +9,7 @@ import { assertMayMigrate } from '../migration/migration-mode.js';
 import { CheckpointMovedError, pageStep, stepPosition } from '../migration/page-step.js';
 import { readSettingsOf } from '../migration/read-budget.js';
 import { type MigrationProgress, resumeRun } from '../migration/run-migration.js';
-import { createRun, findRun, type RunPart, type RunScope } from '../migration/runs.js';
+import { createRun, createRunOnce, findRun, type RunPart, type RunScope } from '../migration/runs.js';
 import { pendingSyncBacklog, retryPendingSync } from '../mirror/pending-sync.js';
 import { type ScheduledRetry, scheduleRetry } from '../mirror/pending-sync-retry.js';
 import {
@@ -31,6 +31,11 @@ export interface MessageHandling {
   withdraw(sent: SentMessage): Promise<void>;
   /** The time, for what is due when (default: the system clock); tests pin it. */
   now?: () => Date;
+  /**
+   * The queue message's id, the same on every delivery of that message: a `full` message without a run id
+   * records its run under an id derived from it, so a redelivery continues that run instead of starting another.
+   */
+  messageId?: string;
 }
 
 export type MessageOutcome =
@@ -117,9 +122,12 @@ async function fanOut(handling: MessageHandling, message: FullMessage): Promise<
     scope = await scopeOf(services, message);
     parts = scope.parts;
   } else {
+    const kind = message.types?.length === 1 ? 'type' : 'full';
     const run = message.runId
       ? await findRun(services.prisma, message.runId)
-      : await createRun(services.prisma, message.types?.length === 1 ? 'type' : 'full', await scopeOf(services, message));
+      : handling.messageId
+        ? await createRunOnce(services.prisma, runIdOfMessage(handling.messageId), kind, () => scopeOf(services, message))
+        : await createRun(services.prisma, kind, await scopeOf(services, message));
     if (!run) throw new InvalidMessageError([`unknown run ${message.runId}: omit runId to start a new run`]);
     runId = run.id;
     scope = run.scope;
@@ -140,6 +148,16 @@ async function fanOut(handling: MessageHandling, message: FullMessage): Promise<
     })),
   );
   return { kind: 'fanned-out', runId, parts, dryRun: message.dryRun };
+}
+
+/** The run id of a `full` message without one: a UUID made of the queue message's id, the same on every delivery. */
+export function runIdOfMessage(messageId: string): string {
+  const digits = createHash('sha256').update(`nostria-migrate full message ${messageId}`).digest('hex').slice(0, 32).split('');
+  // Shaped as a version 4 UUID (version and variant digits set), so it reads like every other run id.
+  digits[12] = '4';
+  digits[16] = ((Number.parseInt(digits[16] ?? '0', 16) & 0x3) | 0x8).toString(16);
+  const hex = digits.join('');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /** What a new run of a `full` message covers: the feed ranges, keeping the listed types only when it lists some. */

@@ -3,9 +3,10 @@ import { loadDocuments } from '../../dev/local-services/load-documents.js';
 import { demoDocuments } from '../../dev/sample-data/demo-dataset.js';
 import { listFeedRanges, rangeKey } from '../../shared/cosmos/feed-ranges.js';
 import { getRunStatus } from '../../shared/migration/run-status.js';
+import { handleMigrationMessage, runIdOfMessage } from '../../shared/queue/handle-migration-message.js';
 import { requestMigration } from '../../shared/queue/request-migration.js';
 import { getMigrationStats } from '../../shared/stats/migration-stats.js';
-import { parseMigrationMessage } from '../../shared/storage-queue/messages.js';
+import { type MigrationMessageInput, parseMigrationMessage } from '../../shared/storage-queue/messages.js';
 import { enqueueMigrationMessages } from '../../shared/storage-queue/send-messages.js';
 import { verifyAll } from '../../shared/verification/verify-all.js';
 import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
@@ -74,4 +75,32 @@ test('a full migration with every queue message delivered twice fans out one cha
     different: 0,
     missingInCosmos: 0,
   });
+});
+
+test('a full message put on the queue by hand, without a run id, records one run however often the host delivers it', async () => {
+  // The host redelivers a message under its own id (after a failure or a lost lease); the handler is given that
+  // id as the trigger metadata carries it (functions/migration-queue.ts), here directly, for two deliveries.
+  const services = { prisma: app.db.prisma, cosmos: app.container, config: app.config };
+  const sent: Array<{ kind: string; runId?: string }> = [];
+  const handling = {
+    services,
+    messageId: 'a3c5e8f0-0000-4000-8000-000000000001',
+    enqueue: (messages: readonly MigrationMessageInput[]) => {
+      sent.push(...messages.map((message) => ({ kind: message.kind, runId: 'runId' in message ? message.runId : undefined })));
+      return Promise.resolve([]);
+    },
+    withdraw: () => Promise.resolve(),
+  };
+  const runsBefore = await app.db.prisma.migrationRun.count();
+  const message = parseMigrationMessage({ kind: 'full' });
+  const first = await handleMigrationMessage(handling, message);
+  const second = await handleMigrationMessage(handling, message);
+
+  expect(first).toMatchObject({ kind: 'fanned-out', runId: runIdOfMessage(handling.messageId) });
+  expect(second).toMatchObject({ kind: 'fanned-out', runId: runIdOfMessage(handling.messageId) });
+  expect(await app.db.prisma.migrationRun.count()).toBe(runsBefore + 1);
+  expect(new Set(sent.map((message) => message.runId))).toEqual(new Set([runIdOfMessage(handling.messageId)]));
+  // Another message (another id) is another request, and another run.
+  expect(runIdOfMessage('another message')).not.toBe(runIdOfMessage(handling.messageId));
+  expect(runIdOfMessage(handling.messageId)).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 });
