@@ -24,7 +24,7 @@ function partOf(sql: string): string {
   const text = sql.trimStart();
   if (text.includes('set_config(')) return 'transaction timeouts (SET LOCAL)';
   if (text.includes('pg_advisory_xact_lock')) return 'identity locks (advisory)';
-  if (text.startsWith('SELECT 1 FROM')) return 'row lock statement';
+  if (text.includes('FOR UPDATE')) return 'row lock statement';
   if (text.startsWith('WITH input') || text.startsWith('WITH')) return 'upsert statement';
   if (text.startsWith('INSERT INTO "quarantine"')) return 'quarantine';
   return `other: ${text.slice(0, 40).replace(/\s+/g, ' ')}`;

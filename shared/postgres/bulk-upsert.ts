@@ -169,8 +169,11 @@ ORDER BY i."ord"`;
     columns,
     // Locks the existing rows in key order before the upsert, so the upsert's snapshot sees their latest
     // committed versions (what the outcome and a displaced row are read from) and concurrent writers of
-    // overlapping batches queue instead of deadlocking.
-    lock: `SELECT 1 FROM ${table} WHERE ${key} = ANY($1::text[])${byPubkey ? ' OR "id" = ANY($2::text[])' : ''} ORDER BY ${key} FOR UPDATE`,
+    // overlapping batches queue instead of deadlocking. It says only how many rows it locked: none means the
+    // chunk meets no existing row (the plain insert).
+    lock: `SELECT count(*)::int AS "locked" FROM (SELECT 1 FROM ${table} WHERE ${key} = ANY($1::text[])${
+      byPubkey ? ' OR "id" = ANY($2::text[])' : ''
+    } ORDER BY ${key} FOR UPDATE) l`,
     write: `WITH ${input},\n${insert(write)}\n${select}`,
     skipExisting: `WITH ${input},\n${insert(`ON CONFLICT (${key}) DO NOTHING`)}\n${select}`,
     fresh,
@@ -189,19 +192,19 @@ function statementsFor(type: DocumentType): Statements {
 }
 
 /**
- * One column of a chunk as a PostgreSQL array literal, exactly as `pg` would encode that array (NULL bare,
- * every other element quoted, with `\\` and `"` escaped); a JSON column's values as their JSON text.
+ * `valueOf` each of `rows` as a PostgreSQL array literal, exactly as `pg` would encode that array (NULL bare,
+ * every other element quoted, with `\\` and `"` escaped); with `json`, the values as their JSON text.
  */
-function arrayLiteral(column: Column, rows: readonly Row[]): string {
+function arrayLiteral(rows: readonly Row[], valueOf: (row: Row) => unknown, json = false): string {
   let literal = '{';
   for (let index = 0; index < rows.length; index += 1) {
     if (index > 0) literal += ',';
-    const value = (rows[index] as Row)[column.name];
+    const value = valueOf(rows[index] as Row);
     if (value === null || value === undefined) {
       literal += 'NULL';
       continue;
     }
-    literal += `"${elementText(value, column.json).replace(/[\\"]/g, '\\$&')}"`;
+    literal += `"${elementText(value, json).replace(/[\\"]/g, '\\$&')}"`;
   }
   return `${literal}}`;
 }
@@ -223,8 +226,11 @@ function elementText(value: unknown, json: boolean): string {
 
 /** The array parameters for a chunk: one array literal per column, in statement order. */
 function parametersOf(columns: Column[], rows: readonly Row[]): string[] {
-  return columns.map((column) => arrayLiteral(column, rows));
+  return columns.map((column) => arrayLiteral(rows, (row) => row[column.name], column.json));
 }
+
+/** The outcome of every row the statement does not send back; one shared, frozen object. */
+const writtenOutcome: RowOutcome = Object.freeze({ outcome: 'written' });
 
 interface OutcomeRecord {
   ord: bigint;
@@ -255,12 +261,12 @@ export async function upsertRows(
   const statements = statementsFor(type);
   const byPubkey = documentTypes[type].key === 'pubkey';
   const skipExisting = options.skipExisting === true;
-  const lockParams: unknown[] = [rows.map((row) => rowKey(type, row))];
-  if (byPubkey) lockParams.push(rows.map((row) => row.id));
-  const locked = await db.$queryRawUnsafe<unknown[]>(statements.lock, ...lockParams);
-  const statement = locked.length === 0 ? statements.fresh : skipExisting ? statements.skipExisting : statements.write;
+  const lockParams = [arrayLiteral(rows, (row) => rowKey(type, row))];
+  if (byPubkey) lockParams.push(arrayLiteral(rows, (row) => row.id));
+  const [{ locked } = { locked: 0 }] = await db.$queryRawUnsafe<Array<{ locked: number }>>(statements.lock, ...lockParams);
+  const statement = locked === 0 ? statements.fresh : skipExisting ? statements.skipExisting : statements.write;
   const records = await db.$queryRawUnsafe<OutcomeRecord[]>(statement, ...parametersOf(statements.columns, rows));
-  const outcomes: RowOutcome[] = rows.map(() => ({ outcome: 'written' }));
+  const outcomes: RowOutcome[] = rows.map(() => writtenOutcome);
   for (const record of records) {
     const index = Number(record.ord) - 1;
     outcomes[index] = outcomeOf(rows[index] as Row, record, skipExisting, byPubkey);
