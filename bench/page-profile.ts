@@ -6,7 +6,7 @@ import { createPrismaClient } from '../shared/postgres/prisma-client.js';
 import { applyDocuments } from '../shared/write-path/apply-documents.js';
 import { planDocuments } from '../shared/write-path/plan-documents.js';
 import { startBenchServer } from './bench-server.js';
-import { benchDocuments } from './document-stream.js';
+import { generateBenchDocuments } from './document-stream.js';
 
 /**
  * Where the milliseconds of one page go: `npx tsx bench/page-profile.ts [documents] [pageSize]`.
@@ -33,7 +33,7 @@ function partOf(sql: string): string {
 function pagesOf(count: number): unknown[][] {
   const buffers = new Map<string, unknown[]>();
   const pages: unknown[][] = [];
-  for (const document of benchDocuments(count)) {
+  for (const document of generateBenchDocuments(count)) {
     const type = documentTypeOf(document.type) ?? 'other';
     const buffer = buffers.get(type) ?? [];
     buffer.push(document);
