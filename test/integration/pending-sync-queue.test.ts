@@ -150,6 +150,8 @@ describe('pending mirror writes, through the migration queue', () => {
     expect(await queuedMessages()).toBe(0);
     expect(app.logs.slice(logsBefore).map((log) => log.message)).toEqual([
       expect.stringMatching(/: pending Cosmos writes: 2 written, 0 deleted, 0 failed again; 0 waiting$/),
+      // The backlog as telemetry (docs/telemetry.md): nothing is waiting any more.
+      'nostria.telemetry {"event":"pending-sync","metrics":{"nostria.pending_sync.size":0}}',
     ]);
   });
 
