@@ -21,7 +21,9 @@ export async function startBenchServer(): Promise<BenchServer> {
   if (configured) {
     const url = new URL(configured);
     return {
-      description: `PostgreSQL at ${url.hostname}:${url.port || '5432'} (${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'TEST_DATABASE_URL'})`,
+      description:
+        `PostgreSQL at ${url.hostname}:${url.port || '5432'} ` +
+        `(${process.env.BENCH_DATABASE_URL ? 'BENCH_DATABASE_URL' : 'TEST_DATABASE_URL'})`,
       freshDatabase: (label) => freshDatabase(configured, label),
       stop: () => Promise.resolve(),
     };

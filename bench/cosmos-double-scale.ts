@@ -132,7 +132,8 @@ try {
     partitionKey: { paths: ['/pubkey'], version: PartitionKeyDefinitionVersion.V2 },
   });
   console.log(
-    `Cosmos double: ${partitions} partitions over ${values.https ? 'HTTPS' : 'HTTP'}, ${count.toLocaleString('en')} documents, Node ${process.version}`,
+    `Cosmos double: ${partitions} partitions over ${values.https ? 'HTTPS' : 'HTTP'}, ${count.toLocaleString('en')} ` +
+      `documents, Node ${process.version}`,
   );
 
   let started = performance.now();
@@ -141,7 +142,8 @@ try {
   const ranges = double.ranges('ScaleDB', 'Documents');
   const stored = ranges.reduce((total, range) => total + range.documentCount, 0);
   console.log(
-    `load:        ${seconds(loadMs)} s (${Math.round(count / (loadMs / 1000)).toLocaleString('en')} docs/s, ${Math.round(loadUnits).toLocaleString('en')} RU); ` +
+    `load:        ${seconds(loadMs)} s (${Math.round(count / (loadMs / 1000)).toLocaleString('en')} docs/s, ` +
+      `${Math.round(loadUnits).toLocaleString('en')} RU); ` +
       `per range: ${ranges.map((range) => range.documentCount).join(' / ')}`,
   );
   if (stored !== count) throw new Error(`the double holds ${stored} documents, expected ${count}`);
@@ -149,14 +151,16 @@ try {
   (globalThis as { gc?: () => void }).gc?.();
   const afterLoad = process.memoryUsage();
   console.log(
-    `memory after load: rss ${megabytes(afterLoad.rss)} MB, heap used ${megabytes(afterLoad.heapUsed)} MB${'gc' in globalThis ? ' (after a full GC)' : ''}`,
+    `memory after load: rss ${megabytes(afterLoad.rss)} MB, heap used ${megabytes(afterLoad.heapUsed)} ` +
+      `MB${'gc' in globalThis ? ' (after a full GC)' : ''}`,
   );
 
   started = performance.now();
   const feed = await readChangeFeed(container);
   const feedMs = performance.now() - started;
   console.log(
-    `change feed: ${seconds(feedMs)} s (${Math.round(feed.items / (feedMs / 1000)).toLocaleString('en')} docs/s, ${feed.pages} pages of <= ${pageSize}, ${Math.round(feed.requestUnits).toLocaleString('en')} RU)`,
+    `change feed: ${seconds(feedMs)} s (${Math.round(feed.items / (feedMs / 1000)).toLocaleString('en')} docs/s, ` +
+      `${feed.pages} pages of <= ${pageSize}, ${Math.round(feed.requestUnits).toLocaleString('en')} RU)`,
   );
   console.log(`page time:   first 20 pages ${feed.firstPagesMs.toFixed(1)} ms each, last 20 pages ${feed.lastPagesMs.toFixed(1)} ms each`);
   const expectedSum = (count * (count - 1)) / 2;

@@ -6,8 +6,8 @@ import pg from 'pg';
 import { startCosmosDouble } from '../dev/cosmos-double/index.js';
 import { loadConfig } from '../shared/config/env.js';
 import { createCosmosClient, documentsContainer } from '../shared/cosmos/cosmos-client.js';
-import { reconcile } from '../shared/sync/reconcile.js';
 import { createPrismaClient } from '../shared/postgres/prisma-client.js';
+import { reconcile } from '../shared/sync/reconcile.js';
 import { startBenchServer } from './bench-server.js';
 
 /**

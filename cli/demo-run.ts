@@ -112,8 +112,10 @@ export function reconcileQuarantine(
   const lines = [
     'Quarantine, counted three ways:',
     `  the run sent ${formatCount(byRun)} document(s) there${displaced};`,
-    `  the stats count ${formatCount(stats.quarantined)} entries in the quarantine table, ${formatCount(unknownType)} of them of no known type;`,
-    `  verification lists ${formatCount(verification.quarantined.count)}: it compares the seven types only, so the ${formatCount(unknownType)} of no known type are not among them.`,
+    `  the stats count ${formatCount(stats.quarantined)} entries in the quarantine table, ${formatCount(unknownType)} ` +
+      `of them of no known type;`,
+    `  verification lists ${formatCount(verification.quarantined.count)}: it compares the seven types only, so the ` +
+      `${formatCount(unknownType)} of no known type are not among them.`,
   ];
   if (refusedByCosmos > 0) {
     lines.push(

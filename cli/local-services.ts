@@ -60,7 +60,8 @@ export async function loadSampleData(io: CommandIO, environment: LocalEnvironmen
   io.result(`  ${formatCount(loaded.loaded)} documents in Cosmos, including deliberately broken ones the migration must quarantine.`);
   if (loaded.refused.length > 0) {
     io.result(
-      `  Cosmos itself refused ${loaded.refused.length} broken document(s) (no id, or an id that is not a string): they never reach a migration.`,
+      `  Cosmos itself refused ${loaded.refused.length} broken document(s) (no id, or an id that is not a string): ` +
+        `they never reach a migration.`,
     );
   }
   return loaded;

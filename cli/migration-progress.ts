@@ -93,11 +93,13 @@ export function describeRun(title: string, progress: MigrationProgress): string 
     ...counters.map(([name, value]) => `  ${`${name}:`.padEnd(13)} ${formatCount(value)}`),
   ];
   lines.push(
-    `  ${'Cosmos reads:'.padEnd(13)} ${formatCount(Math.round(progress.requestUnits))} RU, ${formatCount(progress.throttled)} throttled (429)`,
+    `  ${'Cosmos reads:'.padEnd(13)} ${formatCount(Math.round(progress.requestUnits))} RU, ` +
+      `${formatCount(progress.throttled)} throttled (429)`,
   );
   if (progress.displaced > 0) {
     lines.push(
-      `  ${'Displaced:'.padEnd(13)} ${formatCount(progress.displaced)} (older rows moved to the quarantine by newer documents of the same pubkey)`,
+      `  ${'Displaced:'.padEnd(13)} ${formatCount(progress.displaced)} (older rows moved to the quarantine by newer ` +
+        `documents of the same pubkey)`,
     );
   }
   const unstored = progress.quarantined + progress.failed;
@@ -106,7 +108,8 @@ export function describeRun(title: string, progress: MigrationProgress): string 
       '',
       progress.dryRun
         ? `${formatCount(unstored)} document(s) cannot be mapped and would go to the quarantine table with the reason.`
-        : `${formatCount(unstored)} document(s) could not be stored in their table; each is kept in the quarantine table with the reason (\`npm run migrate:stats\` counts them by type).`,
+        : `${formatCount(unstored)} document(s) could not be stored in their table; each is kept in the quarantine ` +
+            `table with the reason (\`npm run migrate:stats\` counts them by type).`,
     );
   }
   return lines.join('\n');
@@ -116,5 +119,8 @@ export function describeRun(title: string, progress: MigrationProgress): string 
 export function describeInterruption(progress: MigrationProgress | undefined, dryRun: boolean, resumeCommand: string): string {
   const done = `Interrupted after ${formatCount(progress?.processed ?? 0)} documents.`;
   if (dryRun) return `${done} A dry run writes nothing and keeps no checkpoint; run it again to start over.`;
-  return `${done} Everything up to the last batch is committed with its checkpoint; the run is recorded as interrupted.\nResume with: ${resumeCommand}`;
+  return (
+    `${done} Everything up to the last batch is committed with its checkpoint; the run is recorded as ` +
+    `interrupted.\nResume with: ${resumeCommand}`
+  );
 }

@@ -50,7 +50,10 @@ export async function migrationQueue(item: unknown, context: InvocationContext):
 function describe(outcome: MessageOutcome): string {
   switch (outcome.kind) {
     case 'fanned-out':
-      return `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''}: started ${outcome.parts.length} chain(s): ${outcome.parts.map(partName).join(', ')}`;
+      return (
+        `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''}: started ${outcome.parts.length} chain(s): ` +
+        outcome.parts.map(partName).join(', ')
+      );
     case 'page':
       return (
         `run ${outcome.runId}${outcome.dryRun ? ' (dry run)' : ''} ${partName(outcome.part)}: ${outcome.documents} document(s), ` +

@@ -38,9 +38,11 @@ export const reconcileCommand = defineCommand({
   exitCodes: {
     ok: 'the pass completed (a dry run removed nothing; with --apply every confirmed row unchanged since it was read is removed)',
     failed:
-      'a database could not be read or written, MIGRATION_MODE is not true (--apply), USE_POSTGRESQL=true (--apply), or settings are missing',
+      'a database could not be read or written, MIGRATION_MODE is not true (--apply), USE_POSTGRESQL=true (--apply), ' +
+      'or settings are missing',
     interrupted:
-      'interrupted (Ctrl-C): stopped after the page in hand, recorded as interrupted; what it removed stays removed (and audited), run it again',
+      'interrupted (Ctrl-C): stopped after the page in hand, recorded as interrupted; what it removed stays removed ' +
+      '(and audited), run it again',
   },
   prepare: ({ values }) => {
     const apply = values.apply;

@@ -4,7 +4,8 @@ import { valued, wholeNumber } from '../core/options.js';
 export const sampleDataOptions = {
   users: valued(
     '<n>',
-    'Users to generate (default 10000, about 88,000 documents; the Cosmos double reads a page in time proportional to the page, not the container).',
+    'Users to generate (default 10000, about 88,000 documents; the Cosmos double reads a page in time proportional to ' +
+      'the page, not the container).',
     wholeNumber(1, 1_000_000),
   ),
   seed: valued('<n>', 'Seed of the generated data (default 1): same seed, same documents.', wholeNumber(0, 2 ** 32 - 1)),

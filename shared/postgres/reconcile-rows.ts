@@ -57,8 +57,9 @@ export interface RemovalResult {
 /**
  * Per table: remove the listed rows that still hold exactly the version the pass saw (`cosmosTs`, `cosmosLsn`,
  * `cosmosEtag`), copy each to `reconciled_deletes` as JSONB, and record a tombstone at that version (the newest
- * per document wins, as deletes record them; every statement of a WITH runs whether or not it is read), so a stale page carrying it cannot write the row back; a version
- * written since (the document created again) is newer than the tombstone and is kept.
+ * per document wins, as deletes record them; every statement of a WITH runs whether or not it is read), so a stale
+ * page carrying it cannot write the row back; a version written since (the document created again) is newer than
+ * the tombstone and is kept.
  */
 const removalStatement = (table: string) => `WITH gone AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) AS g("id", "pubkey", "ts", "lsn", "etag")),

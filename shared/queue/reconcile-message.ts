@@ -1,7 +1,7 @@
 import type { AppContext } from '../context/app-context.js';
-import { type ReconcileOutcome, reconcile } from '../sync/reconcile.js';
 import { findPassState } from '../migration/reconcile-passes.js';
 import type { ReconcileMessage } from '../storage-queue/messages.js';
+import { type ReconcileOutcome, reconcile } from '../sync/reconcile.js';
 
 /** What a `reconcile` message did. */
 export type ReconcileMessageOutcome =

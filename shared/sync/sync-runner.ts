@@ -23,7 +23,10 @@ import { type SyncOutcome, syncChangeBatch } from './sync-change-batch.js';
  * until its signal is aborted. AllVersionsAndDeletes starts only from the positions or from now, as Cosmos allows.
  */
 
-/** Where the runner starts: PostgreSQL's positions (a completed full load's end, or where a runner or catch-up left them), or a point of the feed. */
+/**
+ * Where the runner starts: PostgreSQL's positions (a completed full load's end, or where a runner or catch-up left
+ * them), or a point of the feed.
+ */
 export type SyncStart = { from: 'positions' } | { from: 'now' } | { from: 'beginning' } | { from: 'time'; time: Date };
 
 export interface SyncTotals {
@@ -101,7 +104,8 @@ export async function runSync(ctx: AppContext, options: SyncRunnerOptions): Prom
     // Cosmos starts that mode only from now or from a continuation (Change feed pull model, learn.microsoft.com).
     throw new InvalidInputError(
       'start',
-      `the AllVersionsAndDeletes change feed cannot start from ${start.from === 'time' ? 'a point in time' : 'the beginning'} (Cosmos refuses it): start from the positions or from now`,
+      `the AllVersionsAndDeletes change feed cannot start from ` +
+        `${start.from === 'time' ? 'a point in time' : 'the beginning'} (Cosmos refuses it): start from the positions or from now`,
     );
   }
   const totals: SyncTotals = {

@@ -47,9 +47,15 @@ function describeDifference(difference: DocumentDifference): string {
     case 'quarantined':
       return `${subject}: quarantined (${difference.reason ?? 'no reason recorded'})`;
     case 'competing':
-      return `${subject}: only in the quarantine, competing for a row another document holds (${difference.reason ?? 'no reason recorded'}); resolve the two at the source, or run the sync to settle it`;
+      return (
+        `${subject}: only in the quarantine, competing for a row another document holds ` +
+        `(${difference.reason ?? 'no reason recorded'}); resolve the two at the source, or run the sync to settle it`
+      );
     case 'different':
-      return `${subject}: ${difference.path ?? '(document)'}: Cosmos ${showValue(difference.cosmos)}, PostgreSQL ${showValue(difference.postgres)}`;
+      return (
+        `${subject}: ${difference.path ?? '(document)'}: Cosmos ${showValue(difference.cosmos)}, PostgreSQL ` +
+        showValue(difference.postgres)
+      );
   }
 }
 

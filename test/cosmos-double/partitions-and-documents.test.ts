@@ -67,23 +67,26 @@ describe('partition key ranges (Partitioning and horizontal scaling in Azure Cos
   // "Create containers with large partition key": V2 must be asked for; the SDK hashes with V1 when the
   // definition carries no version, and the container read back says which one the container uses.
   for (const version of [undefined, PartitionKeyDefinitionVersion.V2]) {
-    it(`places each document in the range of its partition key's hash (${version === undefined ? 'no version: V1' : 'version 2'})`, async () => {
-      const { container } = await newContainer(version);
-      const { resource: definition } = await container.read();
-      expect(definition?.partitionKey?.version).toBe(version);
-      const documents = Array.from({ length: 60 }, (_, index) => ({ id: `doc-${index}`, pubkey: `npub-${index % 23}` }));
-      await Promise.all(documents.map((document) => container.items.create(document)));
-      const feedRanges = await container.getFeedRanges();
-      for (const feedRange of feedRanges) {
-        const expected = documents
-          .filter(({ pubkey }) => {
-            const epk = hashPartitionKey([pubkey], definition!.partitionKey!);
-            return epk >= feedRange.minInclusive && (feedRange.maxExclusive === 'FF' || epk < feedRange.maxExclusive);
-          })
-          .map(({ id }) => id);
-        expect((await feedRangeIds(container, feedRange)).sort()).toEqual(expected.sort());
-      }
-    });
+    it(
+      `places each document in the range of its partition key's hash ` + `(${version === undefined ? 'no version: V1' : 'version 2'})`,
+      async () => {
+        const { container } = await newContainer(version);
+        const { resource: definition } = await container.read();
+        expect(definition?.partitionKey?.version).toBe(version);
+        const documents = Array.from({ length: 60 }, (_, index) => ({ id: `doc-${index}`, pubkey: `npub-${index % 23}` }));
+        await Promise.all(documents.map((document) => container.items.create(document)));
+        const feedRanges = await container.getFeedRanges();
+        for (const feedRange of feedRanges) {
+          const expected = documents
+            .filter(({ pubkey }) => {
+              const epk = hashPartitionKey([pubkey], definition!.partitionKey!);
+              return epk >= feedRange.minInclusive && (feedRange.maxExclusive === 'FF' || epk < feedRange.maxExclusive);
+            })
+            .map(({ id }) => id);
+          expect((await feedRangeIds(container, feedRange)).sort()).toEqual(expected.sort());
+        }
+      },
+    );
   }
 });
 

@@ -30,7 +30,8 @@ const count = (text: string) => Number(text.replace(/,/g, ''));
 const sumOf = (text: string) => [...text.matchAll(/(\d[\d,]*)/g)].reduce((total, match) => total + count(match[1] ?? '0'), 0);
 
 describe('npm run demo', () => {
-  it('migrates a generated dataset per feed range, applies live changes with the sync runner, verifies CONSISTENT, with counts that agree', async () => {
+  it('migrates a generated dataset per feed range, applies live changes with the sync runner, verifies CONSISTENT, ' +
+    'with counts that agree', async () => {
     const result = await spawnCli('demo', ['--users', '50'], { env: environment() });
 
     expect(result.stderr).not.toMatch(/demo: /);

@@ -28,54 +28,57 @@ beforeAll(async () => {
 });
 afterAll(() => app?.stop());
 
-test('a full migration with every queue message delivered twice fans out one chain per feed range and counts each document once', async () => {
-  const services = { prisma: app.db.prisma, cosmos: app.container, config: app.config };
-  const { runId } = await requestMigration(services, { kind: 'full', batchSize: 9, dryRun: false }, (messages) =>
-    enqueueMigrationMessages(app.config, messages),
-  );
-  const receipts = new Map<string, number>();
-  const logsBefore = app.logs.length;
-  const drained = await app.drain({
-    batchSize: 8,
-    duplicate: (text) => {
-      receipts.set(text, (receipts.get(text) ?? 0) + 1);
-      return true;
-    },
-  });
-  const logs = app.logs.slice(logsBefore).map((log) => log.message);
+test(
+  'a full migration with every queue message delivered twice fans out one chain per feed range and counts each ' + 'document once',
+  async () => {
+    const services = { prisma: app.db.prisma, cosmos: app.container, config: app.config };
+    const { runId } = await requestMigration(services, { kind: 'full', batchSize: 9, dryRun: false }, (messages) =>
+      enqueueMigrationMessages(app.config, messages),
+    );
+    const receipts = new Map<string, number>();
+    const logsBefore = app.logs.length;
+    const drained = await app.drain({
+      batchSize: 8,
+      duplicate: (text) => {
+        receipts.set(text, (receipts.get(text) ?? 0) + 1);
+        return true;
+      },
+    });
+    const logs = app.logs.slice(logsBefore).map((log) => log.message);
 
-  expect(drained).toMatchObject({ poisoned: 0 });
-  // Every message the run produced reached the function at least twice.
-  const kinds = [...receipts.keys()].map((text) => parseMigrationMessage(JSON.parse(text)).kind);
-  expect(kinds.filter((kind) => kind === 'full')).toHaveLength(1);
-  expect(kinds.filter((kind) => kind === 'batch').length).toBeGreaterThan(8);
-  expect([...receipts.values()].filter((count) => count < 2)).toEqual([]);
+    expect(drained).toMatchObject({ poisoned: 0 });
+    // Every message the run produced reached the function at least twice.
+    const kinds = [...receipts.keys()].map((text) => parseMigrationMessage(JSON.parse(text)).kind);
+    expect(kinds.filter((kind) => kind === 'full')).toHaveLength(1);
+    expect(kinds.filter((kind) => kind === 'batch').length).toBeGreaterThan(8);
+    expect([...receipts.values()].filter((count) => count < 2)).toEqual([]);
 
-  // One chain per feed range: the first delivery of `full` starts four; the second starts only what is not done yet.
-  const ranges = (await listFeedRanges(app.container)).map(rangeKey);
-  expect(ranges).toHaveLength(4);
-  const fanOuts = logs.filter((message) => message.includes(`run ${runId}: started`));
-  expect(fanOuts).toHaveLength(2);
-  expect(fanOuts.some((message) => message.includes('started 4 chain(s): range '))).toBe(true);
+    // One chain per feed range: the first delivery of `full` starts four; the second starts only what is not done yet.
+    const ranges = (await listFeedRanges(app.container)).map(rangeKey);
+    expect(ranges).toHaveLength(4);
+    const fanOuts = logs.filter((message) => message.includes(`run ${runId}: started`));
+    expect(fanOuts).toHaveLength(2);
+    expect(fanOuts.some((message) => message.includes('started 4 chain(s): range '))).toBe(true);
 
-  // One run, completed, every document counted once although every page was handled at least twice.
-  expect(await app.db.prisma.migrationRun.count()).toBe(1);
-  const status = await getRunStatus(app.db.prisma, runId);
-  expect(status).toMatchObject({ kind: 'full', reader: 'change-feed', state: 'completed', partsDone: 4 });
-  expect(status?.parts.map((part) => part.part)).toEqual(ranges);
-  expect(status?.counters.processed).toBe(loaded);
-  expect(status?.parts.reduce((sum, part) => sum + part.processed, 0)).toBe(loaded);
-  expect(logs.some((message) => /nothing to do/.test(message))).toBe(true);
+    // One run, completed, every document counted once although every page was handled at least twice.
+    expect(await app.db.prisma.migrationRun.count()).toBe(1);
+    const status = await getRunStatus(app.db.prisma, runId);
+    expect(status).toMatchObject({ kind: 'full', reader: 'change-feed', state: 'completed', partsDone: 4 });
+    expect(status?.parts.map((part) => part.part)).toEqual(ranges);
+    expect(status?.counters.processed).toBe(loaded);
+    expect(status?.parts.reduce((sum, part) => sum + part.processed, 0)).toBe(loaded);
+    expect(logs.some((message) => /nothing to do/.test(message))).toBe(true);
 
-  // Every source document in its table or in the quarantine, and the tables agree with Cosmos.
-  const stats = await getMigrationStats(services);
-  expect(Object.values(stats.postgres).reduce((sum, count) => sum + count, 0) + stats.quarantined).toBe(loaded);
-  const report = await verifyAll(services);
-  expect({ different: report.different.count, missingInCosmos: report.missingInCosmos.count }).toEqual({
-    different: 0,
-    missingInCosmos: 0,
-  });
-});
+    // Every source document in its table or in the quarantine, and the tables agree with Cosmos.
+    const stats = await getMigrationStats(services);
+    expect(Object.values(stats.postgres).reduce((sum, count) => sum + count, 0) + stats.quarantined).toBe(loaded);
+    const report = await verifyAll(services);
+    expect({ different: report.different.count, missingInCosmos: report.missingInCosmos.count }).toEqual({
+      different: 0,
+      missingInCosmos: 0,
+    });
+  },
+);
 
 test('a full message put on the queue by hand, without a run id, records one run however often the host delivers it', async () => {
   // The host redelivers a message under its own id (after a failure or a lost lease); the handler is given that

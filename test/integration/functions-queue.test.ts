@@ -243,33 +243,36 @@ describe('messages that cannot be processed', () => {
     expect((await verifyUser(ctx(), pubkey)).consistent).toBe(true);
   });
 
-  test('npm run migrate:poison lists as JSON, replays with exit code 1 while invalid messages remain, and refuses bad arguments', async () => {
-    await app.queues.poison.sendMessage('not json either');
-    // In-process (test/support/run-cli.ts), so Azurite, which runs in this process too, keeps answering.
-    const cli = async (args: string[]) => {
-      const result = await runCli(
-        poisonCommand,
-        args,
-        baseEnv({ AzureWebJobsStorage: app.azurite.connectionString, MIGRATION_QUEUE_NAME: app.config.queue!.name }),
-      );
-      return { status: result.code, stdout: result.stdout, stderr: result.stderr };
-    };
-    const list = await cli(['--json']);
-    expect(list.status).toBe(0);
-    expect(JSON.parse(list.stdout)).toMatchObject({
-      approximateCount: 1,
-      messages: [{ text: 'not json either', invalid: expect.stringMatching(/^not JSON/) }],
-    });
-    const replay = await cli(['--replay']);
-    expect(replay.status).toBe(1);
-    expect(replay.stdout).toMatch(/Replayed 0 message\(s\)[\s\S]*1 invalid message\(s\) left in the poison queue/);
-    const bad = await cli(['--frobnicate']);
-    expect(bad.status).toBe(2);
-    expect(bad.stderr).toMatch(/frobnicate/);
-    const help = await cli(['--help']);
-    expect(help.status).toBe(0);
-    expect(help.stdout).toMatch(/Usage: npm run migrate:poison/);
-  });
+  test(
+    'npm run migrate:poison lists as JSON, replays with exit code 1 while invalid messages remain, and refuses bad ' + 'arguments',
+    async () => {
+      await app.queues.poison.sendMessage('not json either');
+      // In-process (test/support/run-cli.ts), so Azurite, which runs in this process too, keeps answering.
+      const cli = async (args: string[]) => {
+        const result = await runCli(
+          poisonCommand,
+          args,
+          baseEnv({ AzureWebJobsStorage: app.azurite.connectionString, MIGRATION_QUEUE_NAME: app.config.queue!.name }),
+        );
+        return { status: result.code, stdout: result.stdout, stderr: result.stderr };
+      };
+      const list = await cli(['--json']);
+      expect(list.status).toBe(0);
+      expect(JSON.parse(list.stdout)).toMatchObject({
+        approximateCount: 1,
+        messages: [{ text: 'not json either', invalid: expect.stringMatching(/^not JSON/) }],
+      });
+      const replay = await cli(['--replay']);
+      expect(replay.status).toBe(1);
+      expect(replay.stdout).toMatch(/Replayed 0 message\(s\)[\s\S]*1 invalid message\(s\) left in the poison queue/);
+      const bad = await cli(['--frobnicate']);
+      expect(bad.status).toBe(2);
+      expect(bad.stderr).toMatch(/frobnicate/);
+      const help = await cli(['--help']);
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/Usage: npm run migrate:poison/);
+    },
+  );
 });
 
 test('a run id outside the allowed characters is rejected before anything acts on it', async () => {

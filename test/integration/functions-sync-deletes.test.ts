@@ -161,14 +161,17 @@ test('deleting a payment brings in the same id under another pubkey, which was w
   expect(await quarantined(other)).toEqual([]);
 });
 
-test('a delete in the same second as a row without a position is settled by reading Cosmos: gone, the row goes; there, it stays', async () => {
-  const pubkey = randomBytes(32).toString('hex');
-  // Migrated by a query (no position), then the delete arrives with the same second as the row's version.
-  const gone = await write(notificationLog(pubkey, 1, 'deleted in Cosmos'));
-  const kept = await write(notificationLog(pubkey, 2, 'still in Cosmos'));
-  const withoutPosition = (document: Doc) => ({ ...document, _lsn: undefined });
-  await applyDocuments(app.db.prisma, [withoutPosition(gone), withoutPosition(kept)], { source: 'migration' });
-  await app.container.item(gone.id as string, pubkey).delete();
-  await sync([deleted(gone, gone._ts as number), deleted(kept, kept._ts as number)]);
-  expect(await titles(pubkey)).toEqual({ [kept.id as string]: 'still in Cosmos' });
-});
+test(
+  'a delete in the same second as a row without a position is settled by reading Cosmos: gone, the row goes; ' + 'there, it stays',
+  async () => {
+    const pubkey = randomBytes(32).toString('hex');
+    // Migrated by a query (no position), then the delete arrives with the same second as the row's version.
+    const gone = await write(notificationLog(pubkey, 1, 'deleted in Cosmos'));
+    const kept = await write(notificationLog(pubkey, 2, 'still in Cosmos'));
+    const withoutPosition = (document: Doc) => ({ ...document, _lsn: undefined });
+    await applyDocuments(app.db.prisma, [withoutPosition(gone), withoutPosition(kept)], { source: 'migration' });
+    await app.container.item(gone.id as string, pubkey).delete();
+    await sync([deleted(gone, gone._ts as number), deleted(kept, kept._ts as number)]);
+    expect(await titles(pubkey)).toEqual({ [kept.id as string]: 'still in Cosmos' });
+  },
+);

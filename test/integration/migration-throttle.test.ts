@@ -180,19 +180,22 @@ describe('a request-unit budget', () => {
     expect(elapsedSeconds).toBeLessThanOrEqual(charge / perSecond);
   });
 
-  it('in PostgreSQL: the bucket starts full, a take beyond it is a debt the taker waits out, and it refills by the database clock', async () => {
-    const name = `test-${Date.now()}`;
-    const take = (requested: number) => takeRequestUnits(db.prisma, name, { perSecond: 100, capacity: 100, requested });
-    expect(await take(60)).toMatchObject({ tokens: expect.closeTo(40, 0) as number, waitMs: 0 });
-    const inDebt = await take(90);
-    // 40 left, 90 taken: about 50 short, which 100 RU/s refill in about half a second.
-    expect(inDebt.tokens).toBeLessThan(-45);
-    expect(inDebt.waitMs).toBeCloseTo((-inDebt.tokens / 100) * 1000, 6);
-    const { rows } = await db.pool.query<{ refilled: boolean }>(
-      `SELECT "refilledAt" <= clock_timestamp() AND "refilledAt" > clock_timestamp() - interval '1 minute' AS refilled
+  it(
+    'in PostgreSQL: the bucket starts full, a take beyond it is a debt the taker waits out, and it refills by the ' + 'database clock',
+    async () => {
+      const name = `test-${Date.now()}`;
+      const take = (requested: number) => takeRequestUnits(db.prisma, name, { perSecond: 100, capacity: 100, requested });
+      expect(await take(60)).toMatchObject({ tokens: expect.closeTo(40, 0) as number, waitMs: 0 });
+      const inDebt = await take(90);
+      // 40 left, 90 taken: about 50 short, which 100 RU/s refill in about half a second.
+      expect(inDebt.tokens).toBeLessThan(-45);
+      expect(inDebt.waitMs).toBeCloseTo((-inDebt.tokens / 100) * 1000, 6);
+      const { rows } = await db.pool.query<{ refilled: boolean }>(
+        `SELECT "refilledAt" <= clock_timestamp() AND "refilledAt" > clock_timestamp() - interval '1 minute' AS refilled
          FROM request_unit_budgets WHERE name = $1`,
-      [name],
-    );
-    expect(rows).toEqual([{ refilled: true }]);
-  });
+        [name],
+      );
+      expect(rows).toEqual([{ refilled: true }]);
+    },
+  );
 });

@@ -151,7 +151,8 @@ describe('the built package entry nostria-migrate/repositories', () => {
     // The check is real: a generic method the service's account repository does not have is refused.
     await writeFile(
       path.join(appDir, 'wrong.mjs'),
-      "// @ts-check\nimport RepositoryFactory from 'nostria-migrate/repositories';\nawait RepositoryFactory.getAccountRepository().getById('id', 'pubkey');\n",
+      "// @ts-check\nimport RepositoryFactory from 'nostria-migrate/repositories';\nawait " +
+        "RepositoryFactory.getAccountRepository().getById('id', 'pubkey');\n",
     );
     const wrong = await check('wrong.mjs');
     expect(wrong.code).not.toBe(0);

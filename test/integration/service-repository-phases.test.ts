@@ -209,42 +209,45 @@ describe('PostgreSQL primary, dual mode (USE_POSTGRESQL=true, DUAL_DATABASE_MODE
     });
     afterAll(() => stoppedClient?.dispose());
 
-    it('keeps every write in PostgreSQL, records each document in pending_sync, and the retry brings Cosmos to the same state', async () => {
-      const [kept, removed] = [newPubkey(), newPubkey()];
-      // The Cosmos account as it will be when it answers again: older copies, some of documents PostgreSQL deletes.
-      const recovered = await createTestContainer(cosmos.client);
-      await recovered.items.create({ id: removed, pubkey: removed, type: 'account', tier: 'free', subscription: {}, created: 1 });
-      await recovered.items.create({ id: `user-settings-${removed}`, pubkey: removed, type: 'user-settings', created: 1 });
-      await recovered.items.create({ id: `user-settings-${kept}`, pubkey: kept, type: 'user-settings', socialSharing: true, created: 1 });
+    it(
+      'keeps every write in PostgreSQL, records each document in pending_sync, and the retry brings Cosmos to the ' + 'same state',
+      async () => {
+        const [kept, removed] = [newPubkey(), newPubkey()];
+        // The Cosmos account as it will be when it answers again: older copies, some of documents PostgreSQL deletes.
+        const recovered = await createTestContainer(cosmos.client);
+        await recovered.items.create({ id: removed, pubkey: removed, type: 'account', tier: 'free', subscription: {}, created: 1 });
+        await recovered.items.create({ id: `user-settings-${removed}`, pubkey: removed, type: 'user-settings', created: 1 });
+        await recovered.items.create({ id: `user-settings-${kept}`, pubkey: kept, type: 'user-settings', socialSharing: true, created: 1 });
 
-      useServices({ config: config(true), prisma: db.prisma, cosmos: unreachable });
-      await everyWriteMethod(kept, removed);
-      const inPostgres = await holdings(createPrismaRepositories(db.prisma), [kept, removed]);
-      expect(Object.values(inPostgres[kept] ?? {}).every((documents) => documents.length === 1)).toBe(true);
+        useServices({ config: config(true), prisma: db.prisma, cosmos: unreachable });
+        await everyWriteMethod(kept, removed);
+        const inPostgres = await holdings(createPrismaRepositories(db.prisma), [kept, removed]);
+        expect(Object.values(inPostgres[kept] ?? {}).every((documents) => documents.length === 1)).toBe(true);
 
-      const pending = new Set(
-        (await db.prisma.pendingSync.findMany({ where: { target: mirrorTarget, pubkey: { in: [kept, removed] } } })).map(
-          (entry) => entry.documentId,
-        ),
-      );
-      // Every document PostgreSQL holds waits for its copy, and so does every id a deleted per-user document has been known by.
-      const held = Object.values(inPostgres).flatMap((byType) => Object.values(byType).flat() as Array<{ id: string }>);
-      for (const { id } of held) expect(pending).toContain(id);
-      for (const id of [
-        removed,
-        `account-${removed}`,
-        `account-settings-${removed}`,
-        `user-settings-${removed}`,
-        `notification-settings-${removed}`,
-      ]) {
-        expect(pending).toContain(id);
-      }
+        const pending = new Set(
+          (await db.prisma.pendingSync.findMany({ where: { target: mirrorTarget, pubkey: { in: [kept, removed] } } })).map(
+            (entry) => entry.documentId,
+          ),
+        );
+        // Every document PostgreSQL holds waits for its copy, and so does every id a deleted per-user document has been known by.
+        const held = Object.values(inPostgres).flatMap((byType) => Object.values(byType).flat() as Array<{ id: string }>);
+        for (const { id } of held) expect(pending).toContain(id);
+        for (const id of [
+          removed,
+          `account-${removed}`,
+          `account-settings-${removed}`,
+          `user-settings-${removed}`,
+          `notification-settings-${removed}`,
+        ]) {
+          expect(pending).toContain(id);
+        }
 
-      const reachable = useServices({ config: config(true), prisma: db.prisma, cosmos: recovered });
-      const outcomes = await retryPendingSync(reachable, { now: new Date(Date.now() + 24 * 3_600_000), limit: 1000 });
-      expect(outcomes.filter((outcome) => outcome.outcome === 'failed')).toEqual([]);
-      expect(await holdings(createCosmosRepositories(recovered), [kept, removed])).toEqual(inPostgres);
-      expect(await db.prisma.pendingSync.count({ where: { target: mirrorTarget, pubkey: { in: [kept, removed] } } })).toBe(0);
-    });
+        const reachable = useServices({ config: config(true), prisma: db.prisma, cosmos: recovered });
+        const outcomes = await retryPendingSync(reachable, { now: new Date(Date.now() + 24 * 3_600_000), limit: 1000 });
+        expect(outcomes.filter((outcome) => outcome.outcome === 'failed')).toEqual([]);
+        expect(await holdings(createCosmosRepositories(recovered), [kept, removed])).toEqual(inPostgres);
+        expect(await db.prisma.pendingSync.count({ where: { target: mirrorTarget, pubkey: { in: [kept, removed] } } })).toBe(0);
+      },
+    );
   });
 });

@@ -98,7 +98,8 @@ describe('a page and a delete of one document at the same moment', () => {
     // The page's transaction is waiting for the identity lock (an advisory lock wait), not writing.
     for (;;) {
       const { rows } = await db.pool.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock' AND wait_event = 'advisory'`,
+        `SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = ` +
+          `'Lock' AND wait_event = 'advisory'`,
       );
       if ((rows[0]?.n ?? 0) > 0) break;
       await new Promise((resolve) => setTimeout(resolve, 20));
@@ -138,7 +139,8 @@ describe('what no row can hold, and old tombstones', () => {
   it('purges tombstones older than the retention as deletes are applied, and keeps the recent ones', async () => {
     const [old, recent] = [newPubkey(), newPubkey()];
     await db.pool.query(
-      `INSERT INTO "tombstones" ("pubkey", "id", "cosmosTs", "deletedAt") VALUES ($1, 'old', 1, now() - interval '8 days'), ($2, 'recent', 1, now() - interval '6 days')`,
+      `INSERT INTO "tombstones" ("pubkey", "id", "cosmosTs", "deletedAt") VALUES ($1, 'old', 1, now() - interval '8 ` +
+        `days'), ($2, 'recent', 1, now() - interval '6 days')`,
       [old, recent],
     );
     await applyDeletes(db.prisma, [{ id: 'unrelated', pubkey: newPubkey(), ts: 1 }], { retentionDays: 7 });
