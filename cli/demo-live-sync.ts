@@ -4,7 +4,7 @@ import { planLiveChanges } from '../dev/sample-data/live-changes.js';
 import type { AppContext } from '../shared/context/app-context.js';
 import { InterruptedError } from '../shared/core/errors.js';
 import { formatCount } from '../shared/stats/type-labels.js';
-import { runSync, type SyncTotals } from '../shared/sync/sync-runner.js';
+import { noSyncTotals, runSync, type SyncTotals } from '../shared/sync/sync-runner.js';
 import type { CommandIO } from './core/command.js';
 import { interruptionOf } from './core/interrupt.js';
 import { describeSyncPage, describeSyncTotals } from './sync-report.js';
@@ -82,17 +82,7 @@ export async function demoLiveSync(
     });
   }
   if (io.signal.aborted) throw interruptionOf(io.signal);
-  const summary = totals ?? {
-    pages: 0,
-    changes: 0,
-    written: 0,
-    unchanged: 0,
-    quarantined: 0,
-    failed: 0,
-    deleted: 0,
-    requestUnits: 0,
-    throttled: 0,
-  };
+  const summary = totals ?? noSyncTotals();
   io.result(describeSyncTotals(`Live sync (${mode})`, summary));
   return summary;
 }

@@ -79,6 +79,11 @@ export interface SyncRunnerOptions {
   clock?: Clock;
 }
 
+/** Totals before the first page. */
+export function noSyncTotals(): SyncTotals {
+  return { pages: 0, changes: 0, written: 0, unchanged: 0, quarantined: 0, failed: 0, deleted: 0, requestUnits: 0, throttled: 0 };
+}
+
 export interface SyncRunSummary extends SyncTotals {
   /** Feed ranges followed. */
   ranges: number;
@@ -108,17 +113,7 @@ export async function runSync(ctx: AppContext, options: SyncRunnerOptions): Prom
         `${start.from === 'time' ? 'a point in time' : 'the beginning'} (Cosmos refuses it): start from the positions or from now`,
     );
   }
-  const totals: SyncTotals = {
-    pages: 0,
-    changes: 0,
-    written: 0,
-    unchanged: 0,
-    quarantined: 0,
-    failed: 0,
-    deleted: 0,
-    requestUnits: 0,
-    throttled: 0,
-  };
+  const totals = noSyncTotals();
   let ranges = start.from === 'positions' ? await rangesFromPositions(ctx) : await rangesFrom(ctx, start);
   for (;;) {
     const round = await followAll(ctx, ranges, options, totals);
