@@ -1,4 +1,4 @@
-import { jsonText } from '../core/json-text.js';
+import { iterativeJsonText, jsonText } from '../core/json-text.js';
 
 /**
  * What PostgreSQL cannot hold exactly, found before anything is written. JavaScript strings are UTF-16 and may
@@ -159,39 +159,6 @@ export function documentJsonText(value: unknown): string {
     return jsonText(value) ?? 'null';
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    return iterativeJsonText(value);
+    return iterativeJsonText(value, { sortKeys: false });
   }
-}
-
-function iterativeJsonText(value: unknown): string {
-  const out: string[] = [];
-  // Work still to do, last first: a value to serialise, or text to emit as it is.
-  const work: Array<{ value: unknown } | string> = [{ value }];
-  for (let item = work.pop(); item !== undefined; item = work.pop()) {
-    if (typeof item === 'string') {
-      out.push(item);
-      continue;
-    }
-    const current = item.value;
-    if (Array.isArray(current)) {
-      work.push(']');
-      for (let index = current.length - 1; index >= 0; index -= 1) {
-        work.push({ value: current[index] === undefined ? null : (current[index] as unknown) });
-        if (index > 0) work.push(',');
-      }
-      work.push('[');
-    } else if (current !== null && typeof current === 'object') {
-      const entries = Object.entries(current).filter(([, member]) => member !== undefined);
-      work.push('}');
-      for (let index = entries.length - 1; index >= 0; index -= 1) {
-        const [key, member] = entries[index] as [string, unknown];
-        work.push({ value: member }, `${JSON.stringify(key)}:`);
-        if (index > 0) work.push(',');
-      }
-      work.push('{');
-    } else {
-      out.push(jsonText(current) ?? 'null');
-    }
-  }
-  return out.join('');
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { jsonText } from '../core/json-text.js';
+import { iterativeJsonText } from '../core/json-text.js';
 import { normalizeDocument } from '../domain/mapping.js';
 
 /**
@@ -9,40 +9,7 @@ import { normalizeDocument } from '../domain/mapping.js';
  * verification still reads from Cosmos) is hashed like any other instead of overflowing the stack.
  */
 export function canonicalJson(value: unknown): string {
-  const out: string[] = [];
-  // Work still to do, last first: a value to serialise, or text to emit as it is.
-  const work: Array<{ value: unknown } | string> = [{ value }];
-  for (let item = work.pop(); item !== undefined; item = work.pop()) {
-    if (typeof item === 'string') {
-      out.push(item);
-      continue;
-    }
-    const current = item.value;
-    if (Array.isArray(current)) {
-      work.push(']');
-      for (let index = current.length - 1; index >= 0; index -= 1) {
-        const element: unknown = current[index];
-        work.push({ value: element === undefined ? null : element });
-        if (index > 0) work.push(',');
-      }
-      work.push('[');
-    } else if (current !== null && typeof current === 'object') {
-      const object = current as Record<string, unknown>;
-      const keys = Object.keys(object)
-        .filter((key) => object[key] !== undefined)
-        .sort();
-      work.push('}');
-      for (let index = keys.length - 1; index >= 0; index -= 1) {
-        const key = keys[index] as string;
-        work.push({ value: object[key] }, `${JSON.stringify(key)}:`);
-        if (index > 0) work.push(',');
-      }
-      work.push('{');
-    } else {
-      out.push(jsonText(current) ?? 'null');
-    }
-  }
-  return out.join('');
+  return iterativeJsonText(value, { sortKeys: true });
 }
 
 /**
