@@ -13,7 +13,7 @@ import type { ChangeFeedMode } from '../config/change-feed-mode.js';
 import { type Clock, systemClock } from '../core/clock.js';
 import { withRetries } from '../core/retry.js';
 import { type FeedRangeBounds, feedRangeOf } from './feed-ranges.js';
-import { isThrottled, type ReadBudget, requestChargeOf, retriedThrottlesOf, retryAfterMs } from './throttling.js';
+import { isThrottled, type ReadBudget, requestChargeOf, retriedThrottlesOf, throttleRetries } from './throttling.js';
 
 /**
  * The change feed's pull model, one feed range at a time ("Change feed pull model in Azure Cosmos DB",
@@ -122,15 +122,7 @@ export class ChangeFeedReader {
           throw error;
         }
       },
-      {
-        attempts: this.options.throttleAttempts ?? 20,
-        isRetryable: isThrottled,
-        minimumDelayOf: retryAfterMs,
-        baseDelayMs: 500,
-        maxDelayMs: 30_000,
-        sleep: (ms) => clock.sleep(ms),
-        onRetry: ({ attempt, delayMs }) => this.options.onThrottle?.({ attempt, waitMs: delayMs }),
-      },
+      throttleRetries({ attempts: this.options.throttleAttempts, clock, onThrottle: this.options.onThrottle }),
     );
   }
 

@@ -3,7 +3,7 @@ import { PriorityLevel } from '@azure/cosmos';
 import { type Clock, systemClock } from '../core/clock.js';
 import { withRetries } from '../core/retry.js';
 import { type DocumentType, documentTypeNames, typeValuesOf } from '../domain/document-types.js';
-import { isThrottled, type ReadBudget, requestChargeOf, retriedThrottlesOf, retryAfterMs } from './throttling.js';
+import { isThrottled, type ReadBudget, requestChargeOf, retriedThrottlesOf, throttleRetries } from './throttling.js';
 
 /**
  * Documents read with queries, a page at a time, for what is read by user or by type rather than by
@@ -158,15 +158,7 @@ class PageReader {
           throw error;
         }
       },
-      {
-        attempts: options.throttleAttempts ?? 20,
-        isRetryable: isThrottled,
-        minimumDelayOf: retryAfterMs,
-        baseDelayMs: 500,
-        maxDelayMs: 30_000,
-        sleep: (ms) => clock.sleep(ms),
-        onRetry: ({ attempt, delayMs }) => options.onThrottle?.({ attempt, waitMs: delayMs }),
-      },
+      throttleRetries({ attempts: options.throttleAttempts, clock, onThrottle: options.onThrottle }),
     );
   }
 }

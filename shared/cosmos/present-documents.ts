@@ -2,7 +2,7 @@ import type { Container } from '@azure/cosmos';
 import { PriorityLevel } from '@azure/cosmos';
 import { type Clock, systemClock } from '../core/clock.js';
 import { withRetries } from '../core/retry.js';
-import { isThrottled, type ReadBudget, requestChargeOf, retriedThrottlesOf, retryAfterMs } from './throttling.js';
+import { isThrottled, type ReadBudget, requestChargeOf, retriedThrottlesOf, throttleRetries } from './throttling.js';
 
 /**
  * Which of a chunk of documents (id, pubkey) Cosmos still has, read cheaply: one query for the chunk's span
@@ -104,7 +104,9 @@ export async function findPresent(
           options.budget?.spend(page.requestCharge);
           result.requestCharge += page.requestCharge;
           result.throttled += retriedThrottlesOf(page);
-          for (const found of page.resources) {
+          // A cross-partition query page that matches nothing comes back with no `resources` at all (the SDK leaves
+          // it undefined rather than empty): a page of rows all gone from Cosmos.
+          for (const found of page.resources ?? []) {
             if (typeof found.id !== 'string' || typeof found.pubkey !== 'string') continue;
             const key = documentKey({ id: found.id, pubkey: found.pubkey });
             if (wanted.has(key)) result.present.add(key);
@@ -118,14 +120,7 @@ export async function findPresent(
         }
       }
     },
-    {
-      attempts: options.throttleAttempts ?? 20,
-      isRetryable: isThrottled,
-      minimumDelayOf: retryAfterMs,
-      baseDelayMs: 500,
-      maxDelayMs: 30_000,
-      sleep: (ms) => clock.sleep(ms),
-    },
+    throttleRetries({ attempts: options.throttleAttempts, clock }),
   );
   return result;
 }
@@ -172,14 +167,7 @@ export async function readCurrent<T extends DocumentKey>(
           throw error;
         }
       },
-      {
-        attempts: options.throttleAttempts ?? 20,
-        isRetryable: isThrottled,
-        minimumDelayOf: retryAfterMs,
-        baseDelayMs: 500,
-        maxDelayMs: 30_000,
-        sleep: (ms) => clock.sleep(ms),
-      },
+      throttleRetries({ attempts: options.throttleAttempts, clock }),
     );
   for (let start = 0; start < entries.length; start += pointReadConcurrency) {
     states.push(...(await Promise.all(entries.slice(start, start + pointReadConcurrency).map(readOne))));

@@ -1,4 +1,5 @@
 import { type Clock, systemClock } from '../core/clock.js';
+import type { RetryOptions } from '../core/retry.js';
 
 /**
  * Cosmos throttling, from the reader's side. The SDK already retries a 429 a few times on its own
@@ -13,6 +14,27 @@ interface CosmosErrorLike {
   retryAfterInMs?: unknown;
   retryAfterInMilliseconds?: unknown;
   headers?: Record<string, unknown>;
+}
+
+/**
+ * How every read of Cosmos waits out the 429s the SDK's own retries did not absorb: at least the retry-after the
+ * server asked for, with jittered backoff from 0.5 s up to 30 s, `attempts` tries in all (default 20).
+ */
+export function throttleRetries(options: {
+  attempts?: number | undefined;
+  clock: Clock;
+  onThrottle?: ((event: { attempt: number; waitMs: number }) => void) | undefined;
+}): RetryOptions {
+  const { onThrottle } = options;
+  return {
+    attempts: options.attempts ?? 20,
+    isRetryable: isThrottled,
+    minimumDelayOf: retryAfterMs,
+    baseDelayMs: 500,
+    maxDelayMs: 30_000,
+    sleep: (ms) => options.clock.sleep(ms),
+    ...(onThrottle ? { onRetry: ({ attempt, delayMs }) => onThrottle({ attempt, waitMs: delayMs }) } : {}),
+  };
 }
 
 /** A Cosmos "request rate too large" (HTTP 429). */
