@@ -82,12 +82,16 @@ function describe(outcome: MessageOutcome): string {
     case 'reconcile': {
       const pass = outcome.outcome;
       return (
-        `reconcile pass ${pass.passId}${pass.dryRun ? ' (dry run)' : ''}: ${pass.scanned} row(s) compared, ${pass.candidates} missing in ` +
-        `Cosmos, ${pass.confirmed} confirmed gone, ${pass.removed} removed, ${pass.keptRecreated + pass.keptChanged} kept`
+        `reconcile pass ${pass.passId}${pass.dryRun ? ' (dry run)' : ''} step ${outcome.step}: ${pass.scanned} row(s) compared, ` +
+        `${pass.candidates} missing in Cosmos, ${pass.confirmed} confirmed gone, ${pass.removed} removed, ` +
+        `${pass.keptRecreated + pass.keptChanged} kept` +
+        (outcome.next === undefined ? '; completed' : ` so far; step ${outcome.next} queued`)
       );
     }
     case 'reconcile-done':
       return `reconcile pass ${outcome.passId}: completed already, nothing to do`;
+    case 'reconcile-duplicate':
+      return `reconcile pass ${outcome.passId} step ${outcome.step}: nothing to do, ${outcome.reason}`;
   }
 }
 

@@ -83,6 +83,6 @@ function summary(message: NonNullable<PoisonMessage['message']>): string {
     case 'pending-sync':
       return 'copy of pending dual-mode writes to Cosmos (pending_sync)';
     case 'reconcile':
-      return `reconcile pass ${message.passId ?? '(new)'}${message.apply ? ', removing' : ', dry run'}`;
+      return `reconcile pass ${message.passId ?? '(new)'}${message.step ? ` step ${message.step}` : ''}${message.apply ? ', removing' : ', dry run'}`;
   }
 }

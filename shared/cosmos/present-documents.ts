@@ -105,8 +105,9 @@ export async function findPresent(
           result.requestCharge += page.requestCharge;
           result.throttled += retriedThrottlesOf(page);
           // A cross-partition query page that matches nothing comes back with no `resources` at all (the SDK leaves
-          // it undefined rather than empty): a page of rows all gone from Cosmos.
-          for (const found of page.resources ?? []) {
+          // it undefined rather than empty, though its type says an array): a page of rows all gone from Cosmos.
+          const resources = page.resources as typeof page.resources | undefined;
+          for (const found of resources ?? []) {
             if (typeof found.id !== 'string' || typeof found.pubkey !== 'string') continue;
             const key = documentKey({ id: found.id, pubkey: found.pubkey });
             if (wanted.has(key)) result.present.add(key);

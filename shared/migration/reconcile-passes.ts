@@ -1,4 +1,10 @@
+import { z } from 'zod';
+import type { Prisma } from '../postgres/generated/prisma/client.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
+import type { RowPosition } from '../postgres/reconcile-rows.js';
+
+/** What a page commit runs in: the transaction that removed the page's rows. */
+export type PassTransaction = Prisma.TransactionClient;
 
 /** The recorded reconcile passes (`reconcile_passes`): one row per pass, its counts kept current as it goes. */
 
@@ -46,6 +52,21 @@ export interface ReconcilePassSummary extends ReconcileCounts {
   error: string | null;
 }
 
+type PassColumns = ReturnType<typeof columns>;
+
+function countsOf(pass: PassColumns): ReconcileCounts {
+  return {
+    scanned: Number(pass.scanned),
+    candidates: Number(pass.candidates),
+    confirmed: Number(pass.confirmed),
+    removed: Number(pass.removed),
+    keptRecreated: Number(pass.keptRecreated),
+    keptChanged: Number(pass.keptChanged),
+    requestUnits: pass.requestUnits,
+    throttled: Number(pass.throttled),
+  };
+}
+
 function columns(counts: ReconcileCounts) {
   return {
     scanned: BigInt(counts.scanned),
@@ -59,37 +80,136 @@ function columns(counts: ReconcileCounts) {
   };
 }
 
-/** Records a pass as running. A pass id used before (a redelivered queue message) starts that pass over. */
-export async function startPass(prisma: PrismaClient, id: string, dryRun: boolean): Promise<void> {
-  const fresh = {
-    state: 'running',
-    dryRun,
-    ...columns(noCounts),
-    error: null,
-    startedAt: new Date(),
-    updatedAt: new Date(),
-    finishedAt: null,
+/** Where a recorded pass stands: its walk position, the queue chain's step, and its counts so far. */
+export interface PassPosition {
+  state: ReconcileState;
+  dryRun: boolean;
+  /** After this row (the last committed page's last); null when no page has committed yet. */
+  cursor: RowPosition | null;
+  step: number;
+  counts: ReconcileCounts;
+}
+
+/** A pass record that is not where a step says it starts: see `position`. Nothing was committed. */
+export class PassMovedError extends Error {
+  override readonly name = 'PassMovedError';
+  constructor(
+    readonly passId: string,
+    readonly position: 'stale' | 'behind',
+  ) {
+    super(
+      position === 'stale'
+        ? `reconcile pass ${passId} has moved past this step (another delivery of it committed first)`
+        : `reconcile pass ${passId} has not committed the step before this one yet`,
+    );
+  }
+}
+
+const cursorSchema = z.tuple([z.string(), z.string()]);
+
+/** The `cursor` column's text for a position: JSON `[id, table]`, compared as text by the compare-and-set. */
+function cursorText(position: RowPosition | null): string | null {
+  return position === null ? null : JSON.stringify([position.id, position.table]);
+}
+
+function cursorOf(text: string | null): RowPosition | null {
+  if (text === null) return null;
+  const [id, table] = cursorSchema.parse(JSON.parse(text));
+  return { id, table };
+}
+
+/**
+ * Records a pass as running, or finds the recorded one under that id (a queue chain's next step, a redelivered
+ * message, `--resume`) and marks it running again where it stands; a completed pass is left as it is. A record
+ * with no committed page (no cursor, first step) starts with zero counts, whatever an earlier delivery left.
+ * Returns where the pass stands.
+ */
+export async function startPass(prisma: PrismaClient, id: string, dryRun: boolean): Promise<PassPosition> {
+  const now = new Date();
+  await prisma.reconcilePass.createMany({
+    data: [{ id, state: 'running', dryRun, ...columns(noCounts), startedAt: now, updatedAt: now }],
+    skipDuplicates: true,
+  });
+  await prisma.reconcilePass.updateMany({
+    where: { id, cursor: null, step: 0, state: { not: 'completed' } },
+    data: { ...columns(noCounts) },
+  });
+  await prisma.reconcilePass.updateMany({
+    where: { id, state: { not: 'completed' } },
+    data: { state: 'running', error: null, finishedAt: null, updatedAt: now },
+  });
+  const position = await findPassPosition(prisma, id);
+  if (!position) throw new Error(`reconcile pass ${id} vanished while it was being started`);
+  return position;
+}
+
+/** Where a recorded pass stands, or null when there is no pass `id`. */
+export async function findPassPosition(prisma: PrismaClient, id: string): Promise<PassPosition | null> {
+  const pass = await prisma.reconcilePass.findUnique({ where: { id } });
+  if (!pass) return null;
+  return {
+    state: pass.state as ReconcileState,
+    dryRun: pass.dryRun,
+    cursor: cursorOf(pass.cursor),
+    step: pass.step,
+    counts: countsOf(pass),
   };
-  await prisma.reconcilePass.upsert({ where: { id }, create: { id, ...fresh }, update: fresh });
 }
 
-/** Keeps a running pass's counts current. */
-export async function recordPassProgress(prisma: PrismaClient, id: string, counts: ReconcileCounts): Promise<void> {
-  await prisma.reconcilePass.update({ where: { id }, data: { ...columns(counts), updatedAt: new Date() } });
+/** A page to commit: where it started and ended, at which step, and what it found and did. */
+export interface PassPage {
+  passId: string;
+  step: number;
+  from: RowPosition | null;
+  to: RowPosition;
+  counts: ReconcileCounts;
 }
 
-/** Records how a pass ended. */
+/**
+ * Commits a page in `tx` (the transaction that removed its rows, if any): the cursor moves from `from` to `to`
+ * and the page's counts are added, compare-and-set, only if the pass still stands at `from` and `step` and is
+ * not completed; otherwise `PassMovedError` (the caller's transaction rolls back, its removals with it), so a
+ * page delivered twice is counted once and the cursor never moves back. The row lock the update takes makes a
+ * concurrent commit of the same page wait, then find the cursor moved.
+ */
+export async function commitPassPage(tx: PassTransaction, page: PassPage): Promise<ReconcileCounts> {
+  const added = columns(page.counts);
+  const increments = Object.fromEntries(Object.entries(added).map(([name, value]) => [name, { increment: value }]));
+  const { count } = await tx.reconcilePass.updateMany({
+    where: { id: page.passId, step: page.step, cursor: cursorText(page.from), state: { not: 'completed' } },
+    data: { ...increments, cursor: cursorText(page.to), state: 'running', updatedAt: new Date() },
+  });
+  if (count === 0) throw new PassMovedError(page.passId, 'stale');
+  const pass = await tx.reconcilePass.findUniqueOrThrow({ where: { id: page.passId } });
+  return countsOf(pass);
+}
+
+/**
+ * A queue chain's step is over at `cursor`: the pass moves to `step + 1`, compare-and-set (still at `step` and
+ * `cursor`). False when another delivery moved it first (its successor is then the one that counts).
+ */
+export async function advanceStep(prisma: PrismaClient, id: string, step: number, cursor: RowPosition | null): Promise<boolean> {
+  const { count } = await prisma.reconcilePass.updateMany({
+    where: { id, step, cursor: cursorText(cursor), state: { not: 'completed' } },
+    data: { step: step + 1, updatedAt: new Date() },
+  });
+  return count === 1;
+}
+
+/**
+ * Records how a pass ended (its counts are committed page by page). A pass completed already stays completed:
+ * a late delivery that failed or was interrupted does not undo it.
+ */
 export async function finishPass(
   prisma: PrismaClient,
   id: string,
   state: Exclude<ReconcileState, 'running'>,
-  counts: ReconcileCounts,
   error?: string,
 ): Promise<void> {
   const now = new Date();
-  await prisma.reconcilePass.update({
-    where: { id },
-    data: { state, ...columns(counts), error: error ?? null, updatedAt: now, finishedAt: now },
+  await prisma.reconcilePass.updateMany({
+    where: { id, state: { not: 'completed' } },
+    data: { state, error: error ?? null, updatedAt: now, finishedAt: now },
   });
 }
 
@@ -109,14 +229,8 @@ export async function lastReconcilePass(prisma: PrismaClient): Promise<Reconcile
     dryRun: pass.dryRun,
     startedAt: pass.startedAt.toISOString(),
     finishedAt: pass.finishedAt?.toISOString() ?? null,
-    scanned: Number(pass.scanned),
-    candidates: Number(pass.candidates),
-    confirmed: Number(pass.confirmed),
-    removed: Number(pass.removed),
-    keptRecreated: Number(pass.keptRecreated),
-    keptChanged: Number(pass.keptChanged),
+    ...countsOf(pass),
     requestUnits: Math.round(pass.requestUnits * 100) / 100,
-    throttled: Number(pass.throttled),
     error: pass.error,
   };
 }

@@ -1,4 +1,5 @@
 import { documentTypeNames, documentTypes } from '../domain/document-types.js';
+import type { Prisma } from './generated/prisma/client.js';
 import { type PrismaClient, setTransactionTimeouts, timeoutsOf } from './prisma-client.js';
 import { lockIdentities } from './tombstones.js';
 import { retryTransient } from './transient-retry.js';
@@ -81,10 +82,17 @@ const removalStatements = new Map(tables.map((table) => [table, removalStatement
 /**
  * Removes `rows` (confirmed gone from Cosmos) in one transaction, each only if unchanged since the pass read
  * it; see {@link removalStatement}. Takes the documents' identity locks first, as deletes do, so a concurrent
- * write of one of them waits for this removal or this removal for it. Retried on transient errors.
+ * write of one of them waits for this removal or this removal for it. `beforeCommit` runs last in the
+ * transaction with what was removed (the pass commits its page there; if it throws, nothing is removed).
+ * Retried on transient errors.
  */
-export async function removeReconciledRows(prisma: PrismaClient, passId: string, rows: readonly ReconcileRow[]): Promise<RemovalResult> {
-  if (rows.length === 0) return { removed: [], changed: 0 };
+export async function removeReconciledRows(
+  prisma: PrismaClient,
+  passId: string,
+  rows: readonly ReconcileRow[],
+  beforeCommit?: (tx: Prisma.TransactionClient, removal: RemovalResult) => Promise<void>,
+): Promise<RemovalResult> {
+  if (rows.length === 0 && !beforeCommit) return { removed: [], changed: 0 };
   const timeouts = timeoutsOf(prisma);
   const byTable = new Map<string, ReconcileRow[]>();
   for (const row of rows) byTable.set(row.table, [...(byTable.get(row.table) ?? []), row]);
@@ -113,7 +121,9 @@ export async function removeReconciledRows(prisma: PrismaClient, passId: string,
           const keys = new Set(gone.map((row) => JSON.stringify([row.pubkey, row.id])));
           removed.push(...listed.filter((row) => keys.has(JSON.stringify([row.pubkey, row.id]))));
         }
-        return { removed, changed: rows.length - removed.length };
+        const removal = { removed, changed: rows.length - removed.length };
+        await beforeCommit?.(tx, removal);
+        return removal;
       }),
     { windowMs: timeouts.retryWindowMs },
   );

@@ -104,7 +104,7 @@ export async function handleMigrationMessage(handling: MessageHandling, message:
     case 'pending-sync':
       return retryPendingWrites(handling);
     case 'reconcile':
-      return reconcileFromMessage(handling.services, message);
+      return reconcileFromMessage(handling, message);
   }
 }
 

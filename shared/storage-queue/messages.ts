@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { describeIssues } from '../core/describe-issues.js';
 import { DeferralImpossibleError, InvalidMessageError } from '../core/errors.js';
 import { defaultBatchSize } from '../domain/batch-size.js';
-import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
+import { type DocumentType, documentTypeNames, documentTypes } from '../domain/document-types.js';
 import { pubkey } from '../domain/fields.js';
 import { partitionKeySchema } from '../domain/partition-key.js';
 
@@ -117,11 +117,19 @@ export const pendingSyncMessageSchema = z.strictObject({
   kind: z.literal('pending-sync'),
 });
 
+/** Where a reconcile walk stands: after this row (its id, and its table by name). */
+const reconcileCursorSchema = z.strictObject({
+  id: z.string().min(1).max(1000),
+  table: z.enum(documentTypeNames.map((type) => documentTypes[type].table) as [string, ...string[]]),
+});
+
 /**
- * A reconcile pass (LatestVersion mode's deletes): PostgreSQL rows whose documents are gone from Cosmos, found
- * and confirmed; removed only with `apply` (MIGRATION_MODE=true, Cosmos primary), each copied to
- * `reconciled_deletes`. `passId` names the pass (`POST /api/migration/reconcile` sets one), so a redelivery of a
- * message whose pass completed does nothing; a pass that did not complete is run again from the start.
+ * One step of a reconcile pass (LatestVersion mode's deletes): PostgreSQL rows whose documents are gone from
+ * Cosmos, found and confirmed; removed only with `apply` (MIGRATION_MODE=true, Cosmos primary), each copied to
+ * `reconciled_deletes`. A step does a few pages, then enqueues the next step, as a `batch` chain does. `passId`
+ * names the pass (`POST /api/migration/reconcile` sets one). The first message has no `step` (step 0); each
+ * successor carries its `step` and the `cursor` it starts at (for a reader of the queue: the pass record, which
+ * holds the cursor, decides). A step the pass has moved past, or of a completed pass, does nothing.
  */
 export const reconcileMessageSchema = z.strictObject({
   kind: z.literal('reconcile'),
@@ -129,6 +137,8 @@ export const reconcileMessageSchema = z.strictObject({
   apply: z.boolean().default(false),
   /** PostgreSQL rows per page and per Cosmos id query. */
   batchSize: z.number().int().min(1).max(5000).default(1000),
+  step: z.number().int().min(0).optional(),
+  cursor: reconcileCursorSchema.nullable().optional(),
 });
 
 export const migrationMessageSchema = z.discriminatedUnion('kind', [

@@ -1,15 +1,32 @@
 import { randomUUID } from 'node:crypto';
 import { secretsOf } from '../config/secrets.js';
 import type { AppContext } from '../context/app-context.js';
-import { InterruptedError, ReconcileRefusedError, throwIfInterrupted } from '../core/errors.js';
+import { InterruptedError, InvalidInputError, ReconcileRefusedError, throwIfInterrupted } from '../core/errors.js';
 import { safeErrorMessage } from '../core/safe-error.js';
 import { cosmosPointReader } from '../cosmos/point-reads.js';
 import { documentKey, findPresent, readCurrent } from '../cosmos/present-documents.js';
 import { documentTypeNames, documentTypes } from '../domain/document-types.js';
 import { assertMayMigrate } from '../migration/migration-mode.js';
 import { readSettingsOf } from '../migration/read-budget.js';
-import { finishPass, noCounts, type ReconcileCounts, recordPassProgress, startPass } from '../migration/reconcile-passes.js';
-import { countReconcileRows, type ReconcileRow, removeReconciledRows, rowsAfter, walkStart } from '../postgres/reconcile-rows.js';
+import {
+  commitPassPage,
+  findPassPosition,
+  finishPass,
+  noCounts,
+  PassMovedError,
+  type PassPage,
+  type PassTransaction,
+  type ReconcileCounts,
+  startPass,
+} from '../migration/reconcile-passes.js';
+import {
+  countReconcileRows,
+  type ReconcileRow,
+  type RowPosition,
+  removeReconciledRows,
+  rowsAfter,
+  walkStart,
+} from '../postgres/reconcile-rows.js';
 import { competitorsFor } from './apply-deletes.js';
 import { settleAfterDeletes } from './settle-after-deletes.js';
 
@@ -25,6 +42,9 @@ import { settleAfterDeletes } from './settle-after-deletes.js';
  *    remembered as a tombstone, in one transaction; a document quarantined as a competitor for a removed row
  *    (`conflict`, `displaced`) is then read again from Cosmos and applied, as after a delete the sync applies.
  * A dry run (the default) does step 1 and counts what step 2 would remove; it writes only its pass record.
+ * Each page commits, with its removals, to the pass record: its counts and the walk's cursor, compare-and-set,
+ * so a pass can stop after a few pages (`maxPages`, one queue message's share) and be continued from its cursor
+ * by another invocation, and a page done twice (a duplicate delivery) is removed and counted once.
  * Memory stays flat: one page of rows and one page of Cosmos's answer at a time, never a whole id set.
  * Reads run under the shared request-unit budget (MIGRATION_MAX_RU_PER_SECOND), as the full load's do.
  */
@@ -32,15 +52,25 @@ import { settleAfterDeletes } from './settle-after-deletes.js';
 export interface ReconcileOptions {
   /** Remove the confirmed rows (needs MIGRATION_MODE=true, and Cosmos primary). Default: a dry run. */
   apply?: boolean;
-  /** The pass's id (a queue message carries one so a redelivery is recognised); default a new UUID. */
+  /**
+   * The pass's id; default a new UUID. A pass recorded under it already is continued from its cursor (a queue
+   * chain's next step, a redelivered message, `--resume`); one that completed is not run again.
+   */
   passId?: string;
   /** PostgreSQL rows per page, and documents per Cosmos id query. Default 1000. */
   chunkSize?: number;
   /** This pass's share of reads; default MIGRATION_MAX_RU_PER_SECOND. */
   maxRequestUnitsPerSecond?: number;
+  /** Stop after this many pages, with the pass still running (`done: false`) where they left it. Default: no limit. */
+  maxPages?: number;
+  /**
+   * The queue chain's step this invocation does: its pages commit only while the pass record is still at this
+   * step (else `PassMovedError`). Default: the step the record is at.
+   */
+  step?: number;
   /** Stops the pass after the page in hand (recorded as interrupted, then `InterruptedError`). */
   signal?: AbortSignal;
-  /** After every page: the counts so far, and how many rows there were when the pass started. */
+  /** After every page: the pass's counts so far, and how many rows there were when this invocation started. */
   onProgress?: (event: { passId: string; counts: ReconcileCounts; total: number }) => void;
   /**
    * Called with each page's candidates after the id query and before their point reads: the window in which a
@@ -59,7 +89,13 @@ export interface ReconcileSample {
 export interface ReconcileOutcome extends ReconcileCounts {
   passId: string;
   dryRun: boolean;
-  /** The first rows confirmed gone (at most {@link sampleSize}): removed with `apply`, else what would be. */
+  /** The whole pass is done (and recorded completed); false when `maxPages` stopped it first. */
+  done: boolean;
+  /** Where the walk stands: after this row (null: no page committed yet). */
+  cursor: RowPosition | null;
+  /** Pages this invocation committed. */
+  pages: number;
+  /** The first rows confirmed gone in this invocation (at most {@link sampleSize}): removed with `apply`, else what would be. */
   sample: ReconcileSample[];
   /** Quarantined competitors of removed rows read again from Cosmos and applied (written, or quarantined again). */
   reconsidered: number;
@@ -71,7 +107,12 @@ export const sampleSize = 20;
 /** Default rows per page: one id query's answer stays well under a few hundred KB. */
 export const defaultReconcileChunkSize = 1000;
 
-/** Runs one reconcile pass (see the module comment). Throws `InterruptedError` when stopped, after recording it. */
+/**
+ * Runs a reconcile pass (see the module comment), or continues the one recorded under `passId` from its cursor,
+ * for at most `maxPages` pages. The counts it returns are the pass's, all invocations together. Throws
+ * `InterruptedError` when stopped, after recording it, and `PassMovedError` (recording nothing) when another
+ * invocation committed a page of this one first.
+ */
 export async function reconcile(ctx: AppContext, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
   const apply = options.apply === true;
   assertMayMigrate(ctx.config, !apply);
@@ -79,57 +120,75 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
   const passId = options.passId ?? randomUUID();
   const chunkSize = options.chunkSize ?? defaultReconcileChunkSize;
   const reads = readSettingsOf(ctx, options.maxRequestUnitsPerSecond);
-  const counts: ReconcileCounts = { ...noCounts };
   const sample: ReconcileSample[] = [];
   const settled = { reconsidered: 0 };
-  await startPass(ctx.prisma, passId, !apply);
+  const recorded = await findPassPosition(ctx.prisma, passId);
+  if (recorded && recorded.dryRun === apply) {
+    const kind = recorded.dryRun ? 'a dry run' : 'a pass with apply';
+    throw new InvalidInputError('passId', `reconcile pass ${passId} is ${kind}: it can only be continued as one`);
+  }
+  const start = await startPass(ctx.prisma, passId, !apply);
+  const step = options.step ?? start.step;
+  let position = start.cursor;
+  let counts = start.counts;
+  let pages = 0;
+  const outcome = (done: boolean): ReconcileOutcome => {
+    return { passId, dryRun: !apply, ...counts, done, cursor: position, pages, sample, reconsidered: settled.reconsidered };
+  };
+  if (start.state === 'completed') return outcome(true);
   try {
-    const total = await countReconcileRows(ctx.prisma);
-    let position = walkStart;
+    const total = options.onProgress ? await countReconcileRows(ctx.prisma) : 0;
     for (;;) {
+      if (options.maxPages !== undefined && pages >= options.maxPages) return outcome(false);
       throwIfInterrupted(options.signal);
-      const rows = await rowsAfter(ctx.prisma, position, chunkSize);
+      const rows = await rowsAfter(ctx.prisma, position ?? walkStart, chunkSize);
       const last = rows.at(-1);
       if (!last) break;
-      position = { id: last.id, table: last.table };
-      const gone = await reconcilePage(ctx, passId, rows, apply, reads, counts, options);
-      if (apply) settled.reconsidered += await reconsiderCompetitors(ctx, gone);
-      sample.push(...gone.slice(0, sampleSize - sample.length).map(({ table, id, pubkey }) => ({ table, id, pubkey })));
-      await recordPassProgress(ctx.prisma, passId, counts);
+      const to = { id: last.id, table: last.table };
+      const page = await reconcilePage(ctx, { passId, step, from: position, to }, rows, apply, reads, options);
+      position = to;
+      counts = page.counts;
+      pages += 1;
+      if (apply) settled.reconsidered += await reconsiderCompetitors(ctx, page.gone);
+      sample.push(...page.gone.slice(0, sampleSize - sample.length).map(({ table, id, pubkey }) => ({ table, id, pubkey })));
       options.onProgress?.({ passId, counts: { ...counts }, total });
+      // A short page is the walk's last: rowsAfter returns fewer rows than asked only when no more follow.
+      if (rows.length < chunkSize) break;
     }
-    await finishPass(ctx.prisma, passId, 'completed', counts);
-    return { passId, dryRun: !apply, ...counts, sample, reconsidered: settled.reconsidered };
+    await finishPass(ctx.prisma, passId, 'completed');
+    return outcome(true);
   } catch (error) {
+    // Another delivery of this step holds the pass: it, not this one, says how it goes on.
+    if (error instanceof PassMovedError) throw error;
     const interrupted = error instanceof InterruptedError;
-    await finishPass(
-      ctx.prisma,
-      passId,
-      interrupted ? 'interrupted' : 'failed',
-      counts,
-      safeErrorMessage(error, secretsOf(ctx.config)),
-    ).catch(() => undefined);
+    await finishPass(ctx.prisma, passId, interrupted ? 'interrupted' : 'failed', safeErrorMessage(error, secretsOf(ctx.config))).catch(
+      () => undefined,
+    );
     throw error;
   }
 }
 
-/** One page: the id query, the point reads of its candidates, the removal. Returns the rows confirmed gone (removed, with `apply`). */
+/**
+ * One page: the id query, the point reads of its candidates, then in one transaction the removal (with `apply`)
+ * and the page's commit to the pass record (compare-and-set on its cursor: see `commitPassPage`). Returns the
+ * rows confirmed gone (removed, with `apply`) and the pass's counts after the page.
+ */
 async function reconcilePage(
   ctx: AppContext,
-  passId: string,
+  where: Omit<PassPage, 'counts'>,
   rows: readonly ReconcileRow[],
   apply: boolean,
   reads: ReturnType<typeof readSettingsOf>,
-  counts: ReconcileCounts,
   options: ReconcileOptions,
-): Promise<ReconcileRow[]> {
-  counts.scanned += rows.length;
+): Promise<{ gone: ReconcileRow[]; counts: ReconcileCounts }> {
+  const counts: ReconcileCounts = { ...noCounts, scanned: rows.length };
+  const commit = (tx: PassTransaction) => commitPassPage(tx, { ...where, counts });
   const presence = await findPresent(ctx.cosmos, rows, reads);
   counts.requestUnits += presence.requestCharge;
   counts.throttled += presence.throttled;
   const candidates = rows.filter((row) => !presence.present.has(documentKey(row)));
   counts.candidates += candidates.length;
-  if (candidates.length === 0) return [];
+  if (candidates.length === 0) return { gone: [], counts: await ctx.prisma.$transaction(commit) };
   await options.beforeConfirm?.(candidates);
   const current = await readCurrent(ctx.cosmos, candidates, reads);
   counts.requestUnits += current.requestCharge;
@@ -137,11 +196,15 @@ async function reconcilePage(
   const gone = current.states.flatMap((state) => (state.present ? [] : [state.entry]));
   counts.keptRecreated += candidates.length - gone.length;
   counts.confirmed += gone.length;
-  if (!apply || gone.length === 0) return gone;
-  const removal = await removeReconciledRows(ctx.prisma, passId, gone);
-  counts.removed += removal.removed.length;
-  counts.keptChanged += removal.changed;
-  return removal.removed;
+  if (!apply || gone.length === 0) return { gone, counts: await ctx.prisma.$transaction(commit) };
+  let totals: ReconcileCounts | undefined;
+  const removal = await removeReconciledRows(ctx.prisma, where.passId, gone, async (tx, removed) => {
+    counts.removed = removed.removed.length;
+    counts.keptChanged = removed.changed;
+    totals = await commit(tx);
+  });
+  if (!totals) throw new Error('the removal did not commit its page');
+  return { gone: removal.removed, counts: totals };
 }
 
 const keyColumnOf = new Map(documentTypeNames.map((type) => [documentTypes[type].table, documentTypes[type].key]));

@@ -4,13 +4,16 @@ import { loadDocuments } from '../../dev/local-services/load-documents.js';
 import { generateDataset } from '../../dev/sample-data/generate-documents.js';
 import { documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import { migrateAll } from '../../shared/migration/migrate-type.js';
-import { lastReconcilePass } from '../../shared/migration/reconcile-passes.js';
+import { findPassPosition, lastReconcilePass } from '../../shared/migration/reconcile-passes.js';
+import { countReconcileRows } from '../../shared/postgres/reconcile-rows.js';
+import { reconcileFromMessage, reconcilePagesPerStep } from '../../shared/queue/reconcile-message.js';
+import { type MigrationMessageInput, parseMigrationMessage } from '../../shared/storage-queue/messages.js';
 import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
 
 /**
  * `POST /api/migration/reconcile` and the queue's `reconcile` message, through the app's registrations: the
- * route queues a pass, the migration queue function runs it (dry run, then with `apply`), stats show it, and a
- * redelivered message does not run a completed pass again.
+ * route queues a pass, the migration queue function runs it (dry run, then with `apply`) as a chain of steps of a
+ * few pages each, stats show it, and a redelivered message (of a step, or of a completed pass) does nothing again.
  */
 
 type Doc = Record<string, unknown>;
@@ -41,9 +44,9 @@ async function post(body?: string): Promise<{ status: number; body: Record<strin
   return { status: response.status, body: JSON.parse(await response.text()) as Record<string, unknown> };
 }
 
-async function remaining(): Promise<number> {
+async function remaining(documentsGone: readonly Doc[] = deleted): Promise<number> {
   let found = 0;
-  for (const document of deleted) {
+  for (const document of documentsGone) {
     const type = documentTypeOf(document.type);
     if (!type) throw new Error(`no type for ${String(document.id)}`);
     const { rows } = await app.db.pool.query(`SELECT 1 FROM "${documentTypes[type].table}" WHERE id = $1`, [document.id]);
@@ -103,4 +106,131 @@ test('a dry run, then apply: the queue runs each pass, stats show the last, and 
     )) as HttpResponseInit;
   const body = JSON.parse(await new HttpResponse(stats).text()) as { lastReconcile: Record<string, unknown> };
   expect(body.lastReconcile).toMatchObject({ id: applied.body.passId, dryRun: false, removed: deleted.length });
+});
+
+/** Deletes from Cosmos the documents whose index in the dataset leaves `remainder` modulo 10; returns them. */
+async function deleteInCosmos(remainder: number): Promise<Doc[]> {
+  const chosen = documents.filter((_, index) => index % 10 === remainder);
+  for (const document of chosen) await app.container.item(String(document.id), String(document.pubkey)).delete();
+  return chosen;
+}
+
+async function auditedRows(passId: unknown): Promise<number> {
+  const { rows } = await app.db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM reconciled_deletes WHERE "passId" = $1', [
+    passId,
+  ]);
+  return rows[0]?.n ?? -1;
+}
+
+test('a pass of several steps runs as a chain of messages, each delivered twice, and removes each deleted row once', async () => {
+  const gone = await deleteInCosmos(6);
+  const rowsBefore = await countReconcileRows(app.db.prisma);
+  const batchSize = 2;
+  // Enough rows for at least three steps, so the chain has a middle as well as ends.
+  expect(rowsBefore).toBeGreaterThan(2 * reconcilePagesPerStep * batchSize);
+  const applied = await post(JSON.stringify({ apply: true, batchSize }));
+  expect(applied).toMatchObject({ status: 202, body: { dryRun: false } });
+  const passId = String(applied.body.passId);
+
+  const receipts = new Map<string, number>();
+  const logsBefore = app.logs.length;
+  const drained = await app.drain({
+    duplicate: (text) => {
+      receipts.set(text, (receipts.get(text) ?? 0) + 1);
+      return true;
+    },
+  });
+  const lines = app.logs.slice(logsBefore).map((log) => log.message);
+
+  expect(drained).toMatchObject({ failures: 0, poisoned: 0 });
+  const steps = [...receipts.keys()].map((text) => parseMigrationMessage(JSON.parse(text)));
+  expect(steps.every((message) => message.kind === 'reconcile' && message.passId === passId)).toBe(true);
+  expect(steps.length).toBeGreaterThanOrEqual(3);
+  // Each step's message reached the function twice; every second delivery found its step taken and did nothing.
+  expect(drained.completed).toBe(2 * steps.length);
+  expect(lines.filter((line) => line.includes(`reconcile pass ${passId} step `) && line.includes('nothing to do'))).toHaveLength(
+    steps.length - 1,
+  );
+  expect(lines.filter((line) => line.includes(`reconcile pass ${passId}: completed already`))).toHaveLength(1);
+  expect(lines.filter((line) => line.includes(`reconcile pass ${passId} step `) && line.endsWith('; completed'))).toHaveLength(1);
+
+  // Every row compared once, each deleted document removed once and audited once, nothing else touched.
+  expect(await lastReconcilePass(app.db.prisma)).toMatchObject({
+    id: passId,
+    state: 'completed',
+    scanned: rowsBefore,
+    candidates: gone.length,
+    confirmed: gone.length,
+    removed: gone.length,
+    keptRecreated: 0,
+    keptChanged: 0,
+  });
+  expect(await remaining(gone)).toBe(0);
+  expect(await auditedRows(passId)).toBe(gone.length);
+  expect(await countReconcileRows(app.db.prisma)).toBe(rowsBefore - gone.length);
+  expect(await findPassPosition(app.db.prisma, passId)).toMatchObject({ step: steps.length - 1 });
+});
+
+test('a step delivered after the pass moved past it does nothing; one step delivered twice at once is done once', async () => {
+  const gone = await deleteInCosmos(8);
+  const rowsBefore = await countReconcileRows(app.db.prisma);
+  const services = { prisma: app.db.prisma, cosmos: app.container, config: app.config };
+  const queued: MigrationMessageInput[] = [];
+  const withdrawn: string[] = [];
+  const handling = {
+    services,
+    enqueue: (messages: readonly MigrationMessageInput[]) => {
+      queued.push(...messages);
+      return Promise.resolve(messages.map((_, index) => ({ messageId: `sent-${queued.length - index}`, popReceipt: 'receipt' })));
+    },
+    withdraw: (sent: { messageId: string }) => {
+      withdrawn.push(sent.messageId);
+      return Promise.resolve();
+    },
+  };
+  const passId = 'reconcile-step-test';
+  const first = parseMigrationMessage({ kind: 'reconcile', passId, apply: true, batchSize: 2 });
+  if (first.kind !== 'reconcile') throw new Error('not a reconcile message');
+
+  expect(await reconcileFromMessage(handling, first)).toMatchObject({ kind: 'reconcile', step: 0, next: 1 });
+  expect(queued).toHaveLength(1);
+  const taken = await findPassPosition(app.db.prisma, passId);
+  expect(taken).toMatchObject({ state: 'running', step: 1, counts: { scanned: reconcilePagesPerStep * 2 } });
+
+  // The first step again (a late redelivery): the pass is past it, so nothing is read, removed, counted or queued.
+  expect(await reconcileFromMessage(handling, first)).toMatchObject({ kind: 'reconcile-duplicate', passId, step: 0 });
+  expect(await findPassPosition(app.db.prisma, passId)).toEqual(taken);
+  expect(queued).toHaveLength(1);
+
+  // The second step twice at once: one delivery does it and queues step 2; the other does nothing, or takes back its successor.
+  const second = parseMigrationMessage(queued[0]);
+  if (second.kind !== 'reconcile') throw new Error('not a reconcile message');
+  expect(second).toMatchObject({ step: 1, cursor: taken?.cursor });
+  const both = await Promise.all([reconcileFromMessage(handling, second), reconcileFromMessage(handling, second)]);
+  expect(both.map((outcome) => outcome.kind).sort()).toEqual(['reconcile', 'reconcile-duplicate']);
+  const liveSuccessors = queued.filter((message, index) => index > 0 && !withdrawn.includes(`sent-${index + 1}`));
+  expect(liveSuccessors).toHaveLength(1);
+
+  // The rest of the chain, one message at a time, to the end.
+  let next = liveSuccessors[0];
+  for (let hops = 0; next !== undefined; hops += 1) {
+    if (hops > 100) throw new Error('the chain did not end');
+    const message = parseMigrationMessage(next);
+    if (message.kind !== 'reconcile') throw new Error('not a reconcile message');
+    const before = queued.length;
+    const outcome = await reconcileFromMessage(handling, message);
+    next = queued.length > before ? queued.at(-1) : undefined;
+    if (next === undefined) expect(outcome).toMatchObject({ kind: 'reconcile', outcome: { done: true } });
+  }
+  expect(await lastReconcilePass(app.db.prisma)).toMatchObject({
+    id: passId,
+    state: 'completed',
+    scanned: rowsBefore,
+    candidates: gone.length,
+    confirmed: gone.length,
+    removed: gone.length,
+  });
+  expect(await remaining(gone)).toBe(0);
+  expect(await auditedRows(passId)).toBe(gone.length);
+  expect(await reconcileFromMessage(handling, first)).toEqual({ kind: 'reconcile-done', passId });
 });
