@@ -1,4 +1,4 @@
-import { InterruptedError } from '../../shared/core/errors.js';
+import { InterruptedError, NothingToResumeError } from '../../shared/core/errors.js';
 import type { ReconcileCounts } from '../../shared/migration/reconcile-passes.js';
 import { formatCount } from '../../shared/stats/type-labels.js';
 import type { ReconcileSample } from '../../shared/sync/reconcile.js';
@@ -22,9 +22,15 @@ export const reconcileCommand = defineCommand({
     'again during the pass is found by the point read and kept. Each pass is recorded; migrate:stats shows the last.',
     'Reads run under the shared request-unit budget. Refused with --apply while USE_POSTGRESQL=true (a row Cosmos',
     'lacks may then be a write the mirror has not copied yet).',
+    'With --resume it continues the most recent pass of the same kind (dry run, or --apply) that did not complete,',
+    'from the row where it stopped, adding to its counts.',
   ].join('\n'),
   options: {
     apply: flag('Remove the rows confirmed gone from Cosmos (needs MIGRATION_MODE=true). Without it nothing is changed.'),
+    resume: flag(
+      'Continue the most recent pass of the same kind (dry run, or --apply) that did not complete, from where it stopped ' +
+        '(exit 1 if there is none).',
+    ),
     batchSize: sharedOptions.batchSize('PostgreSQL rows per page and per Cosmos id query (1-5000; default 1000).'),
     maxRu: sharedOptions.maxRu,
     json: sharedOptions.json,
@@ -42,18 +48,22 @@ export const reconcileCommand = defineCommand({
       'or settings are missing',
     interrupted:
       'interrupted (Ctrl-C): stopped after the page in hand, recorded as interrupted; what it removed stays removed ' +
-      '(and audited), run it again',
+      '(and audited), continue it with --resume',
   },
   prepare: ({ values }) => {
     const apply = values.apply;
     return async (io) => {
       const services = io.services();
       const { reconcile } = await import('../../shared/sync/reconcile.js');
+      const { lastUnfinishedPass } = await import('../../shared/migration/reconcile-passes.js');
+      const resumed = values.resume ? await lastUnfinishedPass(services.prisma, !apply) : undefined;
+      if (resumed === null) throw new NothingToResumeError('migrate:reconcile');
       const verb = apply ? 'Reconciling' : 'Reconciling (dry run)';
       let last: { passId: string; counts: ReconcileCounts } | undefined;
       try {
         const outcome = await reconcile(services, {
           apply,
+          ...(resumed === undefined ? {} : { passId: resumed }),
           chunkSize: values.batchSize,
           maxRequestUnitsPerSecond: values.maxRu,
           signal: io.signal,
@@ -63,7 +73,8 @@ export const reconcileCommand = defineCommand({
           },
         });
         io.progress.stop();
-        const { passId, dryRun, sample, reconsidered, ...counts } = outcome;
+        // The walk's position and pages are for a queue chain; a person reads the pass's counts.
+        const { passId, dryRun, sample, reconsidered, done, cursor, pages, ...counts } = outcome;
         io.result(
           io.json
             ? JSON.stringify({ state: 'completed', passId, dryRun, ...counts, reconsidered, sample }, null, 2)
@@ -73,7 +84,7 @@ export const reconcileCommand = defineCommand({
       } catch (error) {
         io.progress.stop();
         if (!(error instanceof InterruptedError)) throw error;
-        io.log('Stopped after the page in hand; the pass is recorded as interrupted. Run it again to go through every row.');
+        io.log('Stopped after the page in hand; the pass is recorded as interrupted. Continue it with --resume.');
         if (io.json) io.result(JSON.stringify({ state: 'interrupted', passId: last?.passId ?? null, ...(last?.counts ?? {}) }, null, 2));
         else if (last) io.result(describePass(last.passId, last.counts, apply, [], 'interrupted'));
         return ExitCode.interrupted;

@@ -219,6 +219,19 @@ export async function findPassState(prisma: PrismaClient, id: string): Promise<R
   return (pass?.state as ReconcileState | undefined) ?? null;
 }
 
+/**
+ * The id of the most recently started pass of this kind (dry run or not) that did not complete (interrupted,
+ * failed, or cut off while running), or null when there is none.
+ */
+export async function lastUnfinishedPass(prisma: PrismaClient, dryRun: boolean): Promise<string | null> {
+  const pass = await prisma.reconcilePass.findFirst({
+    where: { dryRun, state: { not: 'completed' } },
+    orderBy: [{ startedAt: 'desc' }, { id: 'desc' }],
+    select: { id: true },
+  });
+  return pass?.id ?? null;
+}
+
 /** The most recently started pass, or null when none has run. */
 export async function lastReconcilePass(prisma: PrismaClient): Promise<ReconcilePassSummary | null> {
   const pass = await prisma.reconcilePass.findFirst({ orderBy: [{ startedAt: 'desc' }, { id: 'desc' }] });

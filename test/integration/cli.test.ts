@@ -78,7 +78,7 @@ describe('--help', () => {
     ['migrate:full', migrate('full'), ['--batch-size', '--skip-existing', '--resume', '--max-ru', '--concurrency', '--repair', '--json']],
     ['migrate:incremental', migrate('incremental'), ['--batch-size', '--dry-run', '--resume', '--max-ru', '--concurrency', '--json']],
     ['migrate:sync', migrate('sync'), ['--mode', '--from', '--once', '--batch-size', '--max-ru', '--concurrency', '--json']],
-    ['migrate:reconcile', migrate('reconcile'), ['--apply', '--batch-size', '--max-ru', '--json']],
+    ['migrate:reconcile', migrate('reconcile'), ['--apply', '--resume', '--batch-size', '--max-ru', '--json']],
     ['db:migrate', dbMigrateCommand, ['--builtin']],
     ['migrate:poison', poisonCommand, ['--replay', '--limit', '--json']],
     ['migrate:pending-sync', pendingSyncCommand, ['--json']],

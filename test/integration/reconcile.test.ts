@@ -302,4 +302,44 @@ describe('npm run migrate:reconcile', () => {
       lastReconcile: { id: result.passId, state: 'completed', dryRun: false, candidates: 30, confirmed: 30, removed: 30 },
     });
   });
+
+  test('--resume continues the last unfinished pass of its kind from where it stopped, counting each row once', async () => {
+    const deleted = pick(50);
+    await deleteInCosmos(deleted);
+    const none = await runCli(command, ['--apply', '--resume'], env({ MIGRATION_MODE: 'true' }));
+    expect(none.code).toBe(1);
+    expect(none.stderr).toContain('no interrupted or failed');
+
+    const controller = new AbortController();
+    const stopped = reconcile(ctx, {
+      apply: true,
+      chunkSize: 200,
+      signal: controller.signal,
+      onProgress: ({ counts }) => {
+        if (counts.scanned >= 600) controller.abort(new Error('stopped by Ctrl-C'));
+      },
+    });
+    await expect(stopped).rejects.toBeInstanceOf(InterruptedError);
+    const interrupted = await lastReconcilePass(db.prisma);
+    expect(interrupted).toMatchObject({ state: 'interrupted', dryRun: false, scanned: 600 });
+    expect(interrupted?.removed).toBeGreaterThan(0);
+    expect(interrupted?.removed).toBeLessThan(50);
+
+    // A dry run's --resume looks for an unfinished dry run only: there is none.
+    expect((await runCli(command, ['--resume'], env({ MIGRATION_MODE: 'true' }))).code).toBe(1);
+    const resumed = await runCli(command, ['--apply', '--resume', '--json', '--batch-size', '200'], env({ MIGRATION_MODE: 'true' }));
+    expect(resumed.code).toBe(0);
+    expect(JSON.parse(resumed.stdout)).toMatchObject({
+      state: 'completed',
+      passId: interrupted?.id,
+      scanned: source.length,
+      candidates: 50,
+      confirmed: 50,
+      removed: 50,
+    });
+    expect((await Promise.all(deleted.map(rowExists))).some(Boolean)).toBe(false);
+    const copies = await audited();
+    expect(copies).toHaveLength(50);
+    expect(new Set(copies.map((copy) => copy.passId))).toEqual(new Set([interrupted?.id]));
+  });
 });
