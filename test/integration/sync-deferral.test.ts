@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { createPrismaClient, defaultPostgresTimeouts, type PrismaClient } from '../../shared/postgres/prisma-client.js';
 import { type DocumentsMessage, maxMessageBytes, migrationMessageSchema, queueMessageBytes } from '../../shared/storage-queue/messages.js';
+import { type Doc, payment } from '../support/document-shapes.js';
 import { type FunctionAppEnvironment, startFunctionAppEnvironment } from '../support/functions-core/function-app-environment.js';
 
 /**
@@ -37,27 +38,7 @@ beforeEach(async () => {
   await app.queues.main.clearMessages();
 });
 
-type Doc = Record<string, unknown>;
 const pubkeyOf = () => randomBytes(32).toString('hex');
-
-function payment(pubkey: string, id: string): Doc {
-  return {
-    id,
-    type: 'payment',
-    pubkey,
-    paymentType: 'ln',
-    lnHash: `hash-${id.slice(-12)}`,
-    lnInvoice: 'lnbc1',
-    lnAmountSat: 21_000,
-    tier: 'premium',
-    billingCycle: 'monthly',
-    priceCents: 999,
-    isPaid: true,
-    expires: 1_700_000_900_000,
-    created: 1_700_000_000_000,
-    modified: 1_700_000_000_001,
-  };
-}
 
 /** Writes a document to Cosmos and returns it as the trigger would deliver it, system properties and all. */
 async function write(document: Doc): Promise<Doc> {
