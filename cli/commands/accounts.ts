@@ -9,8 +9,9 @@ export const accountsCommand = defineCommand({
   entry: 'cli/migrate.ts accounts',
   summary: 'migrate every account',
   description: [
-    'Migrates every `account` document from Cosmos DB to PostgreSQL (table accounts), a page at a time, with a',
-    "query across partitions (each page resumable from the last one's continuation, even in another process).",
+    'Migrates every `account` document from Cosmos DB to PostgreSQL (table accounts). It reads the change feed',
+    'of every feed range (physical partition) from the beginning, as the full migration does, so it costs about',
+    "as many request units, and keeps the accounts; each range's continuation is its checkpoint.",
     'Each page is written with one set-based upsert that never replaces a newer row with an older version,',
     "and committed together with the run's checkpoint, so re-running changes nothing and an interrupted run",
     'resumes where it stopped (--resume). Documents that cannot be mapped go to the quarantine table with',
