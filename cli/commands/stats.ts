@@ -12,7 +12,8 @@ export const statsCommand = defineCommand({
   description: [
     'Counts each document type in Cosmos DB and in PostgreSQL, and prints the migration progress per type',
     '(rows plus quarantined documents, as a share of the Cosmos count), the quarantine and the last run',
-    '(completed, interrupted, failed or still running), and the last migrate:reconcile pass once one has run.',
+    '(completed, interrupted, failed, still running, or abandoned: running with no heartbeat for five minutes,',
+    'killed or unable to record its end, to continue with --resume), and the last migrate:reconcile pass.',
     'Reads only. With --json the object has the keys cosmos, postgres (counts keyed by the Cosmos `type`),',
     'quarantined (a number), progress (percent per type), quarantinedByType, lastRun and lastReconcile.',
   ].join('\n'),
