@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build, type Metafile } from 'esbuild';
+import { listOutputFiles } from './output-files.js';
 
 /**
  * Builds the package entry `nostria-migrate/repositories` (package.json `exports`), what the Nostria service
@@ -104,17 +105,7 @@ function emitDeclarations(typesDir: string): void {
 }
 
 async function report(outDir: string): Promise<Omit<LibraryReport, 'externalImports'>> {
-  const files: LibraryReport['files'] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else files.push({ file: path.relative(outDir, full).split(path.sep).join('/'), bytes: (await stat(full)).size });
-    }
-  };
-  await walk(outDir);
-  files.sort((a, b) => a.file.localeCompare(b.file));
-  return { outDir, files, totalBytes: files.reduce((sum, file) => sum + file.bytes, 0) };
+  return { outDir, ...(await listOutputFiles(outDir)) };
 }
 
 if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {

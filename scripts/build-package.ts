@@ -1,8 +1,9 @@
 import { spawnSync } from 'node:child_process';
-import { copyFile, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { copyFile, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { build, type Metafile } from 'esbuild';
+import { listOutputFiles } from './output-files.js';
 
 /**
  * Builds the deployment package: the folder azd zips and Flex Consumption loads on every new instance
@@ -137,18 +138,8 @@ function packageNameOf(input: string): string | undefined {
 }
 
 async function report(outDir: string, entryPoints: string[]): Promise<PackageReport> {
-  const files: PackageReport['files'] = [];
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true })) {
-      const full = path.join(dir, entry.name);
-      if (entry.isDirectory()) await walk(full);
-      else files.push({ file: path.relative(outDir, full).split(path.sep).join('/'), bytes: (await stat(full)).size });
-    }
-  };
-  await walk(outDir);
-  files.sort((a, b) => a.file.localeCompare(b.file));
   const functionFiles = entryPoints.map((entry) => entry.replace(/\.ts$/, '.js'));
-  return { outDir, files, totalBytes: files.reduce((sum, file) => sum + file.bytes, 0), functionFiles };
+  return { outDir, ...(await listOutputFiles(outDir)), functionFiles };
 }
 
 /**
