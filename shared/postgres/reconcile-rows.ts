@@ -1,8 +1,7 @@
 import { documentTypeNames, documentTypes } from '../domain/document-types.js';
 import type { Prisma } from './generated/prisma/client.js';
-import { type PrismaClient, setTransactionTimeouts, timeoutsOf } from './prisma-client.js';
-import { lockIdentities } from './tombstones.js';
-import { retryTransient } from './transient-retry.js';
+import type { PrismaClient } from './prisma-client.js';
+import { inRemovalTransaction } from './removal-transaction.js';
 
 /**
  * The PostgreSQL side of a reconcile pass: the rows of every document table walked in one keyset order
@@ -93,39 +92,32 @@ export async function removeReconciledRows(
   beforeCommit?: (tx: Prisma.TransactionClient, removal: RemovalResult) => Promise<void>,
 ): Promise<RemovalResult> {
   if (rows.length === 0 && !beforeCommit) return { removed: [], changed: 0 };
-  const timeouts = timeoutsOf(prisma);
   const byTable = new Map<string, ReconcileRow[]>();
   for (const row of rows) byTable.set(row.table, [...(byTable.get(row.table) ?? []), row]);
-  return retryTransient(
-    () =>
-      prisma.$transaction(async (tx) => {
-        await setTransactionTimeouts(tx, timeouts);
-        await lockIdentities(
-          tx,
-          rows.map((row) => row.id),
-          'exclusive',
+  return inRemovalTransaction(
+    prisma,
+    rows.map((row) => row.id),
+    async (tx) => {
+      const removed: ReconcileRow[] = [];
+      for (const [table, listed] of byTable) {
+        const statement = removalStatements.get(table);
+        if (!statement) throw new Error(`not a document table: ${table}`);
+        const gone = await tx.$queryRawUnsafe<Array<{ id: string; pubkey: string }>>(
+          statement,
+          listed.map((row) => row.id),
+          listed.map((row) => row.pubkey),
+          listed.map((row) => row.cosmosTs),
+          listed.map((row) => row.cosmosLsn),
+          listed.map((row) => row.cosmosEtag),
+          passId,
         );
-        const removed: ReconcileRow[] = [];
-        for (const [table, listed] of byTable) {
-          const statement = removalStatements.get(table);
-          if (!statement) throw new Error(`not a document table: ${table}`);
-          const gone = await tx.$queryRawUnsafe<Array<{ id: string; pubkey: string }>>(
-            statement,
-            listed.map((row) => row.id),
-            listed.map((row) => row.pubkey),
-            listed.map((row) => row.cosmosTs),
-            listed.map((row) => row.cosmosLsn),
-            listed.map((row) => row.cosmosEtag),
-            passId,
-          );
-          const keys = new Set(gone.map((row) => JSON.stringify([row.pubkey, row.id])));
-          removed.push(...listed.filter((row) => keys.has(JSON.stringify([row.pubkey, row.id]))));
-        }
-        const removal = { removed, changed: rows.length - removed.length };
-        await beforeCommit?.(tx, removal);
-        return removal;
-      }),
-    { windowMs: timeouts.retryWindowMs },
+        const keys = new Set(gone.map((row) => JSON.stringify([row.pubkey, row.id])));
+        removed.push(...listed.filter((row) => keys.has(JSON.stringify([row.pubkey, row.id]))));
+      }
+      const removal = { removed, changed: rows.length - removed.length };
+      await beforeCommit?.(tx, removal);
+      return removal;
+    },
   );
 }
 

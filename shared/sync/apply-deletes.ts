@@ -1,9 +1,9 @@
 import { documentTypeNames, documentTypes } from '../domain/document-types.js';
 import { isStorableText } from '../domain/storable-json.js';
 import type { Prisma } from '../postgres/generated/prisma/client.js';
-import { type PrismaClient, setTransactionTimeouts, timeoutsOf } from '../postgres/prisma-client.js';
-import { defaultDeleteRetentionDays, lockIdentities, purgeTombstones } from '../postgres/tombstones.js';
-import { retryTransient } from '../postgres/transient-retry.js';
+import type { PrismaClient } from '../postgres/prisma-client.js';
+import { inRemovalTransaction } from '../postgres/removal-transaction.js';
+import { defaultDeleteRetentionDays, purgeTombstones } from '../postgres/tombstones.js';
 import { buriedSql, entryBuriedSql, olderThanDeleteSql, tiedWithDeleteSql } from '../postgres/version-order.js';
 import { quarantineKey } from '../write-path/quarantine.js';
 import type { DeletedDocument } from './change-feed-items.js';
@@ -240,29 +240,19 @@ export async function applyDeletes(
 ): Promise<DeleteOutcome> {
   const { entries, ignored } = latestDeletes(deletes);
   if (entries.length === 0) return { deleted: 0, ties: [], reconsider: [], ignored };
-  const timeouts = timeoutsOf(prisma);
-  return retryTransient(
-    () =>
-      prisma.$transaction(
-        async (tx) => {
-          await setTransactionTimeouts(tx, timeouts);
-          // Before any row lock: a write of one of these documents waits for this delete, or this delete for it.
-          await lockIdentities(
-            tx,
-            entries.map((entry) => entry.id),
-            'exclusive',
-          );
-          await recordTombstones(tx, entries);
-          const records = await tx.$queryRawUnsafe<RemovalRecord[]>(removeStatement, ...goneParameters(entries));
-          await removeQuarantined(tx, entries);
-          const removed = records.flatMap((record) => (record.kind === 'deleted' && record.row !== null ? [record.row] : []));
-          const reconsider = await competitorsFor(tx, rowsFreedBy(entries, removed));
-          await purgeTombstones(tx, options.retentionDays ?? defaultDeleteRetentionDays);
-          return { deleted: removed.length, ties: tiesOf(records), reconsider, ignored };
-        },
-        { maxWait: 30_000, timeout: 120_000 },
-      ),
-    { windowMs: timeouts.retryWindowMs },
+  return inRemovalTransaction(
+    prisma,
+    entries.map((entry) => entry.id),
+    async (tx) => {
+      await recordTombstones(tx, entries);
+      const records = await tx.$queryRawUnsafe<RemovalRecord[]>(removeStatement, ...goneParameters(entries));
+      await removeQuarantined(tx, entries);
+      const removed = records.flatMap((record) => (record.kind === 'deleted' && record.row !== null ? [record.row] : []));
+      const reconsider = await competitorsFor(tx, rowsFreedBy(entries, removed));
+      await purgeTombstones(tx, options.retentionDays ?? defaultDeleteRetentionDays);
+      return { deleted: removed.length, ties: tiesOf(records), reconsider, ignored };
+    },
+    { maxWait: 30_000, timeout: 120_000 },
   );
 }
 
@@ -276,7 +266,6 @@ export async function removeUnchanged(
   rows: readonly TiedRow[],
 ): Promise<{ deleted: number; reconsider: DocumentRef[] }> {
   if (rows.length === 0) return { deleted: 0, reconsider: [] };
-  const timeouts = timeoutsOf(prisma);
   const parts = documentTypeNames.map((type, index) => {
     const { table, key } = documentTypes[type];
     return `r${index} AS (DELETE FROM "${table}" t USING stale s
@@ -287,28 +276,22 @@ export async function removeUnchanged(
       AS s("id", "pubkey", "ts", "etag")),
     ${parts.join(',\n')}
     ${documentTypeNames.map((_, index) => `SELECT "row" FROM r${index}`).join(' UNION ALL ')}`;
-  return retryTransient(
-    () =>
-      prisma.$transaction(async (tx) => {
-        await setTransactionTimeouts(tx, timeouts);
-        await lockIdentities(
-          tx,
-          rows.map((row) => row.id),
-          'exclusive',
-        );
-        const removed = await tx.$queryRawUnsafe<Array<{ row: string }>>(
-          statement,
-          rows.map((row) => row.id),
-          rows.map((row) => row.pubkey),
-          rows.map((row) => row.cosmosTs),
-          rows.map((row) => row.cosmosEtag),
-        );
-        const reconsider = await competitorsFor(
-          tx,
-          removed.map((record) => record.row),
-        );
-        return { deleted: removed.length, reconsider };
-      }),
-    { windowMs: timeouts.retryWindowMs },
+  return inRemovalTransaction(
+    prisma,
+    rows.map((row) => row.id),
+    async (tx) => {
+      const removed = await tx.$queryRawUnsafe<Array<{ row: string }>>(
+        statement,
+        rows.map((row) => row.id),
+        rows.map((row) => row.pubkey),
+        rows.map((row) => row.cosmosTs),
+        rows.map((row) => row.cosmosEtag),
+      );
+      const reconsider = await competitorsFor(
+        tx,
+        removed.map((record) => record.row),
+      );
+      return { deleted: removed.length, reconsider };
+    },
   );
 }
