@@ -2,6 +2,7 @@ import type { z } from 'zod';
 import { documentTypeOf, documentTypes } from '../shared/domain/document-types.js';
 import { documentToRow } from '../shared/domain/mapping.js';
 import { findUnstorable } from '../shared/domain/storable-json.js';
+import { PgTransaction } from '../shared/postgres/pg-transaction.js';
 import { createPrismaClient } from '../shared/postgres/prisma-client.js';
 import { applyDocuments } from '../shared/write-path/apply-documents.js';
 import { planDocuments } from '../shared/write-path/plan-documents.js';
@@ -11,8 +12,8 @@ import { generateBenchDocuments } from './document-stream.js';
 /**
  * Where the milliseconds of one page go: `npx tsx bench/page-profile.ts [documents] [pageSize]`.
  * Pages of one type each (as the migration reads them), written one at a time by `applyDocuments` into a
- * fresh database, every statement timed as the write path sends it (a Prisma query extension sees each raw
- * statement, inside the transaction too). The CPU parts (storability walk, zod validation, the rest of the
+ * fresh database, every statement timed as the write path sends it (the methods of its transaction on `pg`,
+ * `PgTransaction`, are wrapped with a timer). The CPU parts (storability walk, zod validation, the rest of the
  * mapping, planning) are timed on the same pages apart from the write. Prints the mean per page, by part.
  */
 
@@ -26,6 +27,8 @@ function partOf(sql: string): string {
   if (text.includes('pg_advisory_xact_lock')) return 'identity locks (advisory)';
   if (text.includes('FOR UPDATE')) return 'row lock statement';
   if (text.startsWith('WITH input') || text.startsWith('WITH')) return 'upsert statement';
+  if (text.startsWith('COPY')) return 'COPY of a chunk that meets nothing';
+  if (text.includes('"migration_')) return 'checkpoint';
   if (text.startsWith('INSERT INTO "quarantine"')) return 'quarantine';
   return `other: ${text.slice(0, 40).replace(/\s+/g, ' ')}`;
 }
@@ -80,24 +83,30 @@ async function main(): Promise<void> {
   const database = await server.freshDatabase('profile');
   const statements = new Map<string, number>();
   const counts = new Map<string, number>();
-  const base = createPrismaClient(database.url, 2);
-  const prisma = base.$extends({
-    query: {
-      async $allOperations({ operation, args, query }) {
+  const prisma = createPrismaClient(database.url, 2);
+  // Every statement of the write path goes through one of these: (sql, ...values), or COPY's (statement, text).
+  for (const method of ['$queryRawUnsafe', '$executeRawUnsafe', 'copyFrom'] as const) {
+    const send = Reflect.get(PgTransaction.prototype, method) as (
+      this: PgTransaction,
+      sql: string,
+      ...values: unknown[]
+    ) => Promise<unknown>;
+    Object.defineProperty(PgTransaction.prototype, method, {
+      configurable: true,
+      value: async function timed(this: PgTransaction, sql: string, ...values: unknown[]) {
         const started = performance.now();
         try {
-          return (await query(args)) as unknown;
+          return await send.call(this, sql, ...values);
         } finally {
-          // Every statement of the write path is a $queryRawUnsafe/$executeRawUnsafe: [sql, ...values].
-          const part = operation.startsWith('$') && Array.isArray(args) ? partOf(String(args[0])) : operation;
+          const part = partOf(sql);
           statements.set(part, (statements.get(part) ?? 0) + performance.now() - started);
           counts.set(part, (counts.get(part) ?? 0) + 1);
         }
       },
-    },
-  }) as unknown as typeof base;
+    });
+  }
   try {
-    await base.$queryRawUnsafe('SELECT 1');
+    await prisma.$queryRawUnsafe('SELECT 1');
     let total = 0;
     let written = 0;
     const cpuBefore = process.cpuUsage();
@@ -118,9 +127,9 @@ async function main(): Promise<void> {
     console.log(`  ${perPage(total)}  total (this process's CPU: ${perPage((cpuUsed.user + cpuUsed.system) / 1000).trim()})`);
     console.log(`  ${perPage(planning)}  planDocuments (from the CPU run)`);
     for (const [part, ms] of statements) console.log(`  ${perPage(ms)}  ${part} (${(counts.get(part) ?? 0) / pages.length} per page)`);
-    console.log(`  ${perPage(total - planning - inStatements)}  the rest: BEGIN/COMMIT, accounting, Prisma's transaction handling`);
+    console.log(`  ${perPage(total - planning - inStatements)}  the rest: connection, BEGIN/COMMIT, COPY text, accounting`);
   } finally {
-    await base.$disconnect();
+    await prisma.$disconnect();
     await database.drop();
     await server.stop();
   }

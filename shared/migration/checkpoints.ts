@@ -1,5 +1,5 @@
-import type { Prisma } from '../postgres/generated/prisma/client.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
+import type { SqlClient } from '../postgres/sql-client.js';
 import type { ApplyResult } from '../write-path/apply-documents.js';
 import type { RunPart } from './runs.js';
 
@@ -62,13 +62,16 @@ export function checkpointAfter(from: Checkpoint, page: PageProgress): Checkpoin
  * The part's checkpoint, row-locked for the rest of the transaction; created (at the start) if missing.
  * Concurrent writers of one part's checkpoint serialise on it, and each sees what the one before committed.
  */
-export async function lockCheckpoint(tx: Prisma.TransactionClient, runId: string, part: RunPart): Promise<Checkpoint> {
+export async function lockCheckpoint(tx: SqlClient, runId: string, part: RunPart): Promise<Checkpoint> {
   // Inserting first gives concurrent first pages a row to queue on: the second waits for the first to
   // commit, then finds the checkpoint moved.
-  await tx.$executeRaw`INSERT INTO "migration_checkpoints" ("runId", "part") VALUES (${runId}, ${part}) ON CONFLICT DO NOTHING`;
-  const [row] = await tx.$queryRaw<CheckpointRow[]>`
-    SELECT "continuation", "done", "processed", "maxCosmosTs" FROM "migration_checkpoints"
-    WHERE "runId" = ${runId} AND "part" = ${part} FOR UPDATE`;
+  await tx.$executeRawUnsafe('INSERT INTO "migration_checkpoints" ("runId", "part") VALUES ($1, $2) ON CONFLICT DO NOTHING', runId, part);
+  const [row] = await tx.$queryRawUnsafe<CheckpointRow[]>(
+    `SELECT "continuation", "done", "processed", "maxCosmosTs" FROM "migration_checkpoints"
+    WHERE "runId" = $1 AND "part" = $2 FOR UPDATE`,
+    runId,
+    part,
+  );
   if (!row) throw new Error(`checkpoint row for run ${runId} part ${part} vanished`);
   return toCheckpoint(row);
 }
@@ -81,39 +84,39 @@ export interface ReadCost {
 
 /** Saves the part's checkpoint and adds the page's outcome and cost to the run's counters, inside the page's transaction. */
 export async function recordPage(
-  tx: Prisma.TransactionClient,
+  tx: SqlClient,
   runId: string,
   part: RunPart,
   checkpoint: Checkpoint,
   result: ApplyResult,
   page: { size: number } & ReadCost,
 ): Promise<void> {
-  const values = {
-    continuation: checkpoint.continuation,
-    done: checkpoint.done,
-    processed: BigInt(checkpoint.processed),
-    maxCosmosTs: BigInt(checkpoint.maxCosmosTs),
-    updatedAt: new Date(),
-  };
-  await tx.migrationCheckpoint.upsert({
-    where: { runId_part: { runId, part } },
-    create: { runId, part, ...values },
-    update: values,
-  });
-  const now = new Date();
-  await tx.migrationRun.update({
-    where: { id: runId },
-    data: {
-      processed: { increment: page.size },
-      written: { increment: result.written },
-      unchanged: { increment: result.unchanged },
-      quarantined: { increment: result.quarantined },
-      failed: { increment: result.failed },
-      skipped: { increment: result.skipped },
-      requestUnits: { increment: page.requestCharge },
-      throttled: { increment: page.throttled },
-      updatedAt: now,
-      heartbeatAt: now,
-    },
-  });
+  const now = new Date().toISOString();
+  await tx.$executeRawUnsafe(
+    `INSERT INTO "migration_checkpoints" ("runId", "part", "continuation", "done", "processed", "maxCosmosTs", "updatedAt")
+    VALUES ($1, $2, $3, $4, $5::bigint, $6::bigint, $7::timestamptz)
+    ON CONFLICT ("runId", "part") DO UPDATE SET "continuation" = EXCLUDED."continuation", "done" = EXCLUDED."done",
+      "processed" = EXCLUDED."processed", "maxCosmosTs" = EXCLUDED."maxCosmosTs", "updatedAt" = EXCLUDED."updatedAt"`,
+    runId,
+    part,
+    checkpoint.continuation,
+    checkpoint.done,
+    String(checkpoint.processed),
+    String(checkpoint.maxCosmosTs),
+    now,
+  );
+  const counters = [page.size, result.written, result.unchanged, result.quarantined, result.failed, result.skipped, page.throttled];
+  const updated = await tx.$executeRawUnsafe(
+    `UPDATE "migration_runs" SET "processed" = "processed" + $2::bigint, "written" = "written" + $3::bigint,
+      "unchanged" = "unchanged" + $4::bigint, "quarantined" = "quarantined" + $5::bigint, "failed" = "failed" + $6::bigint,
+      "skipped" = "skipped" + $7::bigint, "throttled" = "throttled" + $8::bigint,
+      "requestUnits" = "requestUnits" + $9::double precision, "updatedAt" = $10::timestamptz, "heartbeatAt" = $10::timestamptz
+    WHERE "id" = $1`,
+    runId,
+    ...counters.map(String),
+    page.requestCharge,
+    now,
+  );
+  // The run's row is where its counters live: a page of a run that is not there must not commit.
+  if (updated !== 1) throw new Error(`migration run ${runId} is not recorded: its page cannot be counted`);
 }

@@ -1,5 +1,4 @@
 import type { AppContext } from '../context/app-context.js';
-import type { Prisma } from '../postgres/generated/prisma/client.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
 import { type Checkpoint, checkpointAfter, lockCheckpoint, recordPage } from './checkpoints.js';
@@ -90,7 +89,7 @@ export async function commitPage(
     source: 'migration',
     dryRun: target.dryRun,
     skipExisting: target.skipExisting,
-    beforeCommit: async (tx: Prisma.TransactionClient, applied) => {
+    beforeCommit: async (tx, applied) => {
       const saved = await lockCheckpoint(tx, target.runId, target.part);
       const position = stepPosition(saved, from);
       if (position !== 'current') throw new CheckpointMovedError(position);

@@ -1,9 +1,10 @@
 import { type DocumentType, documentTypes } from '../domain/document-types.js';
 import { sqlTypeOf } from '../domain/fields.js';
 import type { Row } from '../domain/mapping.js';
-import type { PrismaClient } from './prisma-client.js';
+import { copyText, valueText } from './copy-text.js';
+import type { CopyClient, SqlClient as RawSqlClient } from './sql-client.js';
 import { quoteIdentifier as quote } from './sql-identifier.js';
-import { buriedSql, entryOutlivesRowSql, mayReplaceSql, rowKey } from './version-order.js';
+import { buriedSql, entryOutlivesRowSql, mayReplaceSql } from './version-order.js';
 
 /**
  * The set-based write of mapped rows: one `INSERT … SELECT FROM unnest(…) ON CONFLICT … DO UPDATE … WHERE`
@@ -16,17 +17,22 @@ import { buriedSql, entryOutlivesRowSql, mayReplaceSql, rowKey } from './version
  * choice). Each array is sent as its text literal ({@link arrayLiteral}), built here rather than by the
  * driver stack, which otherwise converts every element on its way (issue 15: ~20% of a page's client CPU).
  *
- * Two statements share that shape. The guarded upsert decides every row against the row it meets. When the
- * row lock that comes first finds no row for any of the chunk's keys (and, in a pubkey-keyed table, ids) —
- * every page of a fresh full load — there is nothing to guard against, and a plain insert does the same
- * work with less: no lookup of the current row, no comparison, no outcome per row, and no conflict clause
- * (whose speculative insertion costs the server ~15% more per row). A row that a concurrent writer inserts
- * in between makes it fail with a unique violation, a lost race on which the whole call is tried again
- * (`applyDocuments`), and the lock then finds the row. Both return only the rows that were not simply written.
+ * The guarded upsert decides every row against the row it meets, and returns only the rows that were not
+ * simply written. When the row lock that comes first finds no row for any of the chunk's keys (and, in a
+ * pubkey-keyed table, ids), and no tombstone or quarantine entry of any of its documents — every page of a
+ * fresh full load — there is nothing to guard against, bury or clear: the rows go in with COPY, PostgreSQL's
+ * own bulk load (no lookup of a current row, no comparison, no conflict clause, rows inserted in batches;
+ * about half the server's CPU per row of the upsert, issue 15). Nothing in between can make that wrong: the
+ * documents' identity locks (`tombstones.ts`) keep deletes out until commit, and a row a concurrent writer
+ * inserts makes COPY fail with a unique violation, a lost race on which the whole call is tried again
+ * (`applyDocuments`), and the lock then finds the row.
  */
 
-/** What the write needs from Prisma: a client or an interactive transaction's client. */
-export type SqlClient = Pick<PrismaClient, '$queryRawUnsafe'>;
+/** What a lookup needs: a transaction on `pg` (the write path), or a Prisma client or transaction. */
+export type SqlClient = Pick<RawSqlClient, '$queryRawUnsafe'>;
+
+/** What the write needs: the write path's transaction, which can COPY. */
+export type WriteClient = Pick<CopyClient, '$queryRawUnsafe' | 'copyFrom'>;
 
 export interface UpsertOptions {
   /** Insert new rows only and leave every existing row alone (reported as `skipped`). */
@@ -62,9 +68,16 @@ interface Statements {
   lock: string;
   write: string;
   skipExisting: string;
-  /** The plain insert, for a chunk none of whose keys (nor ids) the lock found in the table. */
-  fresh: string;
+  /** The COPY, for a chunk that meets nothing (see {@link LockResult}). */
+  copy: string;
   columns: Column[];
+}
+
+/** What the row lock found for a chunk: the rows it locked, and whether a tombstone or quarantine entry names a document. */
+interface LockResult {
+  locked: number;
+  tombstoned: boolean;
+  quarantined: boolean;
 }
 
 function columnsOf(type: DocumentType): Column[] {
@@ -155,28 +168,25 @@ LEFT JOIN LATERAL (SELECT * FROM ${table} t WHERE t.${key} = i.${key} LIMIT 1) p
 ${byPubkey ? idOwner : ''}
 WHERE w."key" IS NULL${byPubkey ? ' OR p."id" <> i."id"' : ''}
 ORDER BY i."ord"`;
-  // The plain insert: it inserts every row no tombstone buries, or fails; the buried rows are sent back.
-  const fresh = `WITH ${input},
-${insert('').replace(`FROM input i ${writable}`, 'FROM input i WHERE NOT i."buried"')}
-SELECT i."ord", false AS "written", i."buried", NULL::text AS "prevId", NULL::text AS "prevPubkey", NULL::bigint AS "prevTs",
-  true AS "mayReplace", NULL::text AS "idOwner", NULL::bigint AS "idOwnerTs", NULL::jsonb AS "displaced"
-FROM input i LEFT JOIN written w ON w."key" = i.${key}
-WHERE w."key" IS NULL
-ORDER BY i."ord"`;
+  const documents = 'unnest($1::text[], $2::text[]) AS d("id", "pubkey")';
   const write = `ON CONFLICT (${key}) DO UPDATE SET ${updates}
   WHERE ${mayReplaceSql(type, 'EXCLUDED', 'cur', content)}`;
   return {
     columns,
     // Locks the existing rows in key order before the upsert, so the upsert's snapshot sees their latest
     // committed versions (what the outcome and a displaced row are read from) and concurrent writers of
-    // overlapping batches queue instead of deadlocking. It says only how many rows it locked: none means the
-    // chunk meets no existing row (the plain insert).
-    lock: `SELECT count(*)::int AS "locked" FROM (SELECT 1 FROM ${table} WHERE ${key} = ANY($1::text[])${
-      byPubkey ? ' OR "id" = ANY($2::text[])' : ''
-    } ORDER BY ${key} FOR UPDATE) l`,
+    // overlapping batches queue instead of deadlocking. It says how many rows it locked, and whether any of
+    // the documents has a tombstone or a quarantine entry (each looked up only when its table has any row).
+    lock: `SELECT (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE ${key} = ANY(${byPubkey ? '$2' : '$1'}::text[])${
+      byPubkey ? ' OR "id" = ANY($1::text[])' : ''
+    } ORDER BY ${key} FOR UPDATE) l)::int AS "locked",
+  CASE WHEN EXISTS (SELECT 1 FROM "tombstones") THEN EXISTS (SELECT 1 FROM ${documents}
+    JOIN "tombstones" tb ON tb."id" = d."id" AND tb."pubkey" IN (d."pubkey", '')) ELSE false END AS "tombstoned",
+  CASE WHEN EXISTS (SELECT 1 FROM "quarantine") THEN EXISTS (SELECT 1 FROM ${documents}
+    JOIN "quarantine" q ON q."key" = d."pubkey" || '/' || d."id") ELSE false END AS "quarantined"`,
     write: `WITH ${input},\n${insert(write)}\n${select}`,
     skipExisting: `WITH ${input},\n${insert(`ON CONFLICT (${key}) DO NOTHING`)}\n${select}`,
-    fresh,
+    copy: `COPY ${table} (${names}) FROM STDIN`,
   };
 }
 
@@ -204,24 +214,9 @@ function arrayLiteral(rows: readonly Row[], valueOf: (row: Row) => unknown, json
       literal += 'NULL';
       continue;
     }
-    literal += `"${elementText(value, json).replace(/[\\"]/g, '\\$&')}"`;
+    literal += `"${valueText(value, json).replace(/[\\"]/g, '\\$&')}"`;
   }
   return `${literal}}`;
-}
-
-/** A JSON column's value as its JSON text (a JSON string too); any other as pg's prepareValue renders it. */
-function elementText(value: unknown, json: boolean): string {
-  if (json) return JSON.stringify(value);
-  switch (typeof value) {
-    case 'string':
-      return value;
-    case 'number':
-    case 'boolean':
-    case 'bigint':
-      return String(value);
-    default:
-      return JSON.stringify(value);
-  }
 }
 
 /** The array parameters for a chunk: one array literal per column, in statement order. */
@@ -252,7 +247,7 @@ interface OutcomeRecord {
  * are held until commit, which is what makes the reported outcomes (and displaced rows) exact.
  */
 export async function upsertRows(
-  db: SqlClient,
+  db: WriteClient,
   type: DocumentType,
   rows: readonly Row[],
   options: UpsertOptions = {},
@@ -261,12 +256,20 @@ export async function upsertRows(
   const statements = statementsFor(type);
   const byPubkey = documentTypes[type].key === 'pubkey';
   const skipExisting = options.skipExisting === true;
-  const lockParams = [arrayLiteral(rows, (row) => rowKey(type, row))];
-  if (byPubkey) lockParams.push(arrayLiteral(rows, (row) => row.id));
-  const [{ locked } = { locked: 0 }] = await db.$queryRawUnsafe<Array<{ locked: number }>>(statements.lock, ...lockParams);
-  const statement = locked === 0 ? statements.fresh : skipExisting ? statements.skipExisting : statements.write;
-  const records = await db.$queryRawUnsafe<OutcomeRecord[]>(statement, ...parametersOf(statements.columns, rows));
+  const [found] = await db.$queryRawUnsafe<LockResult[]>(
+    statements.lock,
+    arrayLiteral(rows, (row) => row.id),
+    arrayLiteral(rows, (row) => row.pubkey),
+  );
   const outcomes: RowOutcome[] = rows.map(() => writtenOutcome);
+  if (found && found.locked === 0 && !found.tombstoned && !found.quarantined) {
+    const copied = await db.copyFrom(statements.copy, copyText(statements.columns, rows));
+    // COPY inserts every line or fails; another count means the text was cut wrong, and nothing may commit.
+    if (copied !== rows.length) throw new Error(`${type}: COPY took ${copied} rows of ${rows.length}`);
+    return outcomes;
+  }
+  const statement = skipExisting ? statements.skipExisting : statements.write;
+  const records = await db.$queryRawUnsafe<OutcomeRecord[]>(statement, ...parametersOf(statements.columns, rows));
   for (const record of records) {
     const index = Number(record.ord) - 1;
     outcomes[index] = outcomeOf(rows[index] as Row, record, skipExisting, byPubkey);

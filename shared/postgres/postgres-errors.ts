@@ -85,6 +85,8 @@ export function sqlStateOf(error: unknown): string | undefined {
  * and connections lost, refused or timed out however the driver or Prisma reports them.
  */
 export function isTransientPostgresError(error: unknown): boolean {
+  // The write path talks to `pg` directly: its socket errors arrive as Node raised them.
+  if (isPostgresUnreachable(error) || isBrokenPipe(error)) return true;
   const prismaCode = prismaCodeOf(error);
   if (prismaCode !== undefined && transientPrismaCodes.has(prismaCode)) return true;
   const state = sqlStateOf(error);
@@ -171,6 +173,12 @@ const unreachableSocketCodes = new Set([
   'ENOTFOUND',
   'EAI_AGAIN',
 ]);
+
+/** A write to a socket the server (or the path to it) already closed. */
+function isBrokenPipe(error: unknown): boolean {
+  const { code, syscall } = (error ?? {}) as { code?: unknown; syscall?: unknown };
+  return code === 'EPIPE' && typeof syscall === 'string';
+}
 
 /** Whether `error` means no PostgreSQL server could be reached (as opposed to an answer it gave). */
 export function isPostgresUnreachable(error: unknown): boolean {

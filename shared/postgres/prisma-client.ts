@@ -1,8 +1,10 @@
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import type { PostgresTimeoutSettings } from '../config/env.js';
 import { type PostgresCredentials, pgConnectionConfig, urlPassword } from './entra-credentials.js';
 import { PrismaClient } from './generated/prisma/client.js';
 import { guardAgainstSilence } from './silent-connection.js';
+import type { SqlClient } from './sql-client.js';
 
 export type { PrismaClient };
 
@@ -28,6 +30,54 @@ export const defaultPostgresTimeouts: PostgresTimeouts = {
 const timeoutsByClient = new WeakMap<PrismaClient, PostgresTimeouts>();
 
 /**
+ * The `pg` pool of one client, shared by its Prisma queries and the write path, which runs its transactions on
+ * it directly (`pg-transaction.ts`). One pool at a time: `$disconnect` ends it, and as Prisma connects again
+ * on the next query after a `$disconnect`, so does this: the next use opens a new pool.
+ */
+class SharedPool {
+  readonly #config: pg.PoolConfig;
+  #pool: pg.Pool | undefined;
+
+  constructor(config: pg.PoolConfig) {
+    this.#config = config;
+  }
+
+  current(): pg.Pool {
+    if (!this.#pool || this.#pool.ending) {
+      this.#pool = new pg.Pool(this.#config);
+      // A connection that dies while idle in the pool is dropped by it, and the next query opens another;
+      // without a listener that 'error' event would end the process (Prisma adds one only while connected).
+      this.#pool.on('error', () => undefined);
+    }
+    return this.#pool;
+  }
+
+  async end(): Promise<void> {
+    if (this.#pool && !this.#pool.ending) await this.#pool.end();
+  }
+
+  /** Prisma's `pg` adapter on the current pool: it takes the pool when Prisma connects, and ends it when Prisma disconnects. */
+  adapter(): Pick<PrismaPg, 'provider' | 'adapterName' | 'connect' | 'connectToShadowDb'> {
+    const onConfig = new PrismaPg(this.#config);
+    return {
+      provider: onConfig.provider,
+      adapterName: onConfig.adapterName,
+      connect: () => new PrismaPg(this.current(), { disposeExternalPool: true }).connect(),
+      connectToShadowDb: () => onConfig.connectToShadowDb(),
+    };
+  }
+}
+
+const poolsByClient = new WeakMap<PrismaClient, SharedPool>();
+
+/** The connection pool of a client made by {@link createPrismaClient}, the one its Prisma queries use too. */
+export function poolOf(prisma: PrismaClient): pg.Pool {
+  const pools = poolsByClient.get(prisma);
+  if (!pools) throw new Error('this Prisma client was not made by createPrismaClient: its connection pool is unknown');
+  return pools.current();
+}
+
+/**
  * The timeouts `prisma` was created with by {@link createPrismaClient}; the defaults for a client made
  * elsewhere. The write path reads its retry window and statement timeouts here, so whoever calls it (the
  * migration, the sync, the queue, repair) obeys the same configured values.
@@ -50,7 +100,7 @@ export function createPrismaClient(
   credentials: PostgresCredentials = urlPassword,
   timeouts: PostgresTimeouts = defaultPostgresTimeouts,
 ): PrismaClient {
-  const adapter = new PrismaPg({
+  const pools = new SharedPool({
     ...pgConnectionConfig(databaseUrl, credentials),
     max: poolSize,
     connectionTimeoutMillis: timeouts.connectTimeoutMs,
@@ -60,21 +110,26 @@ export function createPrismaClient(
       guardAgainstSilence(client, timeouts.queryTimeoutMs);
     },
   });
-  const prisma = new PrismaClient({ adapter });
+  const prisma = new PrismaClient({ adapter: pools.adapter() });
+  // The write path may have used the pool without Prisma ever connecting: `$disconnect` ends it all the same.
+  const disconnect = prisma.$disconnect.bind(prisma);
+  Object.defineProperty(prisma, '$disconnect', {
+    configurable: true,
+    value: async () => {
+      await disconnect();
+      await pools.end();
+    },
+  });
   timeoutsByClient.set(prisma, timeouts);
+  poolsByClient.set(prisma, pools);
   return prisma;
-}
-
-/** What {@link setTransactionTimeouts} needs: an interactive transaction's client. */
-interface TransactionClient {
-  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
 }
 
 /**
  * Sets the server-side timeouts for the rest of the current transaction only (`set_config(..., true)` is
  * `SET LOCAL`), which works behind PgBouncer's transaction pooling too. Call it first in a transaction.
  */
-export async function setTransactionTimeouts(tx: TransactionClient, timeouts: PostgresTimeouts): Promise<void> {
+export async function setTransactionTimeouts(tx: Pick<SqlClient, '$executeRawUnsafe'>, timeouts: PostgresTimeouts): Promise<void> {
   await tx.$executeRawUnsafe(
     "SELECT set_config('statement_timeout', $1, true), set_config('idle_in_transaction_session_timeout', $2, true)",
     String(timeouts.statementTimeoutMs),

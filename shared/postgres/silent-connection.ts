@@ -16,19 +16,24 @@ function isPromise(value: unknown): value is Promise<unknown> {
   return value instanceof Promise;
 }
 
-/** Runs `query` with a deadline on its answer; the deadline destroys `client`'s socket. */
-function guardedQuery(
-  client: pg.ClientBase & { connection?: { stream?: { destroy(): void } } },
-  query: QueryFunction,
-  args: unknown[],
-  deadlineMs: number,
-): unknown {
-  const timer = setTimeout(() => client.connection?.stream?.destroy(), deadlineMs);
+type Destroyable = pg.ClientBase & { connection?: { stream?: { destroy(): void } } };
+
+/**
+ * Destroys `client`'s socket unless the returned function is called within `deadlineMs`: for a query, or a
+ * COPY (a submittable that {@link guardAgainstSilence} does not see), that the server may never answer.
+ */
+export function destroyUnlessDoneWithin(client: pg.ClientBase, deadlineMs: number): () => void {
+  const timer = setTimeout(() => (client as Destroyable).connection?.stream?.destroy(), deadlineMs);
   // A pending deadline must not keep a finished process alive.
   timer.unref();
-  const done = () => {
+  return () => {
     clearTimeout(timer);
   };
+}
+
+/** Runs `query` with a deadline on its answer; the deadline destroys `client`'s socket. */
+function guardedQuery(client: pg.ClientBase, query: QueryFunction, args: unknown[], deadlineMs: number): unknown {
+  const done = destroyUnlessDoneWithin(client, deadlineMs);
   const last = args.length - 1;
   const callback = args[last];
   if (typeof callback === 'function') {
@@ -48,7 +53,7 @@ function guardedQuery(
   }
   // A promise (how Prisma's adapter queries) settles when the answer, or the error, comes.
   if (isPromise(result)) result.then(done, done);
-  // A submittable (a cursor, a stream) reports through its own events; it is not guarded.
+  // A submittable (a cursor, a COPY stream) reports through its own events; it is not guarded here.
   else done();
   return result;
 }

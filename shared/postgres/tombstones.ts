@@ -1,4 +1,4 @@
-import type { PrismaClient } from './prisma-client.js';
+import type { SqlClient } from './sql-client.js';
 import { buriedSql } from './version-order.js';
 
 /**
@@ -15,8 +15,8 @@ import { buriedSql } from './version-order.js';
  * always in ascending order, so two transactions can never wait for each other's buckets.
  */
 
-/** What the statements here need: a client or an interactive transaction's client. */
-export type TombstoneClient = Pick<PrismaClient, '$queryRawUnsafe' | '$executeRawUnsafe'>;
+/** What the statements here need: a transaction on `pg` (the write path), or a Prisma client or transaction. */
+export type TombstoneClient = SqlClient;
 
 /** Buckets the ids hash into; few enough to bound the locks a page takes, many enough that deletes rarely wait. */
 export const lockBuckets = 64;

@@ -1,6 +1,7 @@
-import type { Prisma } from '../postgres/generated/prisma/client.js';
+import { inPgTransaction } from '../postgres/pg-transaction.js';
 import { isRowDataError, sqlStateOf, UNIQUE_VIOLATION } from '../postgres/postgres-errors.js';
-import { type PostgresTimeouts, type PrismaClient, setTransactionTimeouts, timeoutsOf } from '../postgres/prisma-client.js';
+import { type PostgresTimeouts, type PrismaClient, poolOf, setTransactionTimeouts, timeoutsOf } from '../postgres/prisma-client.js';
+import type { CopyClient, SqlClient } from '../postgres/sql-client.js';
 import { lockIdentities } from '../postgres/tombstones.js';
 import { retryTransient } from '../postgres/transient-retry.js';
 import { Accounting, type ApplyResult } from './accounting.js';
@@ -31,7 +32,8 @@ export type { ApplyResult } from './accounting.js';
  * - a successful write clears the document's quarantine entry (unless that entry is a newer version);
  * - everything for one call (rows, quarantine, the caller's `beforeCommit`) commits in ONE transaction,
  *   retried whole on transient PostgreSQL errors for the client's retry window (`timeoutsOf`). Pass pages,
- *   not containers.
+ *   not containers. The transaction runs on a connection of the Prisma client's pool, on `pg` directly
+ *   (`postgres/pg-transaction.ts`): the hot path, where Prisma's conversions cost as much as the rest.
  */
 
 export interface ApplyOptions {
@@ -50,15 +52,15 @@ export interface ApplyOptions {
    * Runs inside the transaction, after the writes and before the commit (not in a dry run): a migration
    * saves its checkpoint here, so a page's rows and its checkpoint commit together or not at all.
    */
-  beforeCommit?: (tx: Prisma.TransactionClient, result: ApplyResult) => Promise<void>;
+  beforeCommit?: (tx: SqlClient, result: ApplyResult) => Promise<void>;
 }
 
 const defaultChunkSize = 2000;
 
 /**
  * Ends a dry run's transaction with a rollback, carrying what the writes did. Thrown out of the
- * transaction's callback (Prisma rolls back an interactive transaction whose callback throws), caught
- * right outside it; never retried, never seen by a caller.
+ * transaction's callback (a transaction whose callback throws is rolled back), caught right outside it;
+ * never retried, never seen by a caller.
  */
 class DryRunRollback extends Error {
   override readonly name = 'DryRunRollback';
@@ -73,7 +75,7 @@ class DryRunRollback extends Error {
  * quarantine saved.
  */
 async function execute(
-  tx: Prisma.TransactionClient,
+  tx: CopyClient,
   plan: Plan,
   options: ApplyOptions,
   isolate: boolean,
@@ -114,16 +116,13 @@ async function execute(
  */
 async function inTransaction(prisma: PrismaClient, plan: Plan, options: ApplyOptions, isolate: boolean): Promise<ApplyResult> {
   try {
-    return await prisma.$transaction(
-      async (tx) => {
-        const result = await execute(tx, plan, options, isolate, timeoutsOf(prisma));
-        if (options.dryRun) throw new DryRunRollback(result);
-        await options.beforeCommit?.(tx, result);
-        return result;
-      },
-      // Prisma's 5 s default is too short for a large page on a busy server.
-      { maxWait: 30_000, timeout: 300_000 },
-    );
+    const timeouts = timeoutsOf(prisma);
+    return await inPgTransaction(poolOf(prisma), timeouts.queryTimeoutMs, async (tx) => {
+      const result = await execute(tx, plan, options, isolate, timeouts);
+      if (options.dryRun) throw new DryRunRollback(result);
+      await options.beforeCommit?.(tx, result);
+      return result;
+    });
   } catch (error) {
     if (error instanceof DryRunRollback) return error.result;
     throw error;

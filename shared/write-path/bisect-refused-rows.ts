@@ -1,7 +1,7 @@
 import type { DocumentType } from '../domain/document-types.js';
 import type { UpsertOptions } from '../postgres/bulk-upsert.js';
-import type { Prisma } from '../postgres/generated/prisma/client.js';
 import { isRowDataError } from '../postgres/postgres-errors.js';
+import type { CopyClient } from '../postgres/sql-client.js';
 import type { Candidate } from './plan-documents.js';
 import { type PassResult, upsertPass, type WritePass } from './write-chunk.js';
 
@@ -11,7 +11,7 @@ import { type PassResult, upsertPass, type WritePass } from './write-chunk.js';
  * to it and its rows halved, until the rows it refuses are isolated one by one; every other row is
  * written. Each refused row costs about 2·log2(chunk size) more statements, each with its savepoint.
  */
-export function bisectingPass(tx: Prisma.TransactionClient, options: UpsertOptions): WritePass {
+export function bisectingPass(tx: CopyClient, options: UpsertOptions): WritePass {
   const upsert = upsertPass(tx, options);
   const bisect = async (type: DocumentType, rows: Candidate[]): Promise<PassResult> => {
     await tx.$executeRawUnsafe('SAVEPOINT apply_chunk');

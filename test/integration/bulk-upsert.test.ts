@@ -318,7 +318,7 @@ describe('identity guard', () => {
   });
 });
 
-describe('a page that meets no existing row (the plain insert)', () => {
+describe('a page that meets no existing row (written with COPY)', () => {
   /** Waits until some backend of the test database waits for a lock: the point where a write has met another's row. */
   async function untilOneWaitsForALock(): Promise<void> {
     for (let poll = 0; poll < 1500; poll += 1) {

@@ -83,6 +83,10 @@ describe('a page and a delete of one document at the same moment', () => {
     const held = new Promise<void>((resolve) => {
       release = resolve;
     });
+    let recorded: () => void = () => undefined;
+    const deleteRecorded = new Promise<void>((resolve) => {
+      recorded = resolve;
+    });
     // A delete mid-transaction: its lock taken and its tombstone recorded, not yet committed. The row does not
     // exist yet, so there is no row lock for the page to wait on: only the identity lock orders the two.
     const deleting = db.prisma.$transaction(async (tx) => {
@@ -92,8 +96,11 @@ describe('a page and a delete of one document at the same moment', () => {
         pubkey,
         document.id,
       );
+      recorded();
       await held;
     });
+    // The page starts once the delete holds its lock: started together, either could take its lock first.
+    await deleteRecorded;
     const writing = applyDocuments(db.prisma, [version(document, 100, 10)], { source: 'migration' });
     // The page's transaction is waiting for the identity lock (an advisory lock wait), not writing.
     for (;;) {

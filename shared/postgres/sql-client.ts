@@ -1,0 +1,17 @@
+/**
+ * What the write path's statements need from a connection: raw SQL with positional parameters. A Prisma
+ * client, a Prisma interactive transaction and a {@link PgTransaction} (`pg-transaction.ts`) all have it,
+ * so the same statement code runs in the hot write path (on `pg` directly) and in the removal transactions
+ * (through Prisma). Results are alike on both: int8 as bigint, jsonb parsed, timestamptz as Date.
+ */
+export interface SqlClient {
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
+  /** The number of rows the statement touched. */
+  $executeRawUnsafe(query: string, ...values: unknown[]): PromiseLike<number>;
+}
+
+/** A transaction that can also stream rows in with COPY: the write path's, on `pg` (`pg-transaction.ts`). */
+export interface CopyClient extends SqlClient {
+  /** Runs `statement` (a `COPY … FROM STDIN`) with `text`, in COPY's text format, as its data; the rows copied. */
+  copyFrom(statement: string, text: string): Promise<number>;
+}
