@@ -213,6 +213,11 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
     return m ? m.documents / m.seconds : undefined;
   };
   const ratio = (a: number | undefined, b: number | undefined, digits: number) => (a && b ? (a / b).toFixed(digits) : 'n/a');
+  /** Server CPU seconds per document of a variant, when it could be read. */
+  const serverSeconds = (label: string) => {
+    const m = results.get(label);
+    return m?.serverCpuSeconds ? m.serverCpuSeconds / m.documents : undefined;
+  };
   const pipelineRate = perSecond('pipeline');
   const mapping = perSecond('source-only');
   const pipelines = plans.filter((plan) => plan.memory).sort((a, b) => a.documents - b.documents);
@@ -231,6 +236,7 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
     `pipeline / naive-upsert:  ${ratio(pipelineRate, perSecond('naive-upsert'), 1)}x  (target: at least 30x)`,
     `mapping (source-only):    ${mapping ? Math.round(mapping).toLocaleString('en-US') : 'n/a'} docs/s, one core, warm  (target: 100,000)`,
     `server CPU per 1,000 documents: ${serverLine.join('; ')}`,
+    `sink cost, raw-copy / pipeline: ${ratio(serverSeconds('raw-copy'), serverSeconds('pipeline'), 2)}  (server CPU per document; what bounds a large migration whose writers share one server)`,
     `scale-out (aggregate):    ${scaleOutWorkers
       .map((workers) => {
         const rate = perSecond(scaleOutLabel(workers));

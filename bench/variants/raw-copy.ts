@@ -3,6 +3,8 @@ import pg from 'pg';
 import pgCopy from 'pg-copy-streams';
 import { type DocumentType, documentTypeNames, documentTypes } from '../../shared/domain/document-types.js';
 import { documentToRow, type Row } from '../../shared/domain/mapping.js';
+import { columnsOf } from '../../shared/postgres/bulk-upsert.js';
+import { copyText } from '../../shared/postgres/copy-text.js';
 import { generateBenchDocuments } from '../document-stream.js';
 import { Stopwatch } from '../stopwatch.js';
 import type { VariantRun } from './variant.js';
@@ -55,56 +57,23 @@ export const rawCopy: VariantRun = async ({ documents, databaseUrl, sampler, con
 };
 
 function copyStatement(client: pg.Client, type: DocumentType): string {
-  const columns = copyColumns(type).map((column) => client.escapeIdentifier(column));
+  const columns = columnsOf(type).map((column) => client.escapeIdentifier(column.name));
   return `COPY ${client.escapeIdentifier(documentTypes[type].table)} (${columns.join(', ')}) FROM STDIN`;
 }
 
-/** The mappable documents as COPY text, cut into chunks of {@link rowsPerCopy} rows per table. */
+/** The mappable documents as COPY text (the write path's own serializer), cut into chunks of {@link rowsPerCopy} rows per table. */
 function serialize(input: readonly unknown[]): CopyChunk[] {
-  const lines = new Map<DocumentType, string[]>(documentTypeNames.map((type) => [type, []]));
+  const rows = new Map<DocumentType, Row[]>(documentTypeNames.map((type) => [type, []]));
   for (const document of input) {
     const mapped = documentToRow(document);
-    if (mapped.ok) lines.get(mapped.type)?.push(copyLine(mapped.type, mapped.row));
+    if (mapped.ok) rows.get(mapped.type)?.push(mapped.row);
   }
   const chunks: CopyChunk[] = [];
-  for (const [type, rows] of lines) {
-    for (let start = 0; start < rows.length; start += rowsPerCopy) {
-      const slice = rows.slice(start, start + rowsPerCopy);
-      chunks.push({ type, text: slice.join(''), rows: slice.length });
+  for (const [type, all] of rows) {
+    for (let start = 0; start < all.length; start += rowsPerCopy) {
+      const slice = all.slice(start, start + rowsPerCopy);
+      chunks.push({ type, text: copyText(columnsOf(type), slice), rows: slice.length });
     }
   }
   return chunks;
-}
-
-/** The table's columns in the order `copyLine` writes them. */
-function copyColumns(type: DocumentType): string[] {
-  const descriptor = documentTypes[type];
-  return [
-    'id',
-    'pubkey',
-    ...(descriptor.storesType ? ['type'] : []),
-    ...Object.keys(descriptor.columns),
-    'extra',
-    'cosmosTs',
-    'cosmosEtag',
-    'cosmosLsn',
-  ];
-}
-
-/** One row in COPY's text format: tab-separated, `\N` for NULL, backslash escapes. */
-function copyLine(type: DocumentType, row: Row): string {
-  const kinds: Record<string, string> = documentTypes[type].columns;
-  const fields = copyColumns(type).map((column) => {
-    const value = row[column];
-    if (value === null || value === undefined) return '\\N';
-    if (column === 'extra' || kinds[column] === 'json') return escapeCopyText(JSON.stringify(value));
-    if (typeof value === 'boolean') return value ? 't' : 'f';
-    if (typeof value === 'string' || typeof value === 'number' || typeof value === 'bigint') return escapeCopyText(String(value));
-    return escapeCopyText(JSON.stringify(value));
-  });
-  return `${fields.join('\t')}\n`;
-}
-
-function escapeCopyText(text: string): string {
-  return text.replace(/[\\\n\r\t]/g, (char) => ({ '\\': '\\\\', '\n': '\\n', '\r': '\\r', '\t': '\\t' })[char] as string);
 }

@@ -57,7 +57,7 @@ export type RowOutcome =
   /** A concurrent writer changed the row between the lock and the write: apply it again. */
   | { outcome: 'retry' };
 
-interface Column {
+export interface Column {
   name: string;
   /** The array element type of its unnest parameter. */
   paramType: string;
@@ -80,7 +80,8 @@ interface LockResult {
   quarantined: boolean;
 }
 
-function columnsOf(type: DocumentType): Column[] {
+/** The columns of `type`'s table the write path fills, in statement (and COPY) order. */
+export function columnsOf(type: DocumentType): Column[] {
   const descriptor = documentTypes[type];
   const columns: Column[] = [
     { name: 'id', paramType: 'text', json: false },
@@ -169,6 +170,12 @@ ${byPubkey ? idOwner : ''}
 WHERE w."key" IS NULL${byPubkey ? ' OR p."id" <> i."id"' : ''}
 ORDER BY i."ord"`;
   const documents = 'unnest($1::text[], $2::text[]) AS d("id", "pubkey")';
+  // The keys whose rows the write may touch: the chunk's own, and in a pubkey-keyed table the keys of the rows
+  // that hold one of its ids.
+  const lockKeys = byPubkey
+    ? `SELECT d."pubkey" FROM ${documents} UNION ALL SELECT o."pubkey" FROM ${documents}
+    CROSS JOIN LATERAL (SELECT t."pubkey" FROM ${table} t WHERE t."id" = d."id" LIMIT 1) o`
+    : `SELECT d."id" FROM ${documents}`;
   const write = `ON CONFLICT (${key}) DO UPDATE SET ${updates}
   WHERE ${mayReplaceSql(type, 'EXCLUDED', 'cur', content)}`;
   return {
@@ -177,13 +184,14 @@ ORDER BY i."ord"`;
     // committed versions (what the outcome and a displaced row are read from) and concurrent writers of
     // overlapping batches queue instead of deadlocking. It says how many rows it locked, and whether any of
     // the documents has a tombstone or a quarantine entry (each looked up only when its table has any row).
-    lock: `SELECT (SELECT count(*) FROM (SELECT 1 FROM ${table} WHERE ${key} = ANY(${byPubkey ? '$2' : '$1'}::text[])${
-      byPubkey ? ' OR "id" = ANY($1::text[])' : ''
-    } ORDER BY ${key} FOR UPDATE) l)::int AS "locked",
-  CASE WHEN EXISTS (SELECT 1 FROM "tombstones") THEN EXISTS (SELECT 1 FROM ${documents}
-    JOIN "tombstones" tb ON tb."id" = d."id" AND tb."pubkey" IN (d."pubkey", '')) ELSE false END AS "tombstoned",
-  CASE WHEN EXISTS (SELECT 1 FROM "quarantine") THEN EXISTS (SELECT 1 FROM ${documents}
-    JOIN "quarantine" q ON q."key" = d."pubkey" || '/' || d."id") ELSE false END AS "quarantined"`,
+    // Every lookup is one index probe per key (LATERAL, LIMIT 1 or FOR UPDATE, which the planner cannot turn
+    // into a join): as `key = ANY(…)` the planner scans the whole table once it holds some ten thousand rows.
+    lock: `SELECT (SELECT count(*) FROM (SELECT DISTINCT k.${key} FROM (${lockKeys}) k ORDER BY k.${key}) k
+    CROSS JOIN LATERAL (SELECT 1 FROM ${table} t WHERE t.${key} = k.${key} FOR UPDATE) l)::int AS "locked",
+  CASE WHEN EXISTS (SELECT 1 FROM "tombstones") THEN EXISTS (SELECT 1 FROM ${documents} CROSS JOIN LATERAL
+    (SELECT 1 FROM "tombstones" tb WHERE tb."id" = d."id" AND tb."pubkey" IN (d."pubkey", '') LIMIT 1) tb) ELSE false END AS "tombstoned",
+  CASE WHEN EXISTS (SELECT 1 FROM "quarantine") THEN EXISTS (SELECT 1 FROM ${documents} CROSS JOIN LATERAL
+    (SELECT 1 FROM "quarantine" q WHERE q."key" = d."pubkey" || '/' || d."id" LIMIT 1) q) ELSE false END AS "quarantined"`,
     write: `WITH ${input},\n${insert(write)}\n${select}`,
     skipExisting: `WITH ${input},\n${insert(`ON CONFLICT (${key}) DO NOTHING`)}\n${select}`,
     copy: `COPY ${table} (${names}) FROM STDIN`,
