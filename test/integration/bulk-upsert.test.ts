@@ -319,6 +319,42 @@ describe('identity guard', () => {
 });
 
 describe('a page that meets no existing row (written with COPY)', () => {
+  it('reads back exactly any text, in a column and in extra, whatever COPY has to escape', async () => {
+    const template = firstOf('payment', 31);
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(
+        // Any Unicode text PostgreSQL can hold (no U+0000, which the mapping refuses), with COPY's specials mixed in.
+        fc.array(fc.oneof(fc.string({ unit: 'grapheme' }), fc.constantFrom('\\', '\t', '\n', '\r', '\\N', '\\.', '\\\\')), {
+          maxLength: 8,
+        }),
+        async (parts) => {
+          const text = parts.join('').replaceAll('\u0000', '');
+          run += 1;
+          const document = { ...template, id: `copy-${run}`, lnInvoice: text, note: { text, list: [text] } };
+          const result = await applyDocuments(db.prisma, [document], { source: 'migration' });
+          expect(result).toMatchObject({ written: 1, quarantined: 0, failed: 0 });
+          expect(rowToDocument('payment', (await rowOf('payment', `copy-${run}`)) as Doc)).toEqual(normalizeDocument(document));
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('takes the guarded write when a document of the page has a tombstone or a quarantine entry', async () => {
+    const [quarantined, buried, plain] = [1, 2, 3].map((n): Doc => ({ ...firstOf('payment', 32), id: `guarded-${n}`, _ts: 200 }));
+    const older = { ...(quarantined as Doc), _ts: 100, lnAmountSat: 'not a number' };
+    expect(await applyDocuments(db.prisma, [older], { source: 'sync' })).toMatchObject({ quarantined: 1 });
+    await db.pool.query('INSERT INTO "tombstones" ("pubkey", "id", "cosmosTs") VALUES ($1, $2, 300)', [buried?.pubkey, buried?.id]);
+
+    const result = await applyDocuments(db.prisma, [quarantined, buried, plain], { source: 'migration' });
+    expect(result).toMatchObject({ written: 2, unchanged: 1, quarantined: 0, failed: 0 });
+    expect(await rowOf('payment', 'guarded-1')).toBeDefined();
+    expect(await rowOf('payment', 'guarded-2')).toBeUndefined();
+    expect(await rowOf('payment', 'guarded-3')).toBeDefined();
+    expect(await quarantineEntry(quarantineKey(older))).toBeUndefined();
+  });
+
   /** Waits until some backend of the test database waits for a lock: the point where a write has met another's row. */
   async function untilOneWaitsForALock(): Promise<void> {
     for (let poll = 0; poll < 1500; poll += 1) {

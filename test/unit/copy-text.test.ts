@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { copyText } from '../../shared/postgres/copy-text.js';
+
+/**
+ * COPY's text format (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format"): a tab between
+ * columns, a newline after each row, `\N` for NULL, and a backslash, newline, carriage return or tab inside
+ * a value as its backslash escape. The expected texts below are written out by hand from that page.
+ */
+describe('copyText', () => {
+  const columns = [
+    { name: 'id', json: false },
+    { name: 'note', json: false },
+    { name: 'count', json: false },
+    { name: 'paid', json: false },
+    { name: 'extra', json: true },
+  ];
+
+  it('separates columns by tabs and rows by newlines, NULL as \\N for null and absent alike', () => {
+    const text = copyText(columns, [
+      { id: 'a', note: 'plain', count: 3, paid: true, extra: {} },
+      { id: 'b', note: null, paid: false, extra: { k: 1 } },
+    ]);
+    expect(text).toBe('a\tplain\t3\ttrue\t{}\nb\t\\N\t\\N\tfalse\t{"k":1}\n');
+  });
+
+  it('escapes backslash, tab, newline and carriage return in text, so \\N and \\. in a value stay text', () => {
+    const text = copyText(columns, [{ id: 'x', note: 'a\tb\nc\rd\\e \\N \\.', count: 1, paid: true, extra: {} }]);
+    expect(text).toBe('x\ta\\tb\\nc\\rd\\\\e \\\\N \\\\.\t1\ttrue\t{}\n');
+  });
+
+  it('writes a JSON column as its JSON text, a JSON string included, with its backslashes doubled', () => {
+    const text = copyText(columns, [
+      { id: 'j', note: 'n', count: 0, paid: false, extra: { quote: 'say "hi"\n', tab: '\t' } },
+      { id: 's', note: 'n', count: 0, paid: false, extra: 'just text' },
+    ]);
+    expect(text).toBe('j\tn\t0\tfalse\t{"quote":"say \\\\"hi\\\\"\\\\n","tab":"\\\\t"}\ns\tn\t0\tfalse\t"just text"\n');
+  });
+
+  it('writes nothing for no rows', () => {
+    expect(copyText(columns, [])).toBe('');
+  });
+});
