@@ -43,6 +43,9 @@ Options:
 
 Server CPU is read from /proc for the backends of the variant's database, so only for a server on this
 machine ("n/a" otherwise); it leaves out the server's shared background work (WAL writer, checkpointer).
+"sink cost" is raw-copy's server CPU per document over the pipeline's: on one machine client and server share
+the cores, so docs/s ratios charge the pipeline for its own mapping; where many writers share one server, what
+each row costs that server is what bounds the migration.
 
 Database: BENCH_DATABASE_URL, else TEST_DATABASE_URL (a server it may create and drop databases on),
 else an embedded PostgreSQL started for the run. DATABASE_URL is never used.`;
