@@ -37,7 +37,7 @@ Options:
   --naive-docs <n>      documents for naive-upsert (default 5000)
   --e2e-docs <n>        documents loaded into the Cosmos double for end-to-end and scale-out (default 100000)
   --batch-size <n>      documents per applyDocuments call / Cosmos page (default 1000)
-  --connections <n>     pipeline lanes and raw-copy connections (default 2, the migration's concurrency)
+  --connections <n>     pipeline lanes and raw-copy connections, the same for both (default 2)
   --only <list>         comma-separated variants to run (default: all)
   -h, --help            show this help
 
