@@ -239,7 +239,8 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
     `pipeline / naive-upsert:  ${ratio(pipelineRate, perSecond('naive-upsert'), 1)}x  (target: at least 30x)`,
     `mapping (source-only):    ${mapping ? Math.round(mapping).toLocaleString('en-US') : 'n/a'} docs/s, one core, warm  (target: 100,000)`,
     `server CPU per 1,000 documents: ${serverLine.join('; ')}`,
-    `sink cost, raw-copy / pipeline: ${ratio(serverSeconds('raw-copy'), serverSeconds('pipeline'), 2)}  (server CPU per document; what bounds a large migration whose writers share one server)`,
+    `sink cost, raw-copy / pipeline: ${ratio(serverSeconds('raw-copy'), serverSeconds('pipeline'), 2)}` +
+      '  (server CPU per document; what bounds a large migration whose writers share one server)',
     `scale-out (aggregate):    ${scaleOutWorkers
       .map((workers) => {
         const rate = perSecond(scaleOutLabel(workers));

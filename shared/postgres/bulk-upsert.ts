@@ -22,7 +22,7 @@ import { buriedSql, entryOutlivesRowSql, mayReplaceSql } from './version-order.j
  * pubkey-keyed table, ids), and no tombstone or quarantine entry of any of its documents — every page of a
  * fresh full load — there is nothing to guard against, bury or clear: the rows go in with COPY, PostgreSQL's
  * own bulk load (no lookup of a current row, no comparison, no conflict clause, rows inserted in batches;
- * about half the server's CPU per row of the upsert, issue 15). Nothing in between can make that wrong: the
+ * a fresh page's server CPU fell from 18.8 to 11.6 ms per 1,000 rows, issue 15). Nothing in between can make that wrong: the
  * documents' identity locks (`tombstones.ts`) keep deletes out until commit, and a row a concurrent writer
  * inserts makes COPY fail with a unique violation, a lost race on which the whole call is tried again
  * (`applyDocuments`), and the lock then finds the row.

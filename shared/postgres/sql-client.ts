@@ -2,7 +2,8 @@
  * What the write path's statements need from a connection: raw SQL with positional parameters. A Prisma
  * client, a Prisma interactive transaction and a {@link PgTransaction} (`pg-transaction.ts`) all have it,
  * so the same statement code runs in the hot write path (on `pg` directly) and in the removal transactions
- * (through Prisma). Results are alike on both: int8 as bigint, jsonb parsed, timestamptz as Date.
+ * (through Prisma). Results are alike on both: int8 as bigint, jsonb parsed, timestamptz as Date; only numeric
+ * differs (a Prisma Decimal, a `pg` string), and no statement run on both returns one.
  */
 export interface SqlClient {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): PromiseLike<T>;
