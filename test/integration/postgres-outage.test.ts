@@ -105,6 +105,26 @@ test('a connection that goes silent fails the call within the query deadline, an
   console.log(`silent connection: the call failed after ${seconds(failedAfter)} (query deadline 3 s)`);
 }, 60_000);
 
+test('a connection that goes silent in the middle of a COPY fails the call within the query deadline', async () => {
+  const prisma = clientThroughProxy({ queryTimeoutMs: 3_000, statementTimeoutMs: 2_000, connectTimeoutMs: 3_000, retryWindowMs: 0 });
+  const marker = newMarker();
+  const pubkey = marker.padEnd(64, '0');
+  // The page meets no existing row, so its rows go in with COPY; the path dies as the COPY statement is sent.
+  proxy.silenceAt('COPY "payments"');
+  const started = Date.now();
+  const failure = await applyDocuments(prisma, goodPayments(pubkey, `${marker}a`, 5), { source: 'sync' }).then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  const failedAfter = Date.now() - started;
+  expect(failure).toBeDefined();
+  expect(isTransientPostgresError(failure)).toBe(true);
+  await proxy.restore();
+  expect(await paymentsOf(pubkey)).toBe(0);
+  expect((await applyDocuments(prisma, goodPayments(pubkey, `${marker}a`, 5), { source: 'sync' })).written).toBe(5);
+  console.log(`silent in a COPY: the call failed after ${seconds(failedAfter)} (query deadline 3 s)`);
+}, 60_000);
+
 test('with a retry window, the call on a silent connection succeeds once the path is back', async () => {
   const prisma = clientThroughProxy({ queryTimeoutMs: 3_000, statementTimeoutMs: 2_000, connectTimeoutMs: 3_000, retryWindowMs: 60_000 });
   const marker = newMarker();

@@ -6,6 +6,8 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
  * - `reset()`: open connections are reset, new ones forwarded, as after a failover;
  * - `silence()`: every connection, open or new, stays open but nothing passes either way, as when a
  *   network path dies without a reset (a NAT entry dropped, a failover that sends nothing);
+ * - `silenceAt(text)`: the same, from the moment a client sends bytes holding `text` (those bytes included),
+ *   so the path dies in the middle of a chosen statement;
  * - `restore()`: forwarding as normal again.
  */
 export interface TcpProxy {
@@ -18,6 +20,7 @@ export interface TcpProxy {
   refuse(): Promise<void>;
   reset(): void;
   silence(): void;
+  silenceAt(text: string): void;
   restore(): Promise<void>;
   close(): Promise<void>;
 }
@@ -31,6 +34,7 @@ interface Pair {
 export async function startTcpProxy(target: { host: string; port: number }): Promise<TcpProxy> {
   const pairs = new Set<Pair>();
   let silent = false;
+  let silentFrom: string | undefined;
   let accepted = 0;
 
   const onConnection = (client: Socket) => {
@@ -39,7 +43,11 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     const pair = { client, upstream };
     pairs.add(pair);
     // Bytes are dropped while silent: neither side hears anything, and neither side is told.
-    client.on('data', (chunk) => {
+    client.on('data', (chunk: Buffer) => {
+      if (silentFrom !== undefined && chunk.includes(silentFrom)) {
+        silent = true;
+        silentFrom = undefined;
+      }
       if (!silent) upstream.write(chunk);
     });
     upstream.on('data', (chunk) => {
@@ -99,8 +107,12 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
     silence: () => {
       silent = true;
     },
+    silenceAt: (text) => {
+      silentFrom = text;
+    },
     restore: async () => {
       silent = false;
+      silentFrom = undefined;
       if (!listening) {
         server = createServer(onConnection);
         await listen(port);
