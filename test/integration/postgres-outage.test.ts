@@ -53,6 +53,16 @@ async function paymentsOf(pubkey: string): Promise<number> {
 
 const seconds = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
 
+/** The error `call` fails with (undefined if it succeeds), and how long it took to fail. */
+async function failureOf(call: Promise<unknown>): Promise<{ failure: unknown; failedAfter: number }> {
+  const started = Date.now();
+  const failure = await call.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  return { failure, failedAfter: Date.now() - started };
+}
+
 test('PostgreSQL unavailable for 20 s while pages are written: every call rides it out, every page is written', async () => {
   const prisma = clientThroughProxy();
   const marker = newMarker();
@@ -90,12 +100,7 @@ test('a connection that goes silent fails the call within the query deadline, an
   // A warm pool: the next call runs on connections that were fine a moment ago.
   expect((await applyDocuments(prisma, first, { source: 'sync' })).written).toBe(5);
   proxy.silence();
-  const started = Date.now();
-  const failure = await applyDocuments(prisma, second, { source: 'sync' }).then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  const failedAfter = Date.now() - started;
+  const { failure, failedAfter } = await failureOf(applyDocuments(prisma, second, { source: 'sync' }));
   expect(failure).toBeDefined();
   expect(isTransientPostgresError(failure)).toBe(true);
   await proxy.restore();
@@ -111,12 +116,7 @@ test('a connection that goes silent in the middle of a COPY fails the call withi
   const pubkey = marker.padEnd(64, '0');
   // The page meets no existing row, so its rows go in with COPY; the path dies as the COPY statement is sent.
   proxy.silenceAt('COPY "payments"');
-  const started = Date.now();
-  const failure = await applyDocuments(prisma, goodPayments(pubkey, `${marker}a`, 5), { source: 'sync' }).then(
-    () => undefined,
-    (error: unknown) => error,
-  );
-  const failedAfter = Date.now() - started;
+  const { failure, failedAfter } = await failureOf(applyDocuments(prisma, goodPayments(pubkey, `${marker}a`, 5), { source: 'sync' }));
   expect(failure).toBeDefined();
   expect(isTransientPostgresError(failure)).toBe(true);
   await proxy.restore();
