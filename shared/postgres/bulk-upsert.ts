@@ -2,7 +2,7 @@ import { type DocumentType, documentTypes } from '../domain/document-types.js';
 import { sqlTypeOf } from '../domain/fields.js';
 import type { Row } from '../domain/mapping.js';
 import { copyText, valueText } from './copy-text.js';
-import type { CopyClient, SqlClient as RawSqlClient } from './sql-client.js';
+import type { CopyClient, SqlClient } from './sql-client.js';
 import { quoteIdentifier as quote } from './sql-identifier.js';
 import { buriedSql, entryOutlivesRowSql, mayReplaceSql } from './version-order.js';
 
@@ -27,9 +27,6 @@ import { buriedSql, entryOutlivesRowSql, mayReplaceSql } from './version-order.j
  * inserts makes COPY fail with a unique violation, a lost race on which the whole call is tried again
  * (`applyDocuments`), and the lock then finds the row.
  */
-
-/** What a lookup needs: a transaction on `pg` (the write path), or a Prisma client or transaction. */
-export type SqlClient = Pick<RawSqlClient, '$queryRawUnsafe'>;
 
 /** What the write needs: the write path's transaction, which can COPY. */
 export type WriteClient = Pick<CopyClient, '$queryRawUnsafe' | 'copyFrom'>;

@@ -15,9 +15,6 @@ import { buriedSql } from './version-order.js';
  * always in ascending order, so two transactions can never wait for each other's buckets.
  */
 
-/** What the statements here need: a transaction on `pg` (the write path), or a Prisma client or transaction. */
-export type TombstoneClient = SqlClient;
-
 /** Buckets the ids hash into; few enough to bound the locks a page takes, many enough that deletes rarely wait. */
 export const lockBuckets = 64;
 /** The first key of this module's advisory locks (two-int form), so they cannot meet anyone else's. */
@@ -42,7 +39,7 @@ export function identityBuckets(ids: Iterable<string>): number[] {
  * Takes the advisory locks of `ids` until the transaction ends: `shared` for writers of versions, `exclusive`
  * for deletes. Call it first in the transaction, before any row lock, so lock order is the same everywhere.
  */
-export async function lockIdentities(db: TombstoneClient, ids: Iterable<string>, mode: 'shared' | 'exclusive'): Promise<void> {
+export async function lockIdentities(db: SqlClient, ids: Iterable<string>, mode: 'shared' | 'exclusive'): Promise<void> {
   const buckets = identityBuckets(ids);
   if (buckets.length === 0) return;
   const lock = mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock';
@@ -59,7 +56,7 @@ export interface BuriedRef {
 }
 
 /** Which of `refs` (by position) a recorded delete buries: they are stale copies of deleted documents. */
-export async function findBuried(db: TombstoneClient, refs: readonly BuriedRef[]): Promise<Set<number>> {
+export async function findBuried(db: SqlClient, refs: readonly BuriedRef[]): Promise<Set<number>> {
   if (refs.length === 0) return new Set();
   const records = await db.$queryRawUnsafe<Array<{ ord: bigint }>>(
     // numeric, not bigint: the `_ts` of a document that failed to map may be any JSON number (1.5, 1e300).
@@ -81,7 +78,7 @@ export const defaultDeleteRetentionDays = 7;
 const purgeLimit = 1000;
 
 /** Removes up to a thousand tombstones recorded more than `retentionDays` ago. */
-export async function purgeTombstones(db: TombstoneClient, retentionDays: number): Promise<number> {
+export async function purgeTombstones(db: SqlClient, retentionDays: number): Promise<number> {
   return db.$executeRawUnsafe(
     `DELETE FROM "tombstones" WHERE ctid IN (
        SELECT ctid FROM "tombstones" WHERE "deletedAt" < now() - make_interval(days => $1::int) LIMIT ${purgeLimit})`,

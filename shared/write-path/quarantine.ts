@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { documentJsonText, findUnstorable, isStorableText } from '../domain/storable-json.js';
-import type { SqlClient } from '../postgres/bulk-upsert.js';
+import type { SqlClient } from '../postgres/sql-client.js';
 import { compareCodePoints, documentSupersedes, quarantineSupersedesSql, type VersionedDocument } from '../postgres/version-order.js';
 
 /**

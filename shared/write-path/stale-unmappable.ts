@@ -2,7 +2,8 @@ import type { DocumentType } from '../domain/document-types.js';
 import { isSystemProperty } from '../domain/mapping.js';
 import { isStorableText } from '../domain/storable-json.js';
 import { findNewerRows, type VersionRef } from '../postgres/bulk-upsert.js';
-import { findBuried, type TombstoneClient } from '../postgres/tombstones.js';
+import type { SqlClient } from '../postgres/sql-client.js';
+import { findBuried } from '../postgres/tombstones.js';
 import type { Unmappable } from './plan-documents.js';
 
 /** The identity, `_ts` and position of an unmappable document, when it has them and they can be SQL parameters exactly. */
@@ -25,7 +26,7 @@ function versionRefOf(item: Unmappable): (VersionRef & { lsn: number | null }) |
  * call wrote are seen.
  */
 export async function findStaleUnmappable(
-  db: TombstoneClient,
+  db: SqlClient,
   unmappable: readonly Unmappable[],
   writtenTs: ReadonlyMap<string, number>,
 ): Promise<Set<number>> {
