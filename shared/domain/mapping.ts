@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { z } from 'zod';
 import { describeIssues } from '../core/describe-issues.js';
 import { type DocumentType, documentTypeOf, documentTypes } from './document-types.js';
-import type { ColumnKind } from './fields.js';
+import type { ColumnKind, JsonValue } from './fields.js';
 import { describeUnstorable, findUnstorable } from './storable-json.js';
 
 /**
@@ -43,7 +43,6 @@ export function isSystemProperty(key: string, value: unknown): boolean {
   return Object.hasOwn(systemValueShapes, key) && (systemValueShapes[key] as (value: unknown) => boolean)(value);
 }
 
-export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type CosmosDocument = { id: string; pubkey: string; type: string } & Record<string, unknown>;
 
 /** A table row as the mapping produces it: column name -> value. Timestamps are numbers here. */
@@ -77,17 +76,10 @@ export function documentToRow(document: unknown): MapResult {
   }
   // Values are read from the validated source, not `parsed.data`: zod rebuilds JSON objects and drops
   // `__proto__` keys inside them.
-  const modeled = descriptor.schema.shape;
   const row: Row = {
     id: source.id as string,
     pubkey: source.pubkey as string,
-    // `Object.hasOwn`, not `in`: an unmodeled field named `constructor` or `toString` is still data.
-    // `fromEntries` defines keys, so even a `__proto__` field is kept rather than setting the prototype.
-    extra: Object.fromEntries(
-      Object.entries(source).filter(
-        ([key, fieldValue]) => !Object.hasOwn(modeled, key) && !isSystemProperty(key, fieldValue) && fieldValue !== undefined,
-      ),
-    ) as Record<string, JsonValue>,
+    extra: extraFields(source, descriptor.schema.shape),
     cosmosTs: isSystemProperty('_ts', source._ts) ? (source._ts as number) : 0,
     cosmosEtag: isSystemProperty('_etag', source._etag) ? (source._etag as string) : null,
     cosmosLsn: isSystemProperty('_lsn', source._lsn) ? (source._lsn as number) : null,
@@ -97,6 +89,20 @@ export function documentToRow(document: unknown): MapResult {
     row[column] = source[column] ?? null;
   }
   return { ok: true, type, row };
+}
+
+/** The fields of `source` that `modeled` does not name and Cosmos did not add: what the `extra` column keeps. */
+function extraFields(source: Record<string, unknown>, modeled: object): Record<string, JsonValue> {
+  const extra: Record<string, JsonValue> = {};
+  for (const key of Object.keys(source)) {
+    const value = source[key];
+    // `Object.hasOwn`, not `in`: an unmodeled field named `constructor` or `toString` is still data.
+    if (value === undefined || Object.hasOwn(modeled, key) || isSystemProperty(key, value)) continue;
+    // Assigning `__proto__` would set the prototype; defining it keeps the field as data.
+    if (key === '__proto__') Object.defineProperty(extra, key, { value, enumerable: true, writable: true, configurable: true });
+    else extra[key] = value as JsonValue;
+  }
+  return extra;
 }
 
 /**

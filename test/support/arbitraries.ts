@@ -83,7 +83,8 @@ function valueOfKind(kind: ColumnKind, schema: z.ZodType): fc.Arbitrary<unknown>
     case 'boolean':
       return fc.boolean();
     case 'json':
-      return innerSchema(schema) instanceof z.ZodRecord ? jsonObject() : jsonValue;
+      // An array is a JSON value but not a JSON object: what the field's schema accepts tells the two apart.
+      return innerSchema(schema).safeParse([]).success ? jsonValue : jsonObject();
   }
 }
 
