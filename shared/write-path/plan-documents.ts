@@ -78,6 +78,8 @@ export function keepNewestCopies(type: DocumentType, candidates: readonly Candid
     const current = newest.get(identity);
     if (!current || supersedes(type, candidate.row, current.row)) newest.set(identity, candidate);
   }
+  // Almost always every document comes once: then the candidates are the answer, in their order already.
+  if (newest.size === candidates.length) return [...candidates];
   return [...newest.values()].sort((a, b) => a.index - b.index);
 }
 
@@ -98,7 +100,9 @@ export function scheduleRounds(type: DocumentType, candidates: readonly Candidat
   const byKey = new Map<string, Candidate[]>();
   for (const candidate of candidates) {
     const key = rowKey(type, candidate.row);
-    byKey.set(key, [...(byKey.get(key) ?? []), candidate]);
+    const competitors = byKey.get(key);
+    if (competitors) competitors.push(candidate);
+    else byKey.set(key, [candidate]);
   }
   const rounds: Candidate[][] = [];
   const idsInRound: Array<Set<string>> = [];
