@@ -12,7 +12,7 @@ import { generateBenchDocuments } from './document-stream.js';
 /**
  * Where the milliseconds of one page go: `npx tsx bench/page-profile.ts [documents] [pageSize]`.
  * Pages of one type each (as the migration reads them), written one at a time by `applyDocuments` into a
- * fresh database, every statement timed as the write path sends it (the methods of its transaction on `pg`,
+ * fresh database, then the same pages once more (every row exists, as for the sync or a re-run), every statement timed as the write path sends it (the methods of its transaction on `pg`,
  * `PgTransaction`, are wrapped with a timer). The CPU parts (storability walk, zod validation, the rest of the
  * mapping, planning) are timed on the same pages apart from the write. Prints the mean per page, by part.
  */
@@ -26,6 +26,9 @@ function partOf(sql: string): string {
   if (text.includes('set_config(')) return 'transaction timeouts (SET LOCAL)';
   if (text.includes('pg_advisory_xact_lock')) return 'identity locks (advisory)';
   if (text.includes('FOR UPDATE')) return 'row lock statement';
+  if (text.includes('AS "taken"')) return 'probe: first key taken?';
+  if (text.includes('AS "named"')) return 'tombstone or quarantine entry per document';
+  if (text.includes('SAVEPOINT')) return 'savepoints around COPY';
   if (text.startsWith('WITH input') || text.startsWith('WITH')) return 'upsert statement';
   if (text.startsWith('COPY')) return 'COPY of a chunk that meets nothing';
   if (text.includes('"migration_')) return 'checkpoint';
@@ -105,29 +108,37 @@ async function main(): Promise<void> {
       },
     });
   }
-  try {
-    await prisma.$queryRawUnsafe('SELECT 1');
+  /** Applies every page, one at a time, and prints where the milliseconds of a page went. */
+  const profile = async (label: string) => {
+    statements.clear();
+    counts.clear();
     let total = 0;
-    let written = 0;
+    const outcomes = { written: 0, unchanged: 0 };
     const cpuBefore = process.cpuUsage();
     for (const page of pages) {
       const started = performance.now();
       const result = await applyDocuments(prisma, page, { source: 'migration' });
       total += performance.now() - started;
-      written += result.written;
+      outcomes.written += result.written;
+      outcomes.unchanged += result.unchanged;
     }
     const cpuUsed = process.cpuUsage(cpuBefore);
     const perPage = (ms: number) => (ms / pages.length).toFixed(2).padStart(8);
     const planning = cpu.get('planDocuments (mapping + planning)') ?? 0;
     const inStatements = [...statements.values()].reduce((sum, ms) => sum + ms, 0);
-    console.log(`${pages.length} pages of ${pageSize} documents (one type each), ${written} rows written, one page at a time.`);
-    console.log('CPU, ms per page (warm):');
-    for (const [part, ms] of cpu) console.log(`  ${perPage(ms)}  ${part}`);
-    console.log('applyDocuments, ms per page:');
+    console.log(`applyDocuments, ${label}: ${outcomes.written} rows written, ${outcomes.unchanged} unchanged; ms per page:`);
     console.log(`  ${perPage(total)}  total (this process's CPU: ${perPage((cpuUsed.user + cpuUsed.system) / 1000).trim()})`);
     console.log(`  ${perPage(planning)}  planDocuments (from the CPU run)`);
     for (const [part, ms] of statements) console.log(`  ${perPage(ms)}  ${part} (${(counts.get(part) ?? 0) / pages.length} per page)`);
     console.log(`  ${perPage(total - planning - inStatements)}  the rest: connection, BEGIN/COMMIT, COPY text, accounting`);
+  };
+  try {
+    await prisma.$queryRawUnsafe('SELECT 1');
+    console.log(`${pages.length} pages of ${pageSize} documents (one type each), one page at a time.`);
+    console.log('CPU, ms per page (warm):');
+    for (const [part, ms] of cpu) console.log(`  ${(ms / pages.length).toFixed(2).padStart(8)}  ${part}`);
+    await profile('into empty tables (a fresh full load)');
+    await profile('the same pages again (every row exists: the sync, a re-run)');
   } finally {
     await prisma.$disconnect();
     await database.drop();
