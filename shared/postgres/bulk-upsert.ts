@@ -2,6 +2,7 @@ import { type DocumentType, documentTypes } from '../domain/document-types.js';
 import { sqlTypeOf } from '../domain/fields.js';
 import type { Row } from '../domain/mapping.js';
 import { copyText, valueText } from './copy-text.js';
+import { sqlStateOf, UNIQUE_VIOLATION } from './postgres-errors.js';
 import type { CopyClient, SqlClient } from './sql-client.js';
 import { quoteIdentifier as quote } from './sql-identifier.js';
 import { buriedSql, entryOutlivesRowSql, mayReplaceSql } from './version-order.js';
@@ -18,18 +19,20 @@ import { buriedSql, entryOutlivesRowSql, mayReplaceSql } from './version-order.j
  * driver stack, which otherwise converts every element on its way (issue 15: ~20% of a page's client CPU).
  *
  * The guarded upsert decides every row against the row it meets, and returns only the rows that were not
- * simply written. When the row lock that comes first finds no row for any of the chunk's keys (and, in a
- * pubkey-keyed table, ids), and no tombstone or quarantine entry of any of its documents — every page of a
- * fresh full load — there is nothing to guard against, bury or clear: the rows go in with COPY, PostgreSQL's
- * own bulk load (no lookup of a current row, no comparison, no conflict clause, rows inserted in batches;
- * a fresh page's server CPU fell from 18.8 to 11.6 ms per 1,000 rows, issue 15). Nothing in between can make that wrong: the
- * documents' identity locks (`tombstones.ts`) keep deletes out until commit, and a row a concurrent writer
- * inserts makes COPY fail with a unique violation, a lost race on which the whole call is tried again
- * (`applyDocuments`), and the lock then finds the row.
+ * simply written. A chunk that meets nothing — no row holds one of its keys (nor, in a pubkey-keyed table,
+ * ids), no tombstone or quarantine entry names one of its documents: every page of a fresh full load — has
+ * nothing to guard against, bury or clear, and goes in with COPY instead, PostgreSQL's own bulk load (no
+ * lookup of a current row, no comparison, no conflict clause, rows inserted in batches). Whether it meets a
+ * row is not asked row by row: the table's unique indexes answer that as COPY inserts, so a cheap probe (is
+ * the chunk's first key taken? does any tombstone or quarantine entry exist at all?) decides whether to try,
+ * and the COPY runs under a savepoint. If it meets a row (a unique violation: a row committed before, or one a
+ * concurrent writer inserts and commits while COPY waits for it), it is rolled back to the savepoint and the
+ * chunk takes the guarded path, which then finds and locks that row. Issue 15, `bench/page-profile.ts`: on a
+ * fresh 1,000-row page the row lock (one index probe per key, then the same probes again as COPY inserts) took
+ * 7.7 ms; the probe and the two savepoints take 1.4. A page whose first row exists pays the probe, 0.8 ms.
+ * Nothing in between can make a COPY wrong: the documents' identity locks (`tombstones.ts`) keep deletes out
+ * until commit, and COPY inserts every row or none.
  */
-
-/** What the write needs: the write path's transaction, which can COPY. */
-export type WriteClient = Pick<CopyClient, '$queryRawUnsafe' | 'copyFrom'>;
 
 export interface UpsertOptions {
   /** Insert new rows only and leave every existing row alone (reported as `skipped`). */
@@ -62,19 +65,23 @@ export interface Column {
 }
 
 interface Statements {
+  /** Whether a COPY of the chunk is worth trying (see {@link Probe}); parameters: the first row's key (and id). */
+  probe: string;
+  /** Whether a tombstone or quarantine entry names one of the chunk's documents; parameters: ids, pubkeys. */
+  named: string;
+  /** Locks the rows the guarded write may touch; parameters: ids, pubkeys. */
   lock: string;
   write: string;
   skipExisting: string;
-  /** The COPY, for a chunk that meets nothing (see {@link LockResult}). */
   copy: string;
   columns: Column[];
 }
 
-/** What the row lock found for a chunk: the rows it locked, and whether a tombstone or quarantine entry names a document. */
-interface LockResult {
-  locked: number;
-  tombstoned: boolean;
-  quarantined: boolean;
+/** What the probe found: whether the first row's key (or id) is taken, and whether the two side tables hold anything. */
+interface Probe {
+  taken: boolean;
+  tombstones: boolean;
+  quarantine: boolean;
 }
 
 /** The columns of `type`'s table the write path fills, in statement (and COPY) order. */
@@ -177,19 +184,20 @@ ORDER BY i."ord"`;
   WHERE ${mayReplaceSql(type, 'EXCLUDED', 'cur', content)}`;
   return {
     columns,
+    probe: `SELECT EXISTS (SELECT 1 FROM ${table} t WHERE t.${key} = $1)${byPubkey ? ` OR EXISTS (SELECT 1 FROM ${table} t WHERE t."id" = $2)` : ''} AS "taken",
+  EXISTS (SELECT 1 FROM "tombstones") AS "tombstones", EXISTS (SELECT 1 FROM "quarantine") AS "quarantine"`,
+    named: `SELECT EXISTS (SELECT 1 FROM ${documents} CROSS JOIN LATERAL
+    (SELECT 1 FROM "tombstones" tb WHERE tb."id" = d."id" AND tb."pubkey" IN (d."pubkey", '') LIMIT 1) tb)
+  OR EXISTS (SELECT 1 FROM ${documents} CROSS JOIN LATERAL
+    (SELECT 1 FROM "quarantine" q WHERE q."key" = d."pubkey" || '/' || d."id" LIMIT 1) q) AS "named"`,
     // Locks the existing rows in key order before the upsert, so the upsert's snapshot sees their latest
     // committed versions (what the outcome and a displaced row are read from) and concurrent writers of
-    // overlapping batches queue instead of deadlocking. It says how many rows it locked, and whether any of
-    // the documents has a tombstone or a quarantine entry (each looked up only when its table has any row).
-    // Every lookup is one index probe per key (LATERAL, LIMIT 1 or FOR UPDATE, which the planner cannot turn
-    // into a join): as `key = ANY(…)` the planner scans the whole table once it holds some ten thousand rows.
-    // The order is bytewise (COLLATE "C"): any order every writer shares will do, and that one sorts fastest.
-    lock: `SELECT (SELECT count(*) FROM (SELECT k.${key} FROM (${lockKeys}) k GROUP BY k.${key} ORDER BY k.${key} COLLATE "C") k
-    CROSS JOIN LATERAL (SELECT 1 FROM ${table} t WHERE t.${key} = k.${key} FOR UPDATE) l)::int AS "locked",
-  CASE WHEN EXISTS (SELECT 1 FROM "tombstones") THEN EXISTS (SELECT 1 FROM ${documents} CROSS JOIN LATERAL
-    (SELECT 1 FROM "tombstones" tb WHERE tb."id" = d."id" AND tb."pubkey" IN (d."pubkey", '') LIMIT 1) tb) ELSE false END AS "tombstoned",
-  CASE WHEN EXISTS (SELECT 1 FROM "quarantine") THEN EXISTS (SELECT 1 FROM ${documents} CROSS JOIN LATERAL
-    (SELECT 1 FROM "quarantine" q WHERE q."key" = d."pubkey" || '/' || d."id" LIMIT 1) q) ELSE false END AS "quarantined"`,
+    // overlapping batches queue instead of deadlocking. One index probe per key (LATERAL … FOR UPDATE, which the
+    // planner cannot turn into a join): as `key = ANY(…)` the planner scans the whole table once it holds some
+    // ten thousand rows. The order is bytewise (COLLATE "C"): any order every writer shares will do, and that
+    // one sorts fastest.
+    lock: `SELECT count(*)::int AS "locked" FROM (SELECT k.${key} FROM (${lockKeys}) k GROUP BY k.${key} ORDER BY k.${key} COLLATE "C") k
+  CROSS JOIN LATERAL (SELECT 1 FROM ${table} t WHERE t.${key} = k.${key} FOR UPDATE) l`,
     write: `WITH ${input},\n${insert(write)}\n${select}`,
     skipExisting: `WITH ${input},\n${insert(`ON CONFLICT (${key}) DO NOTHING`)}\n${select}`,
     copy: `COPY ${table} (${names}) FROM STDIN`,
@@ -253,27 +261,62 @@ interface OutcomeRecord {
  * are held until commit, which is what makes the reported outcomes (and displaced rows) exact.
  */
 export async function upsertRows(
-  db: WriteClient,
+  db: CopyClient,
   type: DocumentType,
   rows: readonly Row[],
   options: UpsertOptions = {},
 ): Promise<RowOutcome[]> {
   if (rows.length === 0) return [];
   const statements = statementsFor(type);
-  const byPubkey = documentTypes[type].key === 'pubkey';
-  const skipExisting = options.skipExisting === true;
-  const [found] = await db.$queryRawUnsafe<LockResult[]>(
-    statements.lock,
-    arrayLiteral(rows, (row) => row.id),
-    arrayLiteral(rows, (row) => row.pubkey),
-  );
-  const outcomes: RowOutcome[] = rows.map(() => writtenOutcome);
-  if (found && found.locked === 0 && !found.tombstoned && !found.quarantined) {
-    const copied = await db.copyFrom(statements.copy, copyText(statements.columns, rows));
-    // COPY inserts every line or fails; another count means the text was cut wrong, and nothing may commit.
-    if (copied !== rows.length) throw new Error(`${type}: COPY took ${copied} rows of ${rows.length}`);
-    return outcomes;
+  if ((await mayMeetNothing(db, statements, type, rows)) && (await copyUnlessARowIsMet(db, statements, type, rows))) {
+    return rows.map(() => writtenOutcome);
   }
+  return guardedWrite(db, statements, type, rows, options.skipExisting === true);
+}
+
+/** Whether `rows` may meet nothing (see the module comment): the probe, and only if need be a look per document. */
+async function mayMeetNothing(db: CopyClient, statements: Statements, type: DocumentType, rows: readonly Row[]): Promise<boolean> {
+  const first = rows[0] as Row;
+  const keyed = documentTypes[type].key === 'pubkey' ? [first.pubkey, first.id] : [first.id];
+  const [probe] = await db.$queryRawUnsafe<Probe[]>(statements.probe, ...keyed);
+  if (!probe || probe.taken) return false;
+  if (!probe.tombstones && !probe.quarantine) return true;
+  const [found] = await db.$queryRawUnsafe<Array<{ named: boolean }>>(statements.named, ...identityArrays(rows));
+  return found?.named === false;
+}
+
+/**
+ * COPYs `rows` in under a savepoint; true if every row went in. False, with nothing of it kept, when one met a
+ * row already there (a unique violation); any other error is the caller's, as from any statement.
+ */
+async function copyUnlessARowIsMet(db: CopyClient, statements: Statements, type: DocumentType, rows: readonly Row[]): Promise<boolean> {
+  await db.$executeRawUnsafe('SAVEPOINT copy_chunk');
+  let copied: number;
+  try {
+    copied = await db.copyFrom(statements.copy, copyText(statements.columns, rows));
+  } catch (error) {
+    if (sqlStateOf(error) !== UNIQUE_VIOLATION) throw error;
+    await db.$executeRawUnsafe('ROLLBACK TO SAVEPOINT copy_chunk');
+    await db.$executeRawUnsafe('RELEASE SAVEPOINT copy_chunk');
+    return false;
+  }
+  // COPY inserts every line or fails; another count means the text was cut wrong, and nothing may commit.
+  if (copied !== rows.length) throw new Error(`${type}: COPY took ${copied} rows of ${rows.length}`);
+  await db.$executeRawUnsafe('RELEASE SAVEPOINT copy_chunk');
+  return true;
+}
+
+/** The row lock, then the version-guarded upsert, which reports every row not simply written. */
+async function guardedWrite(
+  db: CopyClient,
+  statements: Statements,
+  type: DocumentType,
+  rows: readonly Row[],
+  skipExisting: boolean,
+): Promise<RowOutcome[]> {
+  await db.$queryRawUnsafe(statements.lock, ...identityArrays(rows));
+  const byPubkey = documentTypes[type].key === 'pubkey';
+  const outcomes: RowOutcome[] = rows.map(() => writtenOutcome);
   const statement = skipExisting ? statements.skipExisting : statements.write;
   const records = await db.$queryRawUnsafe<OutcomeRecord[]>(statement, ...parametersOf(statements.columns, rows));
   for (const record of records) {
@@ -281,6 +324,11 @@ export async function upsertRows(
     outcomes[index] = outcomeOf(rows[index] as Row, record, skipExisting, byPubkey);
   }
   return outcomes;
+}
+
+/** The ids and the pubkeys of `rows`, as the two array parameters of the lock and of the look per document. */
+function identityArrays(rows: readonly Row[]): [string, string] {
+  return [arrayLiteral(rows, (row) => row.id), arrayLiteral(rows, (row) => row.pubkey)];
 }
 
 function outcomeOf(row: Row, record: OutcomeRecord, skipExisting: boolean, byPubkey: boolean): RowOutcome {

@@ -1,5 +1,6 @@
 import type { DocumentType } from '../domain/document-types.js';
-import { type RowOutcome, type UpsertOptions, upsertRows, type WriteClient } from '../postgres/bulk-upsert.js';
+import { type RowOutcome, type UpsertOptions, upsertRows } from '../postgres/bulk-upsert.js';
+import type { CopyClient } from '../postgres/sql-client.js';
 import type { Candidate } from './plan-documents.js';
 
 /** A row the write settled, and how. */
@@ -45,7 +46,7 @@ export function sortOutcomes(rows: readonly Candidate[], outcomes: readonly RowO
 }
 
 /** The plain pass: the whole chunk in one statement (and its row lock), as the hot path runs it. */
-export function upsertPass(db: WriteClient, options: UpsertOptions): WritePass {
+export function upsertPass(db: CopyClient, options: UpsertOptions): WritePass {
   return async (type, rows) =>
     sortOutcomes(
       rows,

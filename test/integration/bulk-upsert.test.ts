@@ -355,6 +355,39 @@ describe('a page that meets no existing row (written with COPY)', () => {
     expect(await quarantineEntry(quarantineKey(older))).toBeUndefined();
   });
 
+  // The probe asks only about a chunk's first key (in key order): these pages start with a fresh row, so COPY is
+  // tried, meets a row further on, and the chunk must come back from its savepoint and go through the guard.
+  it('writes a page whose first row is new and a later one exists exactly as the guard decides', async () => {
+    const payment = (id: string, ts: number, amount: number): Doc => ({ ...firstOf('payment', 33), id, _ts: ts, lnAmountSat: amount });
+    await applyDocuments(db.prisma, [payment('mixed-b', 200, 7), payment('mixed-d', 200, 7)], { source: 'sync' });
+
+    const page = [payment('mixed-a', 200, 1), payment('mixed-b', 300, 1), payment('mixed-c', 200, 1), payment('mixed-d', 100, 1)];
+    const result = await applyDocuments(db.prisma, page, { source: 'migration' });
+    expect(result).toMatchObject({ written: 3, unchanged: 1, quarantined: 0, failed: 0 });
+    const amounts = await db.pool.query<{ id: string; amount: string }>(
+      `SELECT "id", "lnAmountSat"::text AS amount FROM "payments" WHERE "id" LIKE 'mixed-%' ORDER BY "id"`,
+    );
+    expect(amounts.rows).toEqual([
+      { id: 'mixed-a', amount: '1' },
+      { id: 'mixed-b', amount: '1' },
+      { id: 'mixed-c', amount: '1' },
+      { id: 'mixed-d', amount: '7' },
+    ]);
+  });
+
+  it('quarantines a later account of a page whose id another pubkey holds, and writes the rest', async () => {
+    const account = (pubkey: string, id: string): Doc => ({ ...firstOf('account', 34), pubkey, id, _ts: 200 });
+    await applyDocuments(db.prisma, [account(pubkeyOf(9), 'held-id')], { source: 'sync' });
+
+    const result = await applyDocuments(db.prisma, [account(pubkeyOf(1), 'own-id'), account(pubkeyOf(2), 'held-id')], {
+      source: 'migration',
+    });
+    expect(result).toMatchObject({ written: 1, quarantined: 1, failed: 0 });
+    expect((await rowOf('account', pubkeyOf(1)))?.id).toBe('own-id');
+    expect(await rowOf('account', pubkeyOf(2))).toBeUndefined();
+    expect((await quarantineEntry(`${pubkeyOf(2)}/held-id`))?.reason).toContain(pubkeyOf(9));
+  });
+
   /** Waits until some backend of the test database waits for a lock: the point where a write has met another's row. */
   async function untilOneWaitsForALock(): Promise<void> {
     for (let poll = 0; poll < 1500; poll += 1) {
