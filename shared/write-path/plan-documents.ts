@@ -116,5 +116,18 @@ export function scheduleRounds(type: DocumentType, candidates: readonly Candidat
       round += 1;
     }
   }
-  return rounds.map((round) => round.sort((a, b) => compareCodePoints(rowKey(type, a.row), rowKey(type, b.row))));
+  return rounds.map((round) => sortByKey(type, round));
+}
+
+/** Anything from U+D800 up: where UTF-16 order and code point order can differ (see `compareCodePoints`). */
+const highUnits = /[\uD800-\uFFFF]/;
+
+/**
+ * `round` sorted by key in code point order. Keys are almost always ASCII (hex pubkeys, ids), and where no key has
+ * a unit from U+D800 up, the engine's own string comparison gives that very order, several times faster.
+ */
+function sortByKey(type: DocumentType, round: Candidate[]): Candidate[] {
+  const keyed = round.map((candidate) => ({ key: rowKey(type, candidate.row), candidate }));
+  const compare = keyed.some(({ key }) => highUnits.test(key)) ? compareCodePoints : (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+  return keyed.sort((a, b) => compare(a.key, b.key)).map(({ candidate }) => candidate);
 }

@@ -189,6 +189,14 @@ describe('scheduleRounds', () => {
     const rows = [2, 0, 1].map((n, index) => candidate(index, payment(pubkeys[n] as string, `pay-${n}`, 1)));
     expect(scheduleRounds('payment', rows).map((round) => round.map((c) => c.row.id))).toEqual([['pay-0', 'pay-1', 'pay-2']]);
   });
+
+  it('sorts keys beyond U+FFFF after U+E000–U+FFFF, as PostgreSQL does, even among ASCII keys', () => {
+    const ids = ['\u{10000}-astral', 'pay-ascii', '\uFFFD-bmp'];
+    const rows = ids.map((id, index) => candidate(index, payment(pubkeys[index] as string, id, 1)));
+    expect(scheduleRounds('payment', rows).map((round) => round.map((c) => c.row.id))).toEqual([
+      ['pay-ascii', '\uFFFD-bmp', '\u{10000}-astral'],
+    ]);
+  });
 });
 
 describe('planDocuments', () => {
