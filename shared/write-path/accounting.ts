@@ -79,8 +79,8 @@ export class Accounting {
     displacedKeys: [],
   };
   readonly quarantine: QuarantineEntry[] = [];
-  /** `_ts` of each document written, by `pubkey/id` (for `findStaleUnmappable`). */
-  readonly writtenTs = new Map<string, number>();
+  /** Every row written (for `findStaleUnmappable`, which looks them up only when the call has unmappable documents). */
+  readonly writtenRows: Row[] = [];
 
   /** Older copies of documents that a newer copy in the same call supersedes. */
   superseded(count: number): void {
@@ -92,7 +92,7 @@ export class Accounting {
     switch (outcome.outcome) {
       case 'written':
         this.result.written += 1;
-        this.writtenTs.set(`${candidate.row.pubkey}/${candidate.row.id}`, candidate.row.cosmosTs);
+        this.writtenRows.push(candidate.row);
         if (outcome.displaced) {
           this.result.displaced += 1;
           const entry = quarantineEntry(

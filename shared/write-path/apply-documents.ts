@@ -101,7 +101,7 @@ async function execute(
   }
   for (const row of refused) books.refused(row);
   // After the writes, so a version written in this same call makes an older unmappable copy stale.
-  const stale = await findStaleUnmappable(tx, plan.unmappable, books.writtenTs);
+  const stale = await findStaleUnmappable(tx, plan.unmappable, books.writtenRows);
   for (const item of plan.unmappable) books.unmappable(item, stale.has(item.index));
   await saveQuarantine(tx, books.quarantine, options.source);
   return books.result;

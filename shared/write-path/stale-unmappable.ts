@@ -1,5 +1,5 @@
 import type { DocumentType } from '../domain/document-types.js';
-import { isSystemProperty } from '../domain/mapping.js';
+import { isSystemProperty, type Row } from '../domain/mapping.js';
 import { isStorableText } from '../domain/storable-json.js';
 import { findNewerRows, type VersionRef } from '../postgres/bulk-upsert.js';
 import type { SqlClient } from '../postgres/sql-client.js';
@@ -20,17 +20,20 @@ function versionRefOf(item: Unmappable): (VersionRef & { lsn: number | null }) |
 /**
  * Which unmappable documents (by `index`) are stale rather than broken: an older version of a document
  * whose newer version is already in its table (looked up when the unmappable version names its type), or
- * was written by this same call (`writtenTs`: `_ts` by `pubkey/id`, whatever type the unmappable version
- * names), or a version a recorded delete of the document buries. Such a late, out-of-order copy is counted
+ * was written by this same call (`written`, whatever type the unmappable version names), or a version a
+ * recorded delete of the document buries. Such a late, out-of-order copy is counted
  * `unchanged`, not quarantined. Call it after the writes, in the same transaction, so that the rows this
  * call wrote are seen.
  */
 export async function findStaleUnmappable(
   db: SqlClient,
   unmappable: readonly Unmappable[],
-  writtenTs: ReadonlyMap<string, number>,
+  written: ReadonlyArray<Pick<Row, 'id' | 'pubkey' | 'cosmosTs'>>,
 ): Promise<Set<number>> {
   const stale = new Set<number>();
+  // Almost every call has no unmappable document: the written rows are indexed only when one needs them.
+  if (unmappable.length === 0) return stale;
+  const writtenTs = new Map(written.map((row) => [`${row.pubkey}/${row.id}`, row.cosmosTs]));
   const byType = new Map<DocumentType, Array<{ item: Unmappable; ref: VersionRef }>>();
   const refs: Array<{ item: Unmappable; ref: VersionRef & { lsn: number | null } }> = [];
   for (const item of unmappable) {

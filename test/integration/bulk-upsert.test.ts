@@ -234,6 +234,14 @@ describe('applyDocuments', () => {
     expect(result).toMatchObject({ written: 1, unchanged: 1, quarantined: 1, quarantinedKeys: [quarantineKey(fresh)] });
   });
 
+  it('counts as stale an older copy of a document written in the same call, even one whose type it cannot tell', async () => {
+    const payment = { ...firstOf('payment', 28), _ts: 200 };
+    const olderUntyped = { ...payment, type: 'no-such-type', _ts: 100 };
+    const result = await applyDocuments(db.prisma, [payment, olderUntyped], { source: 'sync' });
+    expect(result).toMatchObject({ written: 1, unchanged: 1, quarantined: 0 });
+    expect(await quarantineEntry(quarantineKey(olderUntyped))).toBeUndefined();
+  });
+
   it('retries the whole batch after the server drops its connection mid-transaction', async () => {
     const documents = dataset(20, 20);
     let attempts = 0;
