@@ -152,7 +152,9 @@ async function followAll(
   const clock = options.clock ?? systemClock;
   const round = new AbortController();
   const stop = () => round.abort();
-  options.signal?.addEventListener('abort', stop, { once: true });
+  // A signal aborted before the round began (while positions loaded, say) fires no event any more: stop at once.
+  if (options.signal?.aborted) round.abort();
+  else options.signal?.addEventListener('abort', stop, { once: true });
   const slots = new Slots(options.concurrency ?? defaults.concurrency);
   const read = { ...readSettingsOf(ctx, options.maxRequestUnitsPerSecond), maxItemCount: options.batchSize ?? defaults.batchSize };
   let replaced = false;

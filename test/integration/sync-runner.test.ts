@@ -187,6 +187,23 @@ describe('migrate:sync', () => {
     expect(again).toMatchObject({ ranges: 4, changes: 0 });
   });
 
+  // Ctrl-C in the demo landed while the runner was still loading its positions: the abort event had fired before
+  // the runner listened for it, and it followed the change feed for ever.
+  it('stopped while it is still starting, it stops instead of following for ever', async () => {
+    await migrateAll(ctx, { batchSize: 50 });
+    const controller = new AbortController();
+    const running = runSync(ctx, { mode: 'LatestVersion', pollIntervalMs: 10, signal: controller.signal });
+    controller.abort();
+    const outcome = await Promise.race([
+      running.then(
+        () => 'returned',
+        (error: unknown) => (error instanceof InterruptedError ? 'interrupted' : error),
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('still following after 10 s'), 10_000)),
+    ]);
+    expect(outcome).toBe('interrupted');
+  });
+
   it('--from now starts from this moment, replacing the positions; AllVersionsAndDeletes cannot start from the beginning', async () => {
     const refused = await runCli(syncCommand, ['--from', 'beginning', '--mode', 'AllVersionsAndDeletes'], commandEnv());
     expect(refused.code).toBe(2);
