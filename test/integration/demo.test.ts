@@ -130,6 +130,7 @@ describe.concurrent('Ctrl-C in the demo at any moment stops both local services 
       let pressed = false;
       const result = await spawnCli('demo', args, {
         env: environment(),
+        deadlineMs: 110_000,
         onOutput: (running: RunningCli) => {
           if (!pressed && (running.stdout + running.stderr).includes(marker)) {
             pressed = true;

@@ -83,6 +83,11 @@ export interface SpawnOptions {
   env: Environment;
   /** Called whenever output arrives, with everything so far. */
   onOutput?: (running: RunningCli) => void;
+  /**
+   * If the command has not exited by then, its process group is killed and the call fails with what it printed:
+   * a hang then says where it stopped, where a test's own timeout would say nothing.
+   */
+  deadlineMs?: number;
 }
 
 /**
@@ -117,7 +122,23 @@ export function spawnCli(entry: CliEntry, args: readonly string[], options: Spaw
       running.stderr += chunk.toString();
       options.onOutput?.(running);
     });
+    const deadline =
+      options.deadlineMs === undefined
+        ? undefined
+        : setTimeout(() => {
+            try {
+              process.kill(-pid, 'SIGKILL');
+            } catch {
+              // The group ended between the timer firing and the kill: the error below still says it was late.
+            }
+            reject(
+              new Error(`cli/${entry}.ts had not exited after ${options.deadlineMs} ms; it printed:\n${running.stdout}\n${running.stderr}`),
+            );
+          }, options.deadlineMs);
     child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout: running.stdout, stderr: running.stderr, pid }));
+    child.once('close', (code) => {
+      clearTimeout(deadline);
+      resolve({ code, stdout: running.stdout, stderr: running.stderr, pid });
+    });
   });
 }
