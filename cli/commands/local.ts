@@ -1,5 +1,5 @@
 import { defineCommand } from '../core/command.js';
-import { interruptionOf } from '../core/interrupt.js';
+import { interruptionOf, whenAborted } from '../core/interrupt.js';
 import { asInterruption, type LocalSettings, loadSampleData, localSettingsOf, startLocalServices } from '../local-services.js';
 import { localServicesNote, sampleDataDefaults, sampleDataOptions } from './sample-data-options.js';
 
@@ -36,7 +36,8 @@ export const localCommand = defineCommand({
       } catch (error) {
         throw await asInterruption(io, error);
       }
-      await new Promise<void>((resolve) => io.signal.addEventListener('abort', () => resolve(), { once: true }));
+      // Ctrl-C may have come while the sample data loaded, and that load ended all the same.
+      await whenAborted(io.signal);
       throw interruptionOf(io.signal);
     },
 });

@@ -82,6 +82,12 @@ export function interruptionOf(signal: AbortSignal): InterruptedError {
   return new InterruptedError('stopped');
 }
 
+/** Resolves once `signal` aborts; at once if it already has, since the abort event fires only for listeners already there. */
+export function whenAborted(signal: AbortSignal): Promise<void> {
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+}
+
 /** Whether `signal` is aborted now or within `ms`: a signal that is already on its way is waited for. */
 export async function abortedWithin(signal: AbortSignal, ms: number): Promise<boolean> {
   if (signal.aborted) return true;
