@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { describeIssues } from '../core/describe-issues.js';
 import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from './document-types.js';
 import type { ColumnKind, JsonValue } from './fields.js';
+import { compileObjectCheck, type ObjectCheck } from './object-check.js';
 import { describeUnstorable, findUnstorable } from './storable-json.js';
 
 /**
@@ -57,15 +58,23 @@ export type Row = Record<string, unknown> & {
 };
 
 /**
- * What the mapping checks each type's documents with, and fills its columns from. The schemas are loose (a field
- * they do not name is allowed), and zod copies every such field into its output; the row is built from the
- * source, so the check strips them instead: the same verdict (a loose schema's catchall accepts anything), without
- * a copy thrown away for every field of every document.
+ * What the mapping checks each type's documents with, and fills its columns from. The row is built from the
+ * source, so zod's output is never used: a document is first asked of `fast` (zod's own field schemas, without
+ * the output, see `object-check.ts`), and only one it does not accept goes through zod's parse, for the verdict
+ * and the reason. That parse strips the fields the loose schema does not name rather than copying them into an
+ * output thrown away: the same verdict (a loose schema's catchall accepts anything).
  */
-const checks = new Map(
+interface TypeCheck {
+  schema: z.ZodObject;
+  fast: ObjectCheck | undefined;
+  columns: readonly string[];
+}
+
+const checks = new Map<DocumentType, TypeCheck>(
   documentTypeNames.map((type) => {
     const descriptor = documentTypes[type];
-    return [type, { schema: (descriptor.schema as z.ZodObject).strip(), columns: Object.keys(descriptor.columns) }] as const;
+    const schema = descriptor.schema as z.ZodObject;
+    return [type, { schema: schema.strip(), fast: compileObjectCheck(schema), columns: Object.keys(descriptor.columns) }];
   }),
 );
 
@@ -83,12 +92,12 @@ export function documentToRow(document: unknown): MapResult {
   if (unstorable) return { ok: false, type, reason: `${type ?? 'document'}: ${describeUnstorable(unstorable)}` };
   if (!type) return { ok: false, reason: `unknown document type ${describeTypeValue(source.type)}` };
   const descriptor = documentTypes[type];
-  const check = checks.get(type) as { schema: z.ZodObject; columns: readonly string[] };
-  const parsed = check.schema.safeParse(source);
-  if (!parsed.success) {
-    return { ok: false, type, reason: `${type}: ${describeIssues(parsed.error, '(document)').join('; ')}` };
+  const check = checks.get(type) as TypeCheck;
+  if (check.fast?.accepts(source) !== true) {
+    const parsed = check.schema.safeParse(source);
+    if (!parsed.success) return { ok: false, type, reason: `${type}: ${describeIssues(parsed.error, '(document)').join('; ')}` };
   }
-  // Values are read from the validated source, not `parsed.data`: zod rebuilds JSON objects and drops
+  // Values are read from the validated source, never from a zod output: zod rebuilds JSON objects and drops
   // `__proto__` keys inside them.
   const row: Row = {
     id: source.id as string,

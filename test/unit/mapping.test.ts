@@ -101,6 +101,14 @@ describe('documents that must be quarantined', () => {
     expect(reasonOf({ ...account, type: undefined })).toBe('unknown document type (missing)');
   });
 
+  it("refuses an id longer than Cosmos DB's 1,023 bytes, counted in UTF-8 whatever its length in characters", () => {
+    // '€' is 3 bytes: 341 of them are 1,023 bytes, 342 are 1,026; '😀' is 4 bytes in 2 UTF-16 units.
+    for (const id of ['a'.repeat(1023), '€'.repeat(341), `${'😀'.repeat(255)}abc`]) expect(mapOk({ ...account, id }).id).toBe(id);
+    for (const id of ['a'.repeat(1024), '€'.repeat(342), `${'😀'.repeat(255)}abcd`]) {
+      expect(reasonOf({ ...account, id })).toBe('account: id: expected an id of at most 1023 bytes');
+    }
+  });
+
   it('refuses anything that is not a JSON object', () => {
     for (const value of [null, 'account', 42, [account]]) expect(reasonOf(value)).toBe('not a JSON object');
   });
