@@ -4,7 +4,7 @@ import pgCopy from 'pg-copy-streams';
 import { type DocumentType, documentTypeNames, documentTypes } from '../../shared/domain/document-types.js';
 import { documentToRow, type Row } from '../../shared/domain/mapping.js';
 import { columnsOf } from '../../shared/postgres/bulk-upsert.js';
-import { copyText } from '../../shared/postgres/copy-text.js';
+import { copyData } from '../../shared/postgres/copy-text.js';
 import { generateBenchDocuments } from '../document-stream.js';
 import { Stopwatch } from '../stopwatch.js';
 import type { VariantRun } from './variant.js';
@@ -15,7 +15,7 @@ const rowsPerCopy = 10_000;
 /** One COPY's worth of one table, already in COPY's text format. */
 interface CopyChunk {
   type: DocumentType;
-  text: string;
+  data: Buffer;
   rows: number;
 }
 
@@ -44,7 +44,7 @@ export const rawCopy: VariantRun = async ({ documents, databaseUrl, sampler, con
     await Promise.all(
       clients.map(async (client) => {
         for (let chunk = queue.shift(); chunk !== undefined; chunk = queue.shift()) {
-          await pipe([chunk.text], client.query(pgCopy.from(copyStatement(client, chunk.type))));
+          await pipe([chunk.data], client.query(pgCopy.from(copyStatement(client, chunk.type))));
           copied += chunk.rows;
           sampler.sample();
         }
@@ -72,7 +72,7 @@ function serialize(input: readonly unknown[]): CopyChunk[] {
   for (const [type, all] of rows) {
     for (let start = 0; start < all.length; start += rowsPerCopy) {
       const slice = all.slice(start, start + rowsPerCopy);
-      chunks.push({ type, text: copyText(columnsOf(type), slice), rows: slice.length });
+      chunks.push({ type, data: copyData(columnsOf(type), slice), rows: slice.length });
     }
   }
   return chunks;

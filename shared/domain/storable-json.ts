@@ -21,20 +21,14 @@ export interface Unstorable {
   path: string;
 }
 
-/** A lone surrogate: a high half not followed by a low one, or a low half not preceded by a high one. */
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-
 /**
- * Any character that may be a problem: NUL or any surrogate half. A plain character class, which V8 scans far
- * faster than the look-arounds of {@link loneSurrogate}; almost every string has neither, and stops here.
+ * What in `text` PostgreSQL cannot store exactly, if anything. A lone surrogate is what makes a string not
+ * well-formed (`isWellFormed`, which the engine answers at once for a string with no character past U+00FF);
+ * both calls are the engine's own scans, faster than a regular expression over every string (issue 15).
  */
-const suspect = /[\u0000\uD800-\uDFFF]/;
-
-/** What in `text` PostgreSQL cannot store exactly, if anything. */
 export function unstorableText(text: string): Exclude<UnstorableKind, 'too-deep'> | undefined {
-  if (!suspect.test(text)) return undefined;
   if (text.includes('\u0000')) return 'nul';
-  if (loneSurrogate.test(text)) return 'lone-surrogate';
+  if (!text.isWellFormed()) return 'lone-surrogate';
   return undefined;
 }
 
@@ -71,11 +65,12 @@ function holdsUnstorable(value: unknown, depth: number): boolean {
   if (value === null || typeof value !== 'object') return false;
   if (depth >= maxNestingDepth) return true;
   if (Array.isArray(value)) {
-    for (const member of value) if (holdsUnstorable(member, depth + 1)) return true;
+    for (let index = 0; index < value.length; index += 1) if (holdsUnstorable(value[index], depth + 1)) return true;
     return false;
   }
-  for (const key in value) {
-    if (!Object.hasOwn(value, key)) continue;
+  const keys = Object.keys(value);
+  for (let index = 0; index < keys.length; index += 1) {
+    const key = keys[index] as string;
     if (unstorableText(key) !== undefined || holdsUnstorable((value as Record<string, unknown>)[key], depth + 1)) return true;
   }
   return false;

@@ -1,7 +1,7 @@
 import { type DocumentType, documentTypes } from '../domain/document-types.js';
 import { sqlTypeOf } from '../domain/fields.js';
 import type { Row } from '../domain/mapping.js';
-import { copyText, valueText } from './copy-text.js';
+import { copyData, valueText } from './copy-text.js';
 import { sqlStateOf, UNIQUE_VIOLATION } from './postgres-errors.js';
 import type { CopyClient, SqlClient } from './sql-client.js';
 import { quoteIdentifier as quote } from './sql-identifier.js';
@@ -293,7 +293,7 @@ async function copyUnlessARowIsMet(db: CopyClient, statements: Statements, type:
   await db.$executeRawUnsafe('SAVEPOINT copy_chunk');
   let copied: number;
   try {
-    copied = await db.copyFrom(statements.copy, copyText(statements.columns, rows));
+    copied = await db.copyFrom(statements.copy, copyData(statements.columns, rows));
   } catch (error) {
     if (sqlStateOf(error) !== UNIQUE_VIOLATION) throw error;
     await db.$executeRawUnsafe('ROLLBACK TO SAVEPOINT copy_chunk');

@@ -34,17 +34,36 @@ export function valueText(value: unknown, json: boolean): string {
   }
 }
 
-/** `rows` as COPY text of `columns`, in that order. */
-export function copyText(columns: readonly CopyColumn[], rows: readonly Record<string, unknown>[]): string {
-  let text = '';
+/** A value as it stands in a COPY line. JSON text holds no raw newline, return or tab (JSON escapes them), only backslashes. */
+function fieldText(value: unknown, json: boolean): string {
+  if (value === null || value === undefined) return '\\N';
+  if (!json) return escaped(valueText(value, false));
+  const text = valueText(value, true);
+  return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text;
+}
+
+/**
+ * `rows` as the bytes (UTF-8) of COPY text of `columns`, in that order. Encoded line by line into one buffer: one
+ * string of a whole chunk (a rope of thousands of pieces) cost more to flatten and encode than to build (issue 15).
+ */
+export function copyData(columns: readonly CopyColumn[], rows: readonly Record<string, unknown>[]): Buffer {
+  let buffer = Buffer.allocUnsafe(64 * 1024);
+  let length = 0;
   for (const row of rows) {
+    let line = '';
     for (let index = 0; index < columns.length; index += 1) {
       const column = columns[index] as CopyColumn;
-      const value = row[column.name];
-      if (index > 0) text += '\t';
-      text += value === null || value === undefined ? '\\N' : escaped(valueText(value, column.json));
+      if (index > 0) line += '\t';
+      line += fieldText(row[column.name], column.json);
     }
-    text += '\n';
+    line += '\n';
+    // A UTF-16 unit is at most 3 bytes of UTF-8.
+    if (length + line.length * 3 > buffer.length) {
+      const larger = Buffer.allocUnsafe(Math.max(buffer.length * 2, length + line.length * 3));
+      buffer.copy(larger, 0, 0, length);
+      buffer = larger;
+    }
+    length += buffer.write(line, length);
   }
-  return text;
+  return buffer.subarray(0, length);
 }

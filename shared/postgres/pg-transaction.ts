@@ -38,11 +38,11 @@ export class PgTransaction implements CopyClient {
     return result.rowCount ?? 0;
   }
 
-  async copyFrom(statement: string, text: string): Promise<number> {
+  async copyFrom(statement: string, data: Buffer): Promise<number> {
     const done = destroyUnlessDoneWithin(this.#client, this.#deadlineMs);
     try {
       const copy = this.#client.query(copyFromStdin(statement));
-      await pipeline([text], copy);
+      await pipeline([data], copy);
       return copy.rowCount;
     } finally {
       done();

@@ -13,6 +13,6 @@ export interface SqlClient {
 
 /** A transaction that can also stream rows in with COPY: the write path's, on `pg` (`pg-transaction.ts`). */
 export interface CopyClient extends SqlClient {
-  /** Runs `statement` (a `COPY … FROM STDIN`) with `text`, in COPY's text format, as its data; the rows copied. */
-  copyFrom(statement: string, text: string): Promise<number>;
+  /** Runs `statement` (a `COPY … FROM STDIN`) with `data` (UTF-8 bytes of COPY's text format) as its input; the rows copied. */
+  copyFrom(statement: string, data: Buffer): Promise<number>;
 }

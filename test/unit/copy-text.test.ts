@@ -1,12 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { copyText } from '../../shared/postgres/copy-text.js';
+import { type CopyColumn, copyData } from '../../shared/postgres/copy-text.js';
+
+/** The COPY data as text: it is UTF-8. */
+function copyText(columns: readonly CopyColumn[], rows: readonly Record<string, unknown>[]): string {
+  return copyData(columns, rows).toString('utf8');
+}
 
 /**
  * COPY's text format (https://www.postgresql.org/docs/current/sql-copy.html, "Text Format"): a tab between
  * columns, a newline after each row, `\N` for NULL, and a backslash, newline, carriage return or tab inside
  * a value as its backslash escape. The expected texts below are written out by hand from that page.
  */
-describe('copyText', () => {
+describe('copyData', () => {
   const columns = [
     { name: 'id', json: false },
     { name: 'note', json: false },
@@ -34,6 +39,18 @@ describe('copyText', () => {
       { id: 's', note: 'n', count: 0, paid: false, extra: 'just text' },
     ]);
     expect(text).toBe('j\tn\t0\tfalse\t{"quote":"say \\\\"hi\\\\"\\\\n","tab":"\\\\t"}\ns\tn\t0\tfalse\t"just text"\n');
+  });
+
+  it('is UTF-8, characters outside the BMP included, however long the lines and the whole', () => {
+    const long = '€'.repeat(40_000);
+    const rows = [
+      { id: 'ä😀', note: long, count: 1, paid: true, extra: { '😀': 'ß' } },
+      ...Array.from({ length: 3000 }, (_, index) => ({ id: `r${index}`, note: 'ü', count: index, paid: false, extra: {} })),
+    ];
+    const data = copyData(columns, rows);
+    const expected = `ä😀\t${long}\t1\ttrue\t{"😀":"ß"}\n${Array.from({ length: 3000 }, (_, index) => `r${index}\tü\t${index}\tfalse\t{}\n`).join('')}`;
+    expect(data.toString('utf8')).toBe(expected);
+    expect(data.length).toBe(Buffer.byteLength(expected, 'utf8'));
   });
 
   it('writes nothing for no rows', () => {

@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { documentToRow } from '../../shared/domain/mapping.js';
 import { findUnstorable, isStorableText, maxNestingDepth } from '../../shared/domain/storable-json.js';
@@ -19,6 +20,24 @@ describe('text PostgreSQL cannot store exactly', () => {
     expect(isStorableText('low \uDE00 alone')).toBe(false);
     expect(isStorableText('ends with a high half \uD83D')).toBe(false);
     expect(isStorableText('nul \u0000 inside')).toBe(false);
+  });
+
+  it('accepts exactly the text that comes back unchanged from UTF-8 and holds no NUL, for any UTF-16 string', () => {
+    fc.assert(
+      fc.property(
+        fc.string({
+          unit: fc.oneof(
+            fc.constantFrom('\u0000', '\uD83D', '\uDE00', '\uDBFF', '\uDC00'),
+            fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }),
+          ),
+        }),
+        (text) => {
+          const survivesUtf8 = Buffer.from(text, 'utf8').toString('utf8') === text;
+          expect(isStorableText(text)).toBe(survivesUtf8 && !text.includes('\u0000'));
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 
   it('names where: a value, a key, an array element', () => {
