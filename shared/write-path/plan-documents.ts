@@ -59,11 +59,32 @@ export function planDocuments(documents: readonly unknown[]): Plan {
   for (const type of documentTypeNames) {
     const list = candidates.get(type);
     if (!list) continue;
+    // Almost always: no two documents compete for a row, so there is nothing to keep or put off, and one round.
+    if (competesForNoRow(type, list)) {
+      plan.types.push({ type, rounds: [sortByKey(type, list)] });
+      continue;
+    }
     const newest = keepNewestCopies(type, list);
     plan.superseded += list.length - newest.length;
     plan.types.push({ type, rounds: scheduleRounds(type, newest) });
   }
   return plan;
+}
+
+/**
+ * Whether no two of `candidates` share a key (nor, in a pubkey-keyed table, an id): then no document comes
+ * twice (a copy shares its key), {@link keepNewestCopies} keeps them all and {@link scheduleRounds} makes one
+ * round of them. Asked first, as it costs one set of keys where those two build maps and strings.
+ */
+function competesForNoRow(type: DocumentType, candidates: readonly Candidate[]): boolean {
+  const byPubkey = documentTypes[type].key === 'pubkey';
+  const keys = new Set<string>();
+  const ids = byPubkey ? new Set<string>() : undefined;
+  for (const { row } of candidates) {
+    keys.add(byPubkey ? row.pubkey : row.id);
+    ids?.add(row.id);
+  }
+  return keys.size === candidates.length && (ids === undefined || ids.size === candidates.length);
 }
 
 /**
