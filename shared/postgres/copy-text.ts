@@ -34,12 +34,26 @@ export function valueText(value: unknown, json: boolean): string {
   }
 }
 
-/** A value as it stands in a COPY line. JSON text holds no raw newline, return or tab (JSON escapes them), only backslashes. */
+/**
+ * A value as it stands in a COPY line. A number or a boolean has nothing to escape; JSON text holds no raw
+ * newline, return or tab (JSON escapes them), only backslashes.
+ */
 function fieldText(value: unknown, json: boolean): string {
   if (value === null || value === undefined) return '\\N';
-  if (!json) return escaped(valueText(value, false));
-  const text = valueText(value, true);
-  return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text;
+  if (json) {
+    const text = JSON.stringify(value);
+    return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text;
+  }
+  switch (typeof value) {
+    case 'string':
+      return escaped(value);
+    case 'number':
+    case 'boolean':
+    case 'bigint':
+      return String(value);
+    default:
+      return escaped(valueText(value, false));
+  }
 }
 
 /**
