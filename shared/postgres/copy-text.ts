@@ -19,6 +19,21 @@ function escaped(text: string): string {
   return special.test(text) ? text.replace(specials, (char) => escapes[char] as string) : text;
 }
 
+/** The largest integer V8 keeps unboxed (a Smi), whose decimal text it makes fast and caches. */
+const smallIntegerLimit = 2 ** 31 - 1;
+
+/**
+ * `String(number)`, faster for the whole numbers past 2^31 that millisecond timestamps are: V8 renders those
+ * through its general double-to-text path, about four times slower than two small integers joined (issue 15:
+ * four or five per row). Same text for every number: any other goes to `String`.
+ */
+export function numberText(number: number): string {
+  if (number <= smallIntegerLimit || !Number.isSafeInteger(number)) return String(number);
+  const high = Math.floor(number / 1e7);
+  const low = String(number - high * 1e7);
+  return `${high}${'0000000'.slice(low.length)}${low}`;
+}
+
 /** A JSON column's value as its JSON text (a JSON string too); any other as `pg` renders a parameter. */
 export function valueText(value: unknown, json: boolean): string {
   if (json) return JSON.stringify(value);
@@ -26,6 +41,7 @@ export function valueText(value: unknown, json: boolean): string {
     case 'string':
       return value;
     case 'number':
+      return numberText(value);
     case 'boolean':
     case 'bigint':
       return String(value);
@@ -48,6 +64,7 @@ function fieldText(value: unknown, json: boolean): string {
     case 'string':
       return escaped(value);
     case 'number':
+      return numberText(value);
     case 'boolean':
     case 'bigint':
       return String(value);

@@ -1,5 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type CopyColumn, copyData } from '../../shared/postgres/copy-text.js';
+import { type CopyColumn, copyData, numberText } from '../../shared/postgres/copy-text.js';
 
 /** The COPY data as text: it is UTF-8. */
 function copyText(columns: readonly CopyColumn[], rows: readonly Record<string, unknown>[]): string {
@@ -55,5 +56,35 @@ describe('copyData', () => {
 
   it('writes nothing for no rows', () => {
     expect(copyText(columns, [])).toBe('');
+  });
+});
+
+describe('numberText', () => {
+  it('is String(number) for every number: whole ones past 2^31 (timestamps), and any other', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.integer({ min: 2 ** 31 - 2, max: Number.MAX_SAFE_INTEGER }),
+          fc.integer({ min: Number.MIN_SAFE_INTEGER, max: 2 ** 31 }),
+          fc.double(),
+          fc.constantFrom(
+            2 ** 31,
+            2 ** 31 - 1,
+            1e7,
+            1e15,
+            1e16,
+            Number.MAX_SAFE_INTEGER,
+            Number.MAX_SAFE_INTEGER + 1,
+            2 ** 60,
+            -0,
+            Number.NaN,
+          ),
+        ),
+        (number) => {
+          expect(numberText(number)).toBe(String(number));
+        },
+      ),
+      { numRuns: 5000 },
+    );
   });
 });
