@@ -59,8 +59,8 @@ export type Row = Record<string, unknown> & {
 
 /**
  * What the mapping checks each type's documents with, and fills its columns from. The row is built from the
- * source, so zod's output is never used: a document is first asked of `fast` (zod's own field schemas, without
- * the output, see `object-check.ts`), and only one it does not accept goes through zod's parse, for the verdict
+ * source, so zod's output is never used: a document is first asked of `fast` (a check compiled from the schema,
+ * building nothing: `object-check.ts`), and only one it does not accept goes through zod's parse, for the verdict
  * and the reason. That parse strips the fields the loose schema does not name rather than copying them into an
  * output thrown away: the same verdict (a loose schema's catchall accepts anything).
  */
