@@ -51,26 +51,14 @@ export function valueText(value: unknown, json: boolean): string {
 }
 
 /**
- * A value as it stands in a COPY line. A number or a boolean has nothing to escape; JSON text holds no raw
- * newline, return or tab (JSON escapes them), only backslashes.
+ * A value as it stands in a COPY line. JSON text holds no raw newline, return or tab (JSON escapes them), only
+ * backslashes; the text of a number, a boolean or a bigint holds none of them.
  */
 function fieldText(value: unknown, json: boolean): string {
   if (value === null || value === undefined) return '\\N';
-  if (json) {
-    const text = JSON.stringify(value);
-    return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text;
-  }
-  switch (typeof value) {
-    case 'string':
-      return escaped(value);
-    case 'number':
-      return numberText(value);
-    case 'boolean':
-    case 'bigint':
-      return String(value);
-    default:
-      return escaped(valueText(value, false));
-  }
+  const text = valueText(value, json);
+  if (json) return text.includes('\\') ? text.replaceAll('\\', '\\\\') : text;
+  return typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint' ? text : escaped(text);
 }
 
 /**
