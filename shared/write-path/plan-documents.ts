@@ -81,7 +81,7 @@ function competesForNoRow(type: DocumentType, candidates: readonly Candidate[]):
   const keys = new Set<string>();
   const ids = byPubkey ? new Set<string>() : undefined;
   for (const { row } of candidates) {
-    keys.add(byPubkey ? row.pubkey : row.id);
+    keys.add(rowKey(type, row));
     ids?.add(row.id);
   }
   return keys.size === candidates.length && (ids === undefined || ids.size === candidates.length);
