@@ -7,11 +7,12 @@ export function describeSyncPage(event: SyncPageEvent): string {
   const head = `range ${rangeLabel(event.range)}: ${formatCount(event.changes)} change(s)`;
   const outcome = event.outcome;
   if (!outcome) return head;
-  if (outcome.kind === 'skipped') return `${head} skipped: USE_POSTGRESQL=true, PostgreSQL is primary`;
   if (outcome.kind !== 'applied') return `${head}: ${outcome.kind}`;
   return (
     `${head}: ${formatCount(outcome.written)} written, ${formatCount(outcome.unchanged + outcome.skipped)} unchanged, ` +
-    `${formatCount(outcome.quarantined + outcome.failed)} quarantined, ${formatCount(outcome.deleted)} deleted`
+    `${formatCount(outcome.quarantined + outcome.failed)} quarantined, ${formatCount(outcome.deleted)} deleted` +
+    (outcome.echoes > 0 ? `, ${formatCount(outcome.echoes)} mirror echo(es)` : '') +
+    (outcome.diverged > 0 ? `, ${formatCount(outcome.diverged)} DIVERGED (kept in the quarantine)` : '')
   );
 }
 
@@ -25,6 +26,8 @@ export function describeSyncTotals(title: string, totals: SyncPageEvent['totals'
     `  Unchanged:    ${formatCount(totals.unchanged)}`,
     `  Quarantined:  ${formatCount(totals.quarantined + totals.failed)}`,
     `  Deleted:      ${formatCount(totals.deleted)}`,
+    `  Mirror echoes: ${formatCount(totals.echoes)} (never written back)`,
+    ...(totals.diverged > 0 ? [`  DIVERGED:     ${formatCount(totals.diverged)} kept in the quarantine: npm run migrate:quarantine`] : []),
     `  Cosmos reads: ${formatCount(Math.round(totals.requestUnits))} RU, ${formatCount(totals.throttled)} throttled (429)`,
   ].join('\n');
 }

@@ -15,8 +15,8 @@ import { emitTelemetry } from '../shared/telemetry/telemetry.js';
  * the migration's write path (see `syncChangeBatch`). The trigger delivers at least once, orders only
  * within a partition key, and moves its checkpoint on even when this handler throws; so a failed write
  * is retried by the runtime's retry policy (below) while the batch is held, and on the last attempt the
- * batch's documents go to the migration queue for the queue function to re-read and apply. Skipped
- * while PostgreSQL is primary (USE_POSTGRESQL=true): the changes it would see are the mirror's own writes.
+ * batch's documents go to the migration queue for the queue function to re-read and apply. It runs in every
+ * phase: the mirror's own copies (while PostgreSQL is primary) are recognised by their mark and never written.
  */
 
 /** Read when the app loads: the mode is part of the trigger's binding. */
@@ -50,15 +50,16 @@ export async function cosmosSync(items: unknown[], context: InvocationContext): 
   }
   emitTelemetry((line) => context.log(line), syncTelemetry(items.length, outcome, Date.now()));
   switch (outcome.kind) {
-    case 'skipped':
-      context.log(`skipped ${outcome.items} change(s): USE_POSTGRESQL=true, PostgreSQL is primary and these are its mirrored writes`);
-      break;
-    case 'applied':
-      context.log(
+    case 'applied': {
+      const line =
         `synced ${items.length} change(s): ${outcome.written} written, ${outcome.unchanged} unchanged, ` +
-          `${outcome.quarantined} quarantined, ${outcome.failed} refused (quarantined), ${outcome.deleted} deleted`,
-      );
+        `${outcome.quarantined} quarantined, ${outcome.failed} refused (quarantined), ${outcome.deleted} deleted, ` +
+        `${outcome.echoes} mirror echo(es) (${outcome.confirmed} confirmed), ${outcome.diverged} diverged (kept)`;
+      // A diverged version waits for an operator (npm run migrate:quarantine).
+      if (outcome.diverged > 0) context.warn(line);
+      else context.log(line);
       break;
+    }
     case 'deferred': {
       const line =
         `the batch could not be applied on the last attempt; all ${outcome.documents} change(s) sent for resync ` +

@@ -69,10 +69,11 @@ function describe(outcome: MessageOutcome): string {
         `${outcome.processed} document(s), ${outcome.written} written, ${outcome.quarantined} quarantined`
       );
     case 'resync':
-      return outcome.outcome.kind === 'skipped'
-        ? `resync of ${outcome.outcome.entries} change(s) skipped: USE_POSTGRESQL=true`
-        : `resync: ${outcome.outcome.read} read back, ${outcome.outcome.written} written, ${outcome.outcome.unchanged} unchanged, ` +
-            `${outcome.outcome.quarantined} quarantined, ${outcome.outcome.deleted} deleted (${outcome.outcome.gone} gone from Cosmos)`;
+      return (
+        `resync: ${outcome.outcome.read} read back, ${outcome.outcome.written} written, ${outcome.outcome.unchanged} unchanged, ` +
+        `${outcome.outcome.quarantined} quarantined, ${outcome.outcome.deleted} deleted (${outcome.outcome.gone} gone from Cosmos), ` +
+        `${outcome.outcome.echoes} mirror echo(es), ${outcome.outcome.diverged} diverged`
+      );
     case 'pending-sync':
       return (
         `pending Cosmos writes: ${outcome.written} written, ${outcome.deleted} deleted, ${outcome.failed} failed again; ` +
@@ -87,6 +88,16 @@ function describe(outcome: MessageOutcome): string {
         `${pass.keptRecreated + pass.keptChanged} kept` +
         (outcome.next === undefined ? '; completed' : ` so far; step ${outcome.next} queued`)
       );
+    }
+    case 'switch': {
+      const { result } = outcome;
+      if (result.outcome === 'refused') {
+        const failed = result.readiness?.checks.filter((check) => !check.passed) ?? [];
+        return `switch refused, nothing changed: ${failed.map((check) => `${check.name} (${check.figure}; ${check.advice ?? ''})`).join('; ')}`;
+      }
+      return result.outcome === 'completed'
+        ? `switched ${result.phaseBefore} -> ${result.phaseAfter}; writes held ${result.pauseMs ?? 0} ms`
+        : `switch: already ${result.phaseAfter}`;
     }
     case 'reconcile-done':
       return `reconcile pass ${outcome.passId}: completed already, nothing to do`;

@@ -7,6 +7,7 @@ import { fullCommand } from './full.js';
 import { incrementalCommand } from './incremental.js';
 import { reconcileCommand } from './reconcile.js';
 import { statsCommand } from './stats.js';
+import { switchCommand } from './switch.js';
 import { syncCommand } from './sync.js';
 import { userCommand } from './user.js';
 import { verifyCommand } from './verify.js';
@@ -22,6 +23,7 @@ export const migrateCommands: ReadonlyMap<string, Command> = new Map<string, Com
   ['incremental', incrementalCommand],
   ['sync', syncCommand],
   ['reconcile', reconcileCommand],
+  ['switch', switchCommand],
 ]);
 
 /** The list of commands, for `--help` and for a command line that names none. */

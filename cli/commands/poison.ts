@@ -84,5 +84,7 @@ function summary(message: NonNullable<PoisonMessage['message']>): string {
       return 'copy of pending dual-mode writes to Cosmos (pending_sync)';
     case 'reconcile':
       return `reconcile pass ${message.passId ?? '(new)'}${message.step ? ` step ${message.step}` : ''}${message.apply ? ', removing' : ', dry run'}`;
+    case 'switch':
+      return `switch of the primary database to ${message.to}`;
   }
 }

@@ -1,5 +1,5 @@
 import { InvalidInputError } from '../../shared/core/errors.js';
-import { assertMayMigrate } from '../../shared/migration/migration-mode.js';
+import { assertCosmosIsPrimary, assertMayMigrate } from '../../shared/migration/migration-mode.js';
 import { formatFullVerificationReport, formatVerificationReport, verifyUser } from '../../shared/verification/index.js';
 import { defineCommand } from '../core/command.js';
 import { ExitCode } from '../core/exit-codes.js';
@@ -54,7 +54,10 @@ export const verifyCommand = defineCommand({
     }
     return async (io) => {
       const services = io.services();
-      if (repair) assertMayMigrate(services.config, false);
+      if (repair) {
+        assertMayMigrate(services.config, false);
+        await assertCosmosIsPrimary(services, 'A repair');
+      }
       const result = await verifyEverything(io, services, { repair, pageSize });
       if (io.json) {
         io.result(JSON.stringify(result, null, 2));

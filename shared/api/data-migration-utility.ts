@@ -2,7 +2,7 @@ import type { DocumentType } from '../domain/document-types.js';
 import { type IncrementalOptions, migrateIncremental } from '../migration/incremental.js';
 import { migrateAll, migrateType } from '../migration/migrate-type.js';
 import { migrateUser, migrateUserDocuments } from '../migration/migrate-user.js';
-import { assertMayMigrate } from '../migration/migration-mode.js';
+import { assertCosmosIsPrimary, assertMayMigrate } from '../migration/migration-mode.js';
 import { type MigrationOptions, type MigrationProgress, resumeRun } from '../migration/run-migration.js';
 import { getServices } from '../runtime/services.js';
 import {
@@ -84,6 +84,7 @@ export const DataMigrationUtility = {
   async verifyAll(options: VerifyAllOptions = {}): Promise<FullVerificationReport> {
     const context = getServices();
     assertMayMigrate(context.config, !options.repair);
+    if (options.repair) await assertCosmosIsPrimary(context, 'A repair');
     return verifyAll(context, options);
   },
 };

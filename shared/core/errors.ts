@@ -41,6 +41,12 @@ export const errorAnswers = {
   NO_CHANGE_FEED_POSITIONS: { http: 409, exit: 1, queue: 'rejected' },
   /** A reconcile that would remove rows while PostgreSQL is primary (its rows Cosmos lacks may be unmirrored writes). */
   RECONCILE_REFUSED: { http: 409, exit: 1, queue: 'refused' },
+  /** A write arrived while a switch holds writes, and the switch did not finish within the write's wait: retry it. */
+  SWITCH_IN_PROGRESS: { http: 503, exit: 1, queue: 'failed' },
+  /** A switch that cannot be made now: a readiness check failed, another switch holds the fence, or the move is not possible. */
+  SWITCH_REFUSED: { http: 409, exit: 1, queue: 'refused' },
+  /** Copying from Cosmos into PostgreSQL asked for while PostgreSQL is primary: it would go backwards. */
+  POSTGRES_IS_PRIMARY: { http: 409, exit: 1, queue: 'refused' },
 } as const satisfies Record<string, ErrorAnswer>;
 
 export interface ErrorAnswer {
@@ -268,9 +274,42 @@ export class ReconcileRefusedError extends AppError<Record<string, never>> {
   constructor() {
     super(
       'RECONCILE_REFUSED',
-      'Reconcile removes PostgreSQL rows that Cosmos lacks, and while USE_POSTGRESQL=true (PostgreSQL primary) such a row may be a ' +
+      'Reconcile removes PostgreSQL rows that Cosmos lacks, and while PostgreSQL is primary such a row may be a ' +
         'write the mirror has not copied to Cosmos yet: run it with --apply only while Cosmos is primary (a dry run is always allowed).',
       {},
+    );
+  }
+}
+
+/**
+ * A write that waited at a switch's fence for as long as it may (the switch drains one database into the
+ * other meanwhile) and found the switch still running. Nothing was written: the caller retries, as after a 503.
+ */
+export class SwitchInProgressError extends AppError<{ phase: string; waitedMs: number; retryable: true }> {
+  constructor(phase: string, waitedMs: number) {
+    super(
+      'SWITCH_IN_PROGRESS',
+      `A switch of the primary database is in progress (${phase}); the write waited ${waitedMs} ms and was not made: retry it.`,
+      { phase, waitedMs, retryable: true },
+    );
+  }
+}
+
+/** A switch refused: `reason` says why and what to do; `failedChecks` names the readiness checks that failed. */
+export class SwitchRefusedError extends AppError<{ reason: string; failedChecks: string[] }> {
+  constructor(reason: string, failedChecks: string[] = []) {
+    super('SWITCH_REFUSED', reason, { reason, failedChecks });
+  }
+}
+
+/** A copy from Cosmos into PostgreSQL (a migration, a repair) asked for while PostgreSQL is the primary database. */
+export class PostgresIsPrimaryError extends AppError<{ phase: string; operation: string }> {
+  constructor(phase: string, operation: string) {
+    super(
+      'POSTGRES_IS_PRIMARY',
+      `${operation} copies Cosmos DB into PostgreSQL, and PostgreSQL is the primary database now (${phase}): it would overwrite ` +
+        'newer writes. Switch back first (npm run migrate:switch -- --to cosmos), or leave it.',
+      { phase, operation },
     );
   }
 }

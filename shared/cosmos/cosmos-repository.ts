@@ -3,6 +3,7 @@ import { DocumentConflictError, DocumentNotFoundError } from '../core/errors.js'
 import { checkQuery, creationOrder } from '../domain/document-query.js';
 import { type DocumentsByType, type DocumentType, documentTypeOf, typeValuesOf } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
+import { withMirrorMark } from '../domain/mirror-copy.js';
 import type {
   AccountDocumentRepository,
   DocumentQuery,
@@ -24,16 +25,24 @@ import { validateDocument } from '../domain/validate-document.js';
  * `c.type IN (...)` rather than `ARRAY_CONTAINS(@types, c.type)`, whose first argument is a parameter and
  * so gets no index seek; range comparisons and `IS_DEFINED` on the path itself.
  */
-export function createCosmosRepositories(container: Container): Repositories {
+export function createCosmosRepositories(container: Container, options: CosmosRepositoryOptions = {}): Repositories {
   return {
-    account: accountRepository(container),
-    'account-settings': perUserRepository(container, 'account-settings'),
-    'backup-job': documentRepository(container, 'backup-job'),
-    payment: documentRepository(container, 'payment'),
-    'notification-subscription': documentRepository(container, 'notification-subscription'),
-    'notification-settings': perUserRepository(container, 'notification-settings'),
-    'notification-log': documentRepository(container, 'notification-log'),
+    account: accountRepository(container, options),
+    'account-settings': perUserRepository(container, 'account-settings', options),
+    'backup-job': documentRepository(container, 'backup-job', options),
+    payment: documentRepository(container, 'payment', options),
+    'notification-subscription': documentRepository(container, 'notification-subscription', options),
+    'notification-settings': perUserRepository(container, 'notification-settings', options),
+    'notification-log': documentRepository(container, 'notification-log', options),
   };
+}
+
+export interface CosmosRepositoryOptions {
+  /**
+   * Write each document with the mirror's mark (`domain/mirror-copy.ts`): the mirror's copies of PostgreSQL's
+   * writes, which the sync must recognise as echoes when the change feed brings them back. Reads never return it.
+   */
+  markAsMirrorCopies?: boolean;
 }
 
 type Doc<T extends DocumentType> = DocumentsByType[T];
@@ -85,8 +94,13 @@ function conditionClause<T extends DocumentType>(condition: QueryCondition<T>, p
   return `${path} >= ${parameter(condition.atLeast)}`;
 }
 
-function documentRepository<T extends DocumentType>(container: Container, type: T): DocumentRepository<T> {
+function documentRepository<T extends DocumentType>(
+  container: Container,
+  type: T,
+  options: CosmosRepositoryOptions,
+): DocumentRepository<T> {
   // One container holds all seven types, so an id alone could name another type's document.
+  const body = (document: Record<string, unknown>) => (options.markAsMirrorCopies ? withMirrorMark(document) : document);
   const ofThisType = (resource: Record<string, unknown> | undefined): Doc<T> | null =>
     resource && documentTypeOf(resource.type) === type ? (normalizeDocument(resource) as Doc<T>) : null;
 
@@ -148,7 +162,7 @@ function documentRepository<T extends DocumentType>(container: Container, type: 
     async create(input) {
       const { document } = validateDocument(type, input);
       try {
-        const { resource } = await container.items.create(document);
+        const { resource } = await container.items.create(body(document));
         return normalizeDocument(resource ?? document) as Doc<T>;
       } catch (error) {
         if (hasStatus(error, 409)) throw new DocumentConflictError(type, document.id);
@@ -160,7 +174,7 @@ function documentRepository<T extends DocumentType>(container: Container, type: 
       const { document } = validateDocument(type, input);
       if (!(await getById(document.id, document.pubkey))) throw new DocumentNotFoundError(type, document.id);
       try {
-        const { resource } = await container.item(document.id, document.pubkey).replace(document);
+        const { resource } = await container.item(document.id, document.pubkey).replace(body(document));
         return normalizeDocument(resource ?? document) as Doc<T>;
       } catch (error) {
         if (hasStatus(error, 404)) throw new DocumentNotFoundError(type, document.id);
@@ -170,7 +184,7 @@ function documentRepository<T extends DocumentType>(container: Container, type: 
 
     async upsert(input) {
       const { document } = validateDocument(type, input);
-      const { resource } = await container.items.upsert(document);
+      const { resource } = await container.items.upsert(body(document));
       return normalizeDocument(resource ?? document) as Doc<T>;
     },
 
@@ -191,8 +205,8 @@ async function deleteItem(container: Container, id: string, pubkey: string): Pro
   }
 }
 
-function perUserRepository<T extends DocumentType>(container: Container, type: T): PerUserRepository<T> {
-  const base = documentRepository(container, type);
+function perUserRepository<T extends DocumentType>(container: Container, type: T, options: CosmosRepositoryOptions): PerUserRepository<T> {
+  const base = documentRepository(container, type, options);
 
   /** The ids of the user's documents of this type: one partition, ids only. */
   const idsOf = async (pubkey: string): Promise<string[]> => {
@@ -234,8 +248,8 @@ function perUserRepository<T extends DocumentType>(container: Container, type: T
   };
 }
 
-function accountRepository(container: Container): AccountDocumentRepository {
-  const base = perUserRepository(container, 'account');
+function accountRepository(container: Container, options: CosmosRepositoryOptions): AccountDocumentRepository {
+  const base = perUserRepository(container, 'account', options);
   return {
     ...base,
     async getByUsername(username) {

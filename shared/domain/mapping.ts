@@ -3,6 +3,7 @@ import type { z } from 'zod';
 import { describeIssues } from '../core/describe-issues.js';
 import { type DocumentType, documentTypeNames, documentTypeOf, documentTypes } from './document-types.js';
 import type { ColumnKind, JsonValue } from './fields.js';
+import { isMirrorMarkerValue, mirrorMarkerField } from './mirror-marker.js';
 import { compileObjectCheck, type ObjectCheck } from './object-check.js';
 import { describeUnstorable, findUnstorable } from './storable-json.js';
 
@@ -29,7 +30,10 @@ export const systemProperties = ['_rid', '_self', '_etag', '_attachments', '_ts'
 const isText = (value: unknown) => typeof value === 'string';
 const isPosition = (value: unknown) => typeof value === 'number' && Number.isSafeInteger(value) && value >= 0;
 
-/** What Cosmos gives under each system property: strings, and whole seconds or sequence numbers. */
+/**
+ * What Cosmos gives under each system property: strings, and whole seconds or sequence numbers. The mirror's
+ * mark (`mirror-marker.ts`) is treated the same way: put there by this project, never the user's data.
+ */
 const systemValueShapes: Readonly<Record<string, (value: unknown) => boolean>> = {
   _rid: isText,
   _self: isText,
@@ -37,9 +41,13 @@ const systemValueShapes: Readonly<Record<string, (value: unknown) => boolean>> =
   _attachments: isText,
   _ts: isPosition,
   _lsn: isPosition,
+  [mirrorMarkerField]: isMirrorMarkerValue,
 };
 
-/** Whether `key: value` is a property Cosmos put there (dropped or kept as a version column), not user data. */
+/**
+ * Whether `key: value` is a property Cosmos (or the mirror, for its mark) put there, dropped or kept as a
+ * version column, not user data.
+ */
 export function isSystemProperty(key: string, value: unknown): boolean {
   return Object.hasOwn(systemValueShapes, key) && (systemValueShapes[key] as (value: unknown) => boolean)(value);
 }

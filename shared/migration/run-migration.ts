@@ -7,7 +7,7 @@ import { defaultBatchSize } from '../domain/batch-size.js';
 import type { ApplyResult } from '../write-path/apply-documents.js';
 import { type Checkpoint, loadCheckpoints, partStart } from './checkpoints.js';
 import { completeRun, completeRunIfDone } from './complete-run.js';
-import { assertMayMigrate } from './migration-mode.js';
+import { assertCosmosIsPrimary, assertMayMigrate } from './migration-mode.js';
 import { CheckpointMovedError, commitPage } from './page-step.js';
 import { partReader } from './part-reader.js';
 import { readSettingsOf } from './read-budget.js';
@@ -264,6 +264,7 @@ export async function startMigration(
 ): Promise<MigrationProgress> {
   const dryRun = options.dryRun === true;
   assertMayMigrate(ctx.config, dryRun);
+  if (!dryRun) await assertCosmosIsPrimary(ctx, `A ${plan.kind} migration`);
   if (dryRun) {
     return execute(ctx, { id: randomUUID(), kind: plan.kind, scope: await plan.scope(), startedAt: new Date(), ...zeroCounters }, options);
   }
@@ -288,6 +289,7 @@ export async function resumeRun(
   options: Omit<MigrationOptions, 'dryRun' | 'resume'> = {},
 ): Promise<MigrationProgress> {
   assertMayMigrate(ctx.config, false);
+  await assertCosmosIsPrimary(ctx, 'Resuming a migration run');
   const run = await findRun(ctx.prisma, runId);
   if (!run) throw new MigrationRunNotFoundError(runId);
   if (run.state === 'completed') {

@@ -4,6 +4,7 @@ import { safeErrorMessage } from '../core/safe-error.js';
 import { createCosmosRepositories } from '../cosmos/cosmos-repository.js';
 import { type DocumentsByType, type DocumentType, documentTypeOf } from '../domain/document-types.js';
 import { rowToDocument } from '../domain/mapping.js';
+import { mirrorCopyHash } from '../domain/mirror-copy.js';
 import type { DocumentRepository, Repositories } from '../domain/repository-contract.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { readRow } from '../postgres/prisma-repository.js';
@@ -96,7 +97,7 @@ export async function retryPendingSync(services: AppContext, options: RetryPendi
   });
   if (due.length === 0) return [];
 
-  const mirror = createCosmosRepositories(services.cosmos);
+  const mirror = createCosmosRepositories(services.cosmos, { markAsMirrorCopies: true });
   const secrets = secretsOf(services.config);
   const outcomes: PendingSyncOutcome[] = [];
   for (const entry of due) {
@@ -107,9 +108,8 @@ export async function retryPendingSync(services: AppContext, options: RetryPendi
       const row = await readRow(services.prisma, type, document.id, document.pubkey);
       const current = row && rowToDocument(type, row);
       const primaryTs = row ? Number(row.cosmosTs) : Math.floor(entry.createdAt.getTime() / 1000);
-      const { resource: copy } = await services.cosmos.item(document.id, document.pubkey).read<{ _ts?: number }>();
-      const outcome: PendingSyncOutcome['outcome'] =
-        copy?._ts !== undefined && copy._ts > primaryTs ? 'superseded' : current ? 'written' : 'deleted';
+      const { resource: copy } = await services.cosmos.item(document.id, document.pubkey).read<Record<string, unknown>>();
+      const outcome: PendingSyncOutcome['outcome'] = writtenInCosmosSince(copy, primaryTs) ? 'superseded' : current ? 'written' : 'deleted';
       if (outcome === 'written' && current) await repositoryFor(mirror, type).upsert(current as DocumentsByType[typeof type]);
       if (outcome === 'deleted') await repositoryFor(mirror, type).delete(document.id, document.pubkey);
       // A failure recorded while this ran bumped `attempts`: that entry may stand for a newer state, so it stays.
@@ -124,6 +124,14 @@ export async function retryPendingSync(services: AppContext, options: RetryPendi
     }
   }
   return outcomes;
+}
+
+/**
+ * Whether Cosmos's copy was written there after PostgreSQL's state: a write of its own (not the mirror's copy of
+ * an earlier PostgreSQL version, which PostgreSQL's current state follows whatever the clocks say) with a later `_ts`.
+ */
+function writtenInCosmosSince(copy: Record<string, unknown> | undefined, primaryTs: number): boolean {
+  return copy !== undefined && mirrorCopyHash(copy) === undefined && typeof copy._ts === 'number' && copy._ts > primaryTs;
 }
 
 function repositoryFor(repositories: Repositories, type: DocumentType): DocumentRepository {

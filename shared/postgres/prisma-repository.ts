@@ -1,5 +1,6 @@
 import { DocumentConflictError, DocumentNotFoundError } from '../core/errors.js';
 import { creationField } from '../domain/creation-field.js';
+import { documentHash } from '../domain/document-hash.js';
 import { checkQuery, kindOf } from '../domain/document-query.js';
 import { type DocumentsByType, type DocumentType, documentTypes } from '../domain/document-types.js';
 import { rowToDocument } from '../domain/mapping.js';
@@ -71,11 +72,15 @@ function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: 
   const toDocument = (row: Record<string, unknown>) => rowToDocument(type, row) as Doc<T>;
   const oldestFirst: OrderBy = [{ [creationField[type]]: 'asc' }, { id: 'asc' }];
 
-  /** Validates the input and stamps the row as written here, now. */
+  /**
+   * Validates the input and stamps the row as written here, now, and awaiting Cosmos: until the change feed
+   * shows Cosmos holding this very version (the mirror's copy, marked with the same hash), no version from
+   * Cosmos replaces or deletes the row (docs/architecture.md, "awaiting Cosmos").
+   */
   const prepare = (input: unknown) => {
     const { row, document } = validateDocument(type, input);
-    // cosmosTs is the sync's version guard: a change-feed replay older than this write must not win.
-    const data = toPrismaData(type, { ...row, cosmosTs: Math.floor(Date.now() / 1000), cosmosEtag: null });
+    const data = toPrismaData(type, { ...row, cosmosTs: Math.floor(Date.now() / 1000), cosmosEtag: null, cosmosLsn: null });
+    data.awaitingCosmos = documentHash(document);
     return { data, document: document as Doc<T> };
   };
 
@@ -152,6 +157,7 @@ function documentRepository<T extends DocumentType>(prisma: PrismaClient, type: 
 
     async delete(id, pubkey) {
       const { count } = await delegate.deleteMany({ where: { id, pubkey } });
+      if (count > 0) await rememberDeletes(prisma, pubkey, [id]);
       return count > 0;
     },
   };
@@ -171,7 +177,9 @@ function perUserRepository<T extends DocumentType>(prisma: PrismaClient, type: T
 
     async deleteByPubkey(pubkey) {
       const rows = await prisma.$queryRaw<{ id: string }[]>`DELETE FROM ${table} WHERE "pubkey" = ${pubkey} RETURNING "id"`;
-      return rows.map((row) => row.id);
+      const ids = rows.map((row) => row.id);
+      if (ids.length > 0) await rememberDeletes(prisma, pubkey, ids);
+      return ids;
     },
   };
 }
@@ -189,6 +197,21 @@ function accountRepository(prisma: PrismaClient): AccountDocumentRepository {
       return oldest ?? null;
     },
   };
+}
+
+/**
+ * Records the service's deletes as tombstones (now, by this process's clock, with no change-feed position), as
+ * the sync records Cosmos's: a copy of the document that Cosmos still holds, or that reaches the change feed
+ * late, is then never written back (rule 6 of `version-order.ts`; a genuine later write there is kept as
+ * diverged instead, see `sync/diverged-changes.ts`).
+ */
+async function rememberDeletes(prisma: PrismaClient, pubkey: string, ids: readonly string[]): Promise<void> {
+  const deletedAt = Math.floor(Date.now() / 1000);
+  await prisma.$executeRaw`
+    INSERT INTO "tombstones" AS t ("pubkey", "id", "cosmosTs", "cosmosLsn")
+    SELECT ${pubkey}, d."id", ${deletedAt}, NULL FROM unnest(${ids}::text[]) AS d("id")
+    ON CONFLICT ("pubkey", "id") DO UPDATE SET "cosmosTs" = EXCLUDED."cosmosTs", "cosmosLsn" = NULL, "deletedAt" = now()
+    WHERE EXCLUDED."cosmosTs" > t."cosmosTs"`;
 }
 
 /** The WHERE clause of `query` on `type`'s table, after `checkQuery`; every value a parameter. */

@@ -39,6 +39,14 @@ import { quoteIdentifier } from './sql-identifier.js';
  *    that a recorded delete (a tombstone) is not older than ({@link buriedSql}: positions, else `_ts <= crts`)
  *    is never written: it is the stale copy of a page read before the delete.
  *
+ * 7. AWAITING COSMOS: a row the service wrote in PostgreSQL (as the primary database) and that Cosmos has not yet
+ *    been seen holding ({@link awaitingCosmosSql}) outranks every version from Cosmos: none replaces it
+ *    ({@link mayReplaceSql}) and no delete removes it ({@link olderThanDeleteSql}, {@link tiedWithDeleteSql}).
+ *    Its time is the writer's clock, not Cosmos's, so rules 1 to 6 cannot order it against Cosmos's versions;
+ *    the change feed's echo of the mirror's copy ends the wait and gives the row Cosmos's version
+ *    (`sync/mirror-echoes.ts`), and a Cosmos version that meets a waiting row is a conflict, kept
+ *    (`sync/diverged-changes.ts`).
+ *
  * The quarantine keeps documents of any shape, even of no known type, so it orders DOCUMENT versions: the
  * same fields, each read from the document itself where it is a JSON number ({@link quarantineVersionSql},
  * {@link rowDocumentVersionSql}, {@link compareDocumentVersions}).
@@ -204,7 +212,15 @@ export function mayReplaceSql(type: DocumentType, incoming: string, current: str
   const order = compareRowsSql(type, incoming, current);
   const replaces = `(${order} > 0 OR (${order} = 0 AND NOT (${theirs.lsn} IS NOT NULL AND ${mine.lsn} IS NULL)
     AND ${content(incoming)} IS DISTINCT FROM ${content(current)}))`;
-  return documentTypes[type].key === 'pubkey' ? replaces : `(${incoming}."pubkey" = ${current}."pubkey" AND ${replaces})`;
+  const confirmed = `NOT ${awaitingCosmosSql(current)}`;
+  return documentTypes[type].key === 'pubkey'
+    ? `(${confirmed} AND ${replaces})`
+    : `(${confirmed} AND ${incoming}."pubkey" = ${current}."pubkey" AND ${replaces})`;
+}
+
+/** SQL (rule 7): table row `row` was written in PostgreSQL and Cosmos has not been seen holding it yet. */
+export function awaitingCosmosSql(row: string): string {
+  return `(${row}."awaitingCosmos" IS NOT NULL)`;
 }
 
 /** SQL: `field` of the JSONB value `json` as a number, or the missing value when it is not a JSON number. */
@@ -307,14 +323,20 @@ function bothPositioned(row: string, deleted: DeleteSql): string {
   return `${row}."cosmosLsn" IS NOT NULL AND ${deleted.lsn} IS NOT NULL`;
 }
 
-/** SQL (rule 6): row `row` is older than the delete, so the delete removes it. */
+/** SQL (rules 6 and 7): table row `row` is older than the delete, so the delete removes it. */
 export function olderThanDeleteSql(row: string, deleted: DeleteSql): string {
-  return `(CASE WHEN ${bothPositioned(row, deleted)} THEN ${row}."cosmosLsn" < ${deleted.lsn} ELSE ${row}."cosmosTs" < ${deleted.ts} END)`;
+  return `(NOT ${awaitingCosmosSql(row)} AND CASE WHEN ${bothPositioned(row, deleted)} THEN ${row}."cosmosLsn" < ${deleted.lsn}
+    ELSE ${row}."cosmosTs" < ${deleted.ts} END)`;
 }
 
-/** SQL (rule 6): row `row` cannot be ordered against the delete: the same second, and not both positions. */
+/** SQL (rules 6 and 7): table row `row` cannot be ordered against the delete: the same second, and not both positions. */
 export function tiedWithDeleteSql(row: string, deleted: DeleteSql): string {
-  return `(NOT (${bothPositioned(row, deleted)}) AND ${row}."cosmosTs" = ${deleted.ts})`;
+  return `(NOT ${awaitingCosmosSql(row)} AND NOT (${bothPositioned(row, deleted)}) AND ${row}."cosmosTs" = ${deleted.ts})`;
+}
+
+/** SQL (rules 6 and 7): the delete read back from Cosmos (the document is gone) removes table row `row`: not newer than it. */
+export function goneSinceSql(row: string, deleted: DeleteSql): string {
+  return `(NOT ${awaitingCosmosSql(row)} AND ${buriedSql(row, deleted)})`;
 }
 
 /** SQL (rule 6): the recorded delete is not older than version `row` (positions, else `_ts <= crts`): never write it. */

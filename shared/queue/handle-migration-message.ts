@@ -5,7 +5,7 @@ import { loadCheckpoints } from '../migration/checkpoints.js';
 import { completeRunIfDone } from '../migration/complete-run.js';
 import { fullLoadScope } from '../migration/migrate-type.js';
 import { migrateUser } from '../migration/migrate-user.js';
-import { assertMayMigrate } from '../migration/migration-mode.js';
+import { assertCosmosIsPrimary, assertMayMigrate } from '../migration/migration-mode.js';
 import { CheckpointMovedError, pageStep, stepPosition } from '../migration/page-step.js';
 import { readSettingsOf } from '../migration/read-budget.js';
 import { type MigrationProgress, resumeRun } from '../migration/run-migration.js';
@@ -21,8 +21,10 @@ import {
   type UserMessage,
 } from '../storage-queue/messages.js';
 import type { SendOptions, SentMessage } from '../storage-queue/send-messages.js';
+import { type SwitchResult } from '../switch/run-switch.js';
 import { type ResyncOutcome, resyncDocuments } from '../sync/resync-documents.js';
 import { type ReconcileMessageOutcome, reconcileFromMessage } from './reconcile-message.js';
+import { switchFromMessage } from './switch-message.js';
 
 /** What handling needs besides the services: the queue, to send follow-up messages and take one back. */
 export interface MessageHandling {
@@ -72,6 +74,7 @@ export type MessageOutcome =
       failed: number;
     }
   | { kind: 'resync'; outcome: ResyncOutcome }
+  | { kind: 'switch'; result: SwitchResult }
   | ReconcileMessageOutcome
   | {
       kind: 'pending-sync';
@@ -105,6 +108,8 @@ export async function handleMigrationMessage(handling: MessageHandling, message:
       return retryPendingWrites(handling);
     case 'reconcile':
       return reconcileFromMessage(handling, message);
+    case 'switch':
+      return { kind: 'switch', result: await switchFromMessage(handling.services, message) };
   }
 }
 
@@ -115,6 +120,7 @@ export async function handleMigrationMessage(handling: MessageHandling, message:
 async function fanOut(handling: MessageHandling, message: FullMessage): Promise<MessageOutcome> {
   const { services } = handling;
   assertMayMigrate(services.config, message.dryRun);
+  if (!message.dryRun) await assertCosmosIsPrimary(services, 'A migration');
   let runId = message.runId ?? randomUUID();
   let scope: RunScope;
   let parts: RunPart[];
@@ -173,6 +179,7 @@ function scopeOf(services: AppContext, message: FullMessage): Promise<RunScope> 
 async function migrateBatch(handling: MessageHandling, message: BatchMessage): Promise<MessageOutcome> {
   const { services } = handling;
   assertMayMigrate(services.config, message.dryRun);
+  if (!message.dryRun) await assertCosmosIsPrimary(services, 'A migration');
   const part = message.range;
   // A dry run has no recorded scope: the message says what its chain reads.
   let scope: RunScope = { parts: [part], reader: 'change-feed', skipExisting: false, ...(message.types ? { types: message.types } : {}) };
@@ -232,6 +239,7 @@ async function migrateBatch(handling: MessageHandling, message: BatchMessage): P
 async function migrateOneUser(handling: MessageHandling, message: UserMessage): Promise<MessageOutcome> {
   const { services } = handling;
   assertMayMigrate(services.config, message.dryRun);
+  if (!message.dryRun) await assertCosmosIsPrimary(services, 'A migration');
   if (message.runId && !message.dryRun) {
     const run = await findRun(services.prisma, message.runId);
     if (!run) throw new InvalidMessageError([`unknown run ${message.runId}`]);

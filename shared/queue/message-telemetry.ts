@@ -42,7 +42,6 @@ export function messageTelemetry(outcome: MessageOutcome): TelemetryEvent | unde
         },
       };
     case 'resync':
-      if (outcome.outcome.kind === 'skipped') return undefined;
       return {
         event: 'resync',
         documents: outcome.outcome.read,
@@ -55,6 +54,7 @@ export function messageTelemetry(outcome: MessageOutcome): TelemetryEvent | unde
       return { event: 'pending-sync', metrics: { [metricNames.pendingSyncSize]: outcome.remaining } };
     case 'fanned-out':
     case 'duplicate':
+    case 'switch':
       return undefined;
   }
 }

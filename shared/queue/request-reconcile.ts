@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import type { AppContext } from '../context/app-context.js';
-import { ReconcileRefusedError } from '../core/errors.js';
-import { assertMayMigrate } from '../migration/migration-mode.js';
+import { assertMayMigrate, refuseUnlessCosmosIsPrimary } from '../migration/migration-mode.js';
 import type { MigrationMessageInput } from '../storage-queue/messages.js';
 import type { SentMessage } from '../storage-queue/send-messages.js';
 
@@ -31,7 +30,7 @@ export async function requestReconcile(
   enqueue: (messages: readonly MigrationMessageInput[]) => Promise<SentMessage[]>,
 ): Promise<RequestedReconcile> {
   assertMayMigrate(services.config, !request.apply);
-  if (request.apply && services.config.usePostgres) throw new ReconcileRefusedError();
+  if (request.apply) await refuseUnlessCosmosIsPrimary(services);
   const passId = randomUUID();
   await enqueue([{ kind: 'reconcile', passId, apply: request.apply, ...(request.batchSize ? { batchSize: request.batchSize } : {}) }]);
   return { passId, dryRun: !request.apply };

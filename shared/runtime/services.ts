@@ -1,6 +1,7 @@
 import type { Container, CosmosClient } from '@azure/cosmos';
 import { type AppConfig, databaseAuthOf, loadConfig, requireCosmos, requirePostgres } from '../config/env.js';
 import type { AppContext } from '../context/app-context.js';
+import { PhaseReader } from '../context/phase-reader.js';
 import { createCosmosClient, documentsContainer } from '../cosmos/cosmos-client.js';
 import { postgresCredentialsFor } from '../postgres/entra-credentials.js';
 import { createPrismaClient, type PrismaClient } from '../postgres/prisma-client.js';
@@ -17,6 +18,7 @@ class LazyServices implements AppContext {
   #config: AppConfig | undefined;
   #prisma: PrismaClient | undefined;
   #cosmos: Container | undefined;
+  #phases: PhaseReader | undefined;
   // Only clients created here are closed here; injected ones belong to whoever injected them.
   #ownedPrisma: PrismaClient | undefined;
   #ownedCosmosClient: CosmosClient | undefined;
@@ -48,6 +50,11 @@ class LazyServices implements AppContext {
       this.#cosmos = documentsContainer(this.#ownedCosmosClient, settings);
     }
     return this.#cosmos;
+  }
+
+  get phases(): PhaseReader {
+    this.#phases ??= new PhaseReader(() => this.prisma, this.config);
+    return this.#phases;
   }
 
   async close(): Promise<void> {

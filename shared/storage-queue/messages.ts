@@ -5,6 +5,7 @@ import { defaultBatchSize } from '../domain/batch-size.js';
 import { type DocumentType, documentTypeNames, documentTypes } from '../domain/document-types.js';
 import { pubkey } from '../domain/fields.js';
 import { partitionKeySchema } from '../domain/partition-key.js';
+import { switchTargetSchema } from '../domain/phase.js';
 
 /**
  * The migration queue's messages. Every message is plain JSON text (host.json sets
@@ -141,6 +142,18 @@ export const reconcileMessageSchema = z.strictObject({
   cursor: reconcileCursorSchema.nullable().optional(),
 });
 
+/**
+ * Switch the primary database (`npm run migrate:switch`, `POST /api/migration/switch`): run again after a
+ * redelivery, it finishes or undoes what a killed delivery left, so it may be delivered twice.
+ */
+export const switchMessageSchema = z.strictObject({
+  kind: z.literal('switch'),
+  to: switchTargetSchema,
+  maxPauseSeconds: z.number().positive().max(600).optional(),
+  maxLagSeconds: z.number().int().min(0).max(86_400).optional(),
+  requestedBy: z.string().max(200).optional(),
+});
+
 export const migrationMessageSchema = z.discriminatedUnion('kind', [
   batchMessageSchema,
   userMessageSchema,
@@ -148,6 +161,7 @@ export const migrationMessageSchema = z.discriminatedUnion('kind', [
   documentsMessageSchema,
   pendingSyncMessageSchema,
   reconcileMessageSchema,
+  switchMessageSchema,
 ]);
 
 export type BatchMessage = z.infer<typeof batchMessageSchema>;
@@ -157,6 +171,7 @@ export type ResyncEntry = z.infer<typeof resyncEntrySchema>;
 export type ChangeEntry = z.infer<typeof changeEntrySchema>;
 export type DocumentsMessage = z.infer<typeof documentsMessageSchema>;
 export type ReconcileMessage = z.infer<typeof reconcileMessageSchema>;
+export type SwitchMessage = z.infer<typeof switchMessageSchema>;
 export type MigrationMessage = z.infer<typeof migrationMessageSchema>;
 /** What a sender writes: defaults may be left out. */
 export type MigrationMessageInput = z.input<typeof migrationMessageSchema>;

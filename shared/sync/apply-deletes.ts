@@ -4,7 +4,7 @@ import type { Prisma } from '../postgres/generated/prisma/client.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { inRemovalTransaction } from '../postgres/removal-transaction.js';
 import { defaultDeleteRetentionDays, purgeTombstones } from '../postgres/tombstones.js';
-import { buriedSql, entryBuriedSql, olderThanDeleteSql, tiedWithDeleteSql } from '../postgres/version-order.js';
+import { entryBuriedSql, goneSinceSql, olderThanDeleteSql, tiedWithDeleteSql } from '../postgres/version-order.js';
 import { quarantineKey } from '../write-path/quarantine.js';
 import type { DeletedDocument } from './change-feed-items.js';
 
@@ -138,7 +138,7 @@ function removalStatement(): string {
     const match = `t."id" = g."id" AND (g."pubkey" IS NULL OR t."pubkey" = g."pubkey")`;
     return {
       ctes: `d${index} AS (DELETE FROM "${table}" t USING gone g WHERE ${match}
-          AND CASE WHEN g."inclusive" THEN ${buriedSql('t', deleted)} ELSE ${olderThanDeleteSql('t', deleted)} END
+          AND CASE WHEN g."inclusive" THEN ${goneSinceSql('t', deleted)} ELSE ${olderThanDeleteSql('t', deleted)} END
           RETURNING '${table}:' || t."${key}" AS "row"),
         t${index} AS (SELECT t."id", t."pubkey", t."cosmosTs", t."cosmosEtag",
           CASE WHEN g."pubkey" IS NOT NULL THEN g."lsn" END AS "deleteLsn" FROM "${table}" t JOIN gone g ON ${match}

@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
 import { secretsOf } from '../config/secrets.js';
 import type { AppContext } from '../context/app-context.js';
-import { InterruptedError, InvalidInputError, ReconcileRefusedError, throwIfInterrupted } from '../core/errors.js';
+import { InterruptedError, InvalidInputError, throwIfInterrupted } from '../core/errors.js';
 import { safeErrorMessage } from '../core/safe-error.js';
 import { cosmosPointReader } from '../cosmos/point-reads.js';
 import { documentKey, findPresent, readCurrent } from '../cosmos/present-documents.js';
 import { documentTypeNames, documentTypes } from '../domain/document-types.js';
-import { assertMayMigrate } from '../migration/migration-mode.js';
+import { assertMayMigrate, refuseUnlessCosmosIsPrimary } from '../migration/migration-mode.js';
 import { readSettingsOf } from '../migration/read-budget.js';
 import {
   commitPassPage,
@@ -116,7 +116,7 @@ export const defaultReconcileChunkSize = 1000;
 export async function reconcile(ctx: AppContext, options: ReconcileOptions = {}): Promise<ReconcileOutcome> {
   const apply = options.apply === true;
   assertMayMigrate(ctx.config, !apply);
-  if (apply && ctx.config.usePostgres) throw new ReconcileRefusedError();
+  if (apply) await refuseUnlessCosmosIsPrimary(ctx);
   const passId = options.passId ?? randomUUID();
   const chunkSize = options.chunkSize ?? defaultReconcileChunkSize;
   const reads = readSettingsOf(ctx, options.maxRequestUnitsPerSecond);

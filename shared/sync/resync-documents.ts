@@ -5,6 +5,8 @@ import type { PrismaClient } from '../postgres/prisma-client.js';
 import type { ChangeEntry, ResyncEntry } from '../storage-queue/messages.js';
 import { applyDocuments } from '../write-path/apply-documents.js';
 import { type ApplyDeletesOptions, applyDeletes, type DeleteToApply } from './apply-deletes.js';
+import { keepDivergedChanges } from './diverged-changes.js';
+import { confirmEchoes, splitEchoes } from './mirror-echoes.js';
 import { settleAfterDeletes } from './settle-after-deletes.js';
 
 /** What a resync did. */
@@ -18,9 +20,14 @@ export interface ResyncResult {
   gone: number;
   /** Quarantined competitors of deleted rows read again and applied. */
   reconsidered: number;
+  /** Documents read back that were the mirror's own copies (never written), and the rows they confirmed. */
+  echoes: number;
+  confirmed: number;
+  /** Versions PostgreSQL did not take while holding an unconfirmed write of its own: kept (`diverged-changes.ts`). */
+  diverged: number;
 }
 
-export type ResyncOutcome = { kind: 'skipped'; entries: number } | ({ kind: 'applied' } & ResyncResult);
+export type ResyncOutcome = { kind: 'applied' } & ResyncResult;
 
 interface ReadBack {
   id: string;
@@ -30,11 +37,10 @@ interface ReadBack {
 }
 
 /**
- * Brings the given documents in PostgreSQL up to Cosmos's CURRENT state (the resync queue's work), unless
- * PostgreSQL is primary (then, as for the sync itself, the changes are the mirror's own). See {@link resyncEntries}.
+ * Brings the given documents in PostgreSQL up to Cosmos's CURRENT state (the resync queue's work), in every
+ * phase, as the sync itself does (see {@link resyncEntries}).
  */
 export async function resyncDocuments(ctx: AppContext, entries: readonly ResyncEntry[]): Promise<ResyncOutcome> {
-  if (ctx.config.usePostgres) return { kind: 'skipped', entries: entries.length };
   const result = await resyncEntries(ctx.prisma, cosmosPointReader(ctx.cosmos), entries, {
     retentionDays: ctx.config.deleteRetentionDays,
   });
@@ -72,12 +78,19 @@ export async function resyncEntries(
       ? []
       : [{ id: entry.id, pubkey: entry.partitionKey, ts: entry.ts, lsn: entry.lsn, inclusive: true }],
   );
-  // Items that name no document cannot be mapped: the write path quarantines them, kept whole, with the reason.
-  const applied = await applyDocuments(prisma, [...found, ...unreadable], { source: 'sync' });
+  // The mirror's own copies only confirm the rows awaiting them (`mirror-echoes.ts`); items that name no document
+  // cannot be mapped: the write path quarantines them, kept whole, with the reason.
+  const { echoes, others } = splitEchoes(found);
+  const confirmed = await confirmEchoes(prisma, echoes);
+  const applied = await applyDocuments(prisma, [...others, ...unreadable], { source: 'sync' });
+  const diverged = applied.unchanged > 0 ? await keepDivergedChanges(prisma, read, others) : 0;
   const removal = await applyDeletes(prisma, [...deletes, ...gone], options);
   const settled = await settleAfterDeletes(prisma, read, removal, 'sync');
   return {
     read: found.length,
+    echoes: echoes.length,
+    confirmed,
+    diverged,
     written: applied.written + settled.written,
     unchanged: applied.unchanged + applied.skipped + settled.unchanged,
     quarantined: applied.quarantined + settled.quarantined,

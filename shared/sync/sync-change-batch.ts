@@ -12,6 +12,8 @@ import { type DocumentsMessage, documentsMessages, type ResyncEntry } from '../s
 import { type ApplyResult, applyDocuments } from '../write-path/apply-documents.js';
 import { type ApplyDeletesOptions, applyDeletes } from './apply-deletes.js';
 import { type ChangeItem, type ChangeSet, changeSetOf } from './change-feed-items.js';
+import { keepDivergedChanges } from './diverged-changes.js';
+import { confirmEchoes, splitEchoes } from './mirror-echoes.js';
 import { settleAfterDeletes } from './settle-after-deletes.js';
 
 export interface SyncBatchOptions {
@@ -31,11 +33,15 @@ export type ChangeSetResult = {
   deleted: number;
   /** Quarantined competitors of deleted rows read again from Cosmos and applied (see `settleAfterDeletes`). */
   reconsidered: number;
+  /** The mirror's own copies of PostgreSQL's writes coming back (`mirror-echoes.ts`): never written. */
+  echoes: number;
+  /** Rows awaiting Cosmos that an echo confirmed. */
+  confirmed: number;
+  /** Versions written in Cosmos that PostgreSQL did not take while holding an unconfirmed write of its own: kept (`diverged-changes.ts`). */
+  diverged: number;
 } & Omit<ApplyResult, 'quarantinedKeys' | 'failedKeys' | 'displacedKeys'>;
 
 export type SyncOutcome =
-  /** PostgreSQL is primary: these changes are the mirror's own writes coming back, and are ignored. */
-  | { kind: 'skipped'; items: number }
   | ({
       kind: 'applied';
       /** The Cosmos time (`_ts`, seconds) of the batch's oldest change, for the sync lag; absent for an empty batch. */
@@ -53,7 +59,10 @@ export type SyncOutcome =
  * source `sync`): mapping, quarantine and the version guard are the same, so duplicate and out-of-order
  * deliveries end at the newest version. Deletes (all-versions-and-deletes mode) are version-guarded and
  * remembered (tombstones); what a delete cannot settle alone (a row of the same second, a competitor waiting
- * for the removed row) is read again from Cosmos and applied (`settleAfterDeletes`).
+ * for the removed row) is read again from Cosmos and applied (`settleAfterDeletes`). The same in every phase:
+ * the mirror's own copies (echoes) are told apart by their mark and only confirm the rows awaiting them, and a
+ * row PostgreSQL wrote as primary is never replaced by a Cosmos version it has not seen confirmed (see
+ * `applyChangeSet`).
  *
  * Nothing is ever ignored: a batch holding items of the other change-feed mode or items that name no document
  * is refused whole (`ChangeFeedUnreadableError`, naming the likely cause), and a write that fails throws, while
@@ -64,7 +73,6 @@ export type SyncOutcome =
  * change is handed over or the invocation fails.
  */
 export async function syncChangeBatch(ctx: AppContext, items: readonly unknown[], options: SyncBatchOptions): Promise<SyncOutcome> {
-  if (ctx.config.usePostgres) return { kind: 'skipped', items: items.length };
   const changes = changeSetOf(items, options.mode);
   try {
     if (changes.mismatched > 0 || changes.unreadable > 0) {
@@ -86,8 +94,10 @@ export async function syncChangeBatch(ctx: AppContext, items: readonly unknown[]
 }
 
 /**
- * Applies a read batch: its documents through `applyDocuments`, its deletes through `applyDeletes`, then what a
- * delete leaves to settle from Cosmos's current state (`read`; see `settleAfterDeletes`).
+ * Applies a read batch: the mirror's echoes confirm the rows awaiting them (`mirror-echoes.ts`); the other
+ * documents go through `applyDocuments`, its deletes through `applyDeletes`, then what a delete leaves to settle
+ * from Cosmos's current state (`read`; see `settleAfterDeletes`). Documents the write path did not take are
+ * checked for divergence (`diverged-changes.ts`) when any was left unchanged.
  */
 export async function applyChangeSet(
   prisma: PrismaClient,
@@ -95,10 +105,16 @@ export async function applyChangeSet(
   changes: Pick<ChangeSet, 'upserts' | 'deletes'>,
   options: ApplyDeletesOptions = {},
 ): Promise<ChangeSetResult> {
-  const applied = await applyDocuments(prisma, changes.upserts, { source: 'sync' });
+  const { echoes, others } = splitEchoes(changes.upserts);
+  const confirmed = await confirmEchoes(prisma, echoes);
+  const applied = await applyDocuments(prisma, others, { source: 'sync' });
+  const diverged = applied.unchanged > 0 ? await keepDivergedChanges(prisma, read, others) : 0;
   const removal = await applyDeletes(prisma, changes.deletes, options);
   const settled = await settleAfterDeletes(prisma, read, removal, 'sync');
   return {
+    echoes: echoes.length,
+    confirmed,
+    diverged,
     written: applied.written + settled.written,
     unchanged: applied.unchanged + settled.unchanged,
     skipped: applied.skipped,

@@ -38,6 +38,10 @@ export interface SyncTotals {
   quarantined: number;
   failed: number;
   deleted: number;
+  /** The mirror's own copies of PostgreSQL's writes, never written back. */
+  echoes: number;
+  /** Versions kept in the quarantine as diverged (`diverged-changes.ts`). */
+  diverged: number;
   /** Request units the reads were charged. */
   requestUnits: number;
   /** 429s the reads met (the SDK's own retries included). */
@@ -81,7 +85,19 @@ export interface SyncRunnerOptions {
 
 /** Totals before the first page. */
 export function noSyncTotals(): SyncTotals {
-  return { pages: 0, changes: 0, written: 0, unchanged: 0, quarantined: 0, failed: 0, deleted: 0, requestUnits: 0, throttled: 0 };
+  return {
+    pages: 0,
+    changes: 0,
+    written: 0,
+    unchanged: 0,
+    quarantined: 0,
+    failed: 0,
+    deleted: 0,
+    echoes: 0,
+    diverged: 0,
+    requestUnits: 0,
+    throttled: 0,
+  };
 }
 
 export interface SyncRunSummary extends SyncTotals {
@@ -242,6 +258,8 @@ function count(totals: SyncTotals, changes: number, outcome: SyncOutcome): void 
   totals.quarantined += outcome.quarantined;
   totals.failed += outcome.failed;
   totals.deleted += outcome.deleted;
+  totals.echoes += outcome.echoes;
+  totals.diverged += outcome.diverged;
 }
 
 /** Waits `ms`, or less if `signal` aborts first. */

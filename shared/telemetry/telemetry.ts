@@ -30,6 +30,10 @@ export const metricNames = {
   pendingSyncSize: 'nostria.pending_sync.size',
   /** Documents in the quarantine (a gauge). */
   quarantineSize: 'nostria.quarantine.size',
+  /** Changes of a sync batch that were the mirror's own copies of PostgreSQL's writes (never written back). */
+  mirrorEchoes: 'nostria.sync.mirror_echoes',
+  /** Versions written in Cosmos that PostgreSQL did not take while holding an unconfirmed write of its own (kept in the quarantine). */
+  documentsDiverged: 'nostria.documents.diverged',
 } as const;
 
 export type MetricName = (typeof metricNames)[keyof typeof metricNames];

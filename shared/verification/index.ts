@@ -1,4 +1,4 @@
-export { canonicalJson, documentHash } from './canonical-json.js';
+export { canonicalJson, documentHash } from '../domain/document-hash.js';
 export { diffDocuments, type FieldDifference, REDACTED } from './document-diff.js';
 export { formatFullVerificationReport, formatVerificationReport } from './format-verification-report.js';
 export {

@@ -13,7 +13,7 @@ export interface QuarantineEntry {
 
 const columns = { documentId: true, pubkey: true, reason: true, reasonCode: true, cosmosTs: true } as const;
 
-const reasonCodes: readonly string[] = ['unmappable', 'refused', 'conflict', 'displaced'] satisfies ReasonCode[];
+const reasonCodes: readonly string[] = ['unmappable', 'refused', 'conflict', 'displaced', 'diverged'] satisfies ReasonCode[];
 
 /** A stored reason code as one of the four; an unknown one (a newer writer's) is treated as a competitor, never as settled. */
 function reasonCodeOf(value: string): ReasonCode {

@@ -1,12 +1,12 @@
 import type { AppContext } from '../context/app-context.js';
 import { readDocumentPages } from '../cosmos/document-source.js';
 import { cosmosPointReader, positionedAfter } from '../cosmos/point-reads.js';
+import { documentHash } from '../domain/document-hash.js';
 import { type DocumentType, documentTypeNames, documentTypes } from '../domain/document-types.js';
 import { normalizeDocument } from '../domain/mapping.js';
 import { countCosmosDocuments, countPostgresRows } from '../stats/document-counts.js';
 import { applyDocuments } from '../write-path/apply-documents.js';
 import { quarantineKey } from '../write-path/quarantine.js';
-import { documentHash } from './canonical-json.js';
 import { existingIds } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readIdPage, readRowsByIds, type StoredDocument } from './postgres-documents.js';

@@ -21,10 +21,12 @@ export type QuarantineSource = 'migration' | 'sync' | 'repair';
  * - `refused`: PostgreSQL refused the row (a value too large for an index, a constraint);
  * - `conflict`: another document holds the row it needs (its id under another pubkey, or a newer document of
  *   its pubkey in a one-per-user table);
- * - `displaced`: it held its row until a newer document of the same pubkey took it.
- * The last two wait for the row ({@link QuarantineEntry.competesFor}) to be freed.
+ * - `displaced`: it held its row until a newer document of the same pubkey took it;
+ * - `diverged`: written in Cosmos while PostgreSQL held an unconfirmed write of its own of the document, or had
+ *   deleted it (`sync/diverged-changes.ts`): PostgreSQL keeps its version, an operator settles the two.
+ * `conflict` and `displaced` wait for the row ({@link QuarantineEntry.competesFor}) to be freed.
  */
-export type ReasonCode = 'unmappable' | 'refused' | 'conflict' | 'displaced';
+export type ReasonCode = 'unmappable' | 'refused' | 'conflict' | 'displaced' | 'diverged';
 
 export interface QuarantineEntry {
   key: string;

@@ -560,7 +560,7 @@ describe('the version rule, stated once (version-order.ts)', () => {
           // guard replaces exactly when the planner's rule (`supersedes`) says a later copy wins.
           const lateral = (side: string, first: number) =>
             `CROSS JOIN LATERAL (SELECT u."${side}t" AS "cosmosTs", u."${side}m" AS "modified", u."${side}i" COLLATE "und-x-icu" AS "id",
-               u."${side}p" AS "pubkey", u."${side}l" AS "cosmosLsn", ${first} AS "c") ${side}`;
+               u."${side}p" AS "pubkey", u."${side}l" AS "cosmosLsn", NULL::text AS "awaitingCosmos", ${first} AS "c") ${side}`;
           const { rows } = await db.pool.query<{ order: number; replaces: boolean }>(
             `SELECT ${compareRowsSql(type, 'a', 'b')} AS "order", ${mayReplaceSql(type, 'a', 'b', ['c'])} AS "replaces"
              FROM unnest($1::bigint[], $2::bigint[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $7::bigint[], $8::text[], $9::text[], $10::bigint[])

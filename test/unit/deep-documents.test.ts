@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalJson, documentHash } from '../../shared/verification/canonical-json.js';
+import { canonicalJson, documentHash } from '../../shared/domain/document-hash.js';
 import { diffDocuments } from '../../shared/verification/document-diff.js';
 
 /** `{ a: { a: ... { a: leaf } } }`, `levels` objects deep, built without recursion. */

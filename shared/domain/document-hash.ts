@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { iterativeJsonText } from '../core/json-text.js';
-import { normalizeDocument } from '../domain/mapping.js';
+import { normalizeDocument } from './mapping.js';
 
 /**
  * JSON with object keys sorted at every depth, so two equal documents serialise to the same text
