@@ -94,6 +94,19 @@ export async function endFence(prisma: PrismaClient, fence: { epoch: number; to:
   return changed === 1;
 }
 
+/**
+ * Renews a fence that still holds for another `fenceMs` from now (a switch taking over the fence of one that was
+ * killed). Returns the new state, or undefined when the fence lapsed or moved meanwhile.
+ */
+export async function renewFence(prisma: PrismaClient, fence: { epoch: number; fenceMs: number }): Promise<StoredPhase | undefined> {
+  const found = await prisma.$queryRaw<PhaseRow[]>`
+    UPDATE "switch_state" SET "epoch" = "epoch" + 1, "updatedAt" = now(),
+      "fenceUntil" = now() + make_interval(secs => ${fence.fenceMs}::int / 1000.0)
+    WHERE "name" = ${row} AND "epoch" = ${fence.epoch} AND "fenceUntil" IS NOT NULL AND now() < "fenceUntil"
+    RETURNING "phase", "previousPhase", "epoch", "switchId", "fenceUntil", false AS "fenceLapsed"`;
+  return found[0] ? storedPhaseOf(found[0]) : undefined;
+}
+
 /** Gives a fence back: the phase before the switch, at once (an abandoned or failed switch). */
 export async function releaseFence(prisma: PrismaClient, epoch: number): Promise<boolean> {
   const changed = await prisma.$executeRaw`

@@ -3,7 +3,13 @@
  * PostgreSQL by settings alone (README, "The service's repositories"). Nothing of the Functions app or the
  * command line is reachable from here; `npm run build` checks that when it builds the entry.
  */
-export { DocumentConflictError, DocumentNotFoundError, DocumentValidationError, InvalidInputError } from '../core/errors.js';
+export {
+  DocumentConflictError,
+  DocumentNotFoundError,
+  DocumentValidationError,
+  InvalidInputError,
+  SwitchInProgressError,
+} from '../core/errors.js';
 export type {
   AccountDocument,
   AccountSettingsDocument,

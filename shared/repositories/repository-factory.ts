@@ -3,6 +3,7 @@ import type { AppContext } from '../context/app-context.js';
 import { phaseReaderOf } from '../context/phase-reader.js';
 import { safeErrorMessage } from '../core/safe-error.js';
 import { createCosmosRepositories } from '../cosmos/cosmos-repository.js';
+import { cosmosPointReader } from '../cosmos/point-reads.js';
 import { mirrorsToCosmos, phaseOfFlags, primaryOf, type SteadyPhase } from '../domain/phase.js';
 import type { Repositories } from '../domain/repository-contract.js';
 import type {
@@ -19,6 +20,8 @@ import { recordPendingSync } from '../mirror/pending-sync.js';
 import { requestPendingSyncRetry } from '../mirror/pending-sync-retry.js';
 import { createPrismaRepositories } from '../postgres/prisma-repository.js';
 import { closeServices, getServices } from '../runtime/services.js';
+import { applyChangeSet } from '../sync/sync-change-batch.js';
+import { carryDeletes } from './carry-deletes.js';
 import { checkCosmosHealth, checkPostgresHealth, type HealthCheckOptions } from './health-check.js';
 import { mirrorRepositories } from './mirror-writes.js';
 import { phaseRoutedRepositories } from './phase-routed-repositories.js';
@@ -31,7 +34,7 @@ import { createServiceRepositories } from './service/service-repositories.js';
  * | phase (the guide's flags)             | reads      | writes                                                   |
  * |---------------------------------------|------------|----------------------------------------------------------|
  * | cosmos (USE_POSTGRESQL=false)         | Cosmos     | Cosmos                                                   |
- * | cosmos-primary (false, DUAL=true)     | Cosmos     | Cosmos; the change-feed sync function copies to PostgreSQL |
+ * | cosmos-primary (false, DUAL=true)     | Cosmos     | Cosmos; the change-feed sync function copies to PostgreSQL; deletes are also carried at once (`carry-deletes.ts`) |
  * | postgresql (true, DUAL=false)         | PostgreSQL | PostgreSQL                                               |
  * | postgresql-primary (true, DUAL=true)  | PostgreSQL | PostgreSQL, then mirrored to Cosmos (failures retried via pending_sync) |
  * | switching-to-…                        | the side before the switch | wait for the switch (`SwitchInProgressError` after 10 s) |
@@ -48,10 +51,20 @@ export function createRepositories(services: AppContext): Repositories {
   let cosmos = primaryOf(fallback) === 'cosmos' || mirrorsToCosmos(fallback) ? createCosmosRepositories(services.cosmos) : undefined;
   let postgres = primaryOf(fallback) === 'postgresql' ? createPrismaRepositories(services.prisma) : undefined;
   let mirrored: Repositories | undefined;
+  let carrying: Repositories | undefined;
   const forPhase = (phase: SteadyPhase): Repositories => {
     if (primaryOf(phase) === 'cosmos') {
       cosmos ??= createCosmosRepositories(services.cosmos);
-      return cosmos;
+      if (phase !== 'cosmos-primary' || services.config.databaseUrl === undefined) return cosmos;
+      carrying ??= carryDeletes(cosmos, (deletes) =>
+        applyChangeSet(
+          services.prisma,
+          cosmosPointReader(services.cosmos),
+          { upserts: [], deletes },
+          { retentionDays: services.config.deleteRetentionDays },
+        ),
+      );
+      return carrying;
     }
     postgres ??= createPrismaRepositories(services.prisma);
     if (!mirrorsToCosmos(phase)) return postgres;

@@ -14,7 +14,15 @@ import {
   switchingPhaseFor,
 } from '../domain/phase.js';
 import type { Prisma } from '../postgres/generated/prisma/client.js';
-import { effectivePhase, endFence, movePhase, readStoredPhase, releaseFence, type StoredPhase } from '../postgres/phase-store.js';
+import {
+  effectivePhase,
+  endFence,
+  movePhase,
+  readStoredPhase,
+  releaseFence,
+  renewFence,
+  type StoredPhase,
+} from '../postgres/phase-store.js';
 import { drainChangeFeed, drainMirror } from './drain.js';
 import { checkReadiness, type ReadinessCheckName, type ReadinessOptions, type ReadinessReport } from './readiness.js';
 import { openSwitches, recordStep, startSwitchRecord, updateSwitchRecord } from './switch-audit.js';
@@ -79,7 +87,10 @@ export async function runSwitch(ctx: AppContext, options: SwitchOptions): Promis
   if (!isSteady(current)) {
     // A live fence of a switch to the same place, still running elsewhere or killed: take it over.
     if (stored && current === switchingPhaseFor(options.target) && !options.checkOnly) {
-      return { ...(await fenceAndFlip(ctx, options, stored, stored.switchId ?? undefined)), settledEarlier };
+      // Its time is renewed: what is left of the killed switch's may not be enough to drain.
+      const renewed = await renewFence(ctx.prisma, { epoch: stored.epoch, fenceMs: options.maxPauseMs ?? defaults.maxPauseMs });
+      if (!renewed) throw new SwitchRefusedError('the fence of the stopped switch lapsed or moved meanwhile; run the command again');
+      return { ...(await fenceAndFlip(ctx, options, renewed, stored.switchId ?? undefined)), settledEarlier };
     }
     throw new SwitchRefusedError(`another switch holds the fence now (${current}); run the command again once it has finished`);
   }
