@@ -68,7 +68,7 @@ function payment(n: number): PaymentDocument {
     expires: created + 30 * 86_400_000,
     created,
     modified: created,
-  } as PaymentDocument;
+  };
 }
 
 function account(pubkey: string, n: number): AccountDocument {
@@ -81,7 +81,7 @@ function account(pubkey: string, n: number): AccountDocument {
     subscription: { tier: 'premium' },
     created: 1_700_000_000_000,
     modified: Date.now(),
-  } as AccountDocument;
+  };
 }
 
 /** One write, picked by the seeded mix; the document it concerns and what it did. */

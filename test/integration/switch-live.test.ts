@@ -184,7 +184,7 @@ it('three service processes, the switch to PostgreSQL and back killed at each st
 }, 420_000);
 
 async function hashInCosmos(write: Written): Promise<string | undefined> {
-  const { resource } = await container.item(write.id as string, write.pubkey as string).read<Doc>();
+  const { resource } = await container.item(write.id as string, write.pubkey).read<Doc>();
   return resource ? documentHash(resource) : undefined;
 }
 
