@@ -16,6 +16,7 @@ import type { CommandIO } from './core/command.js';
 import { ExitCode } from './core/exit-codes.js';
 import { interruptionOf, untilInterrupted } from './core/interrupt.js';
 import { demoLiveSync } from './demo-live-sync.js';
+import { demoSwitch } from './demo-switch.js';
 import { asInterruption, loadSampleData, type SampleData, startLocalServices } from './local-services.js';
 import { describeRun, partLabel, runWithProgress } from './migration-progress.js';
 import { verifyEverything } from './verification-runner.js';
@@ -59,6 +60,7 @@ async function demo(io: CommandIO, options: DemoOptions): Promise<number> {
   io.result(describeRanges(outcome.progress));
 
   await demoLiveSync(io, services, environment.container, options);
+  const switches = await demoSwitch(io, services);
 
   io.result('\nVerifying everything (counts, then a content hash per document)...');
   // A few examples per finding are enough on screen; the counts are always complete.
@@ -74,12 +76,14 @@ async function demo(io: CommandIO, options: DemoOptions): Promise<number> {
   const stats = await untilInterrupted(getMigrationStats(services), io.signal);
   io.result(`\n${formatStatsForHumans(stats)}`);
   io.result(`\n${reconcileQuarantine(outcome.progress, verification.report, stats, loaded.refused.length)}`);
+  const switched = switches.length === 2 && switches.every((result) => result.outcome === 'completed');
   io.result(
-    verification.consistent
-      ? '\nDone: every document is in its table or in the quarantine with its reason, and both sides agree.'
-      : '\nDone, but verification found differences (listed above).',
+    verification.consistent && switched
+      ? '\nDone: every document is in its table or in the quarantine with its reason, both sides agree, and the switch ' +
+          `went to PostgreSQL and back (writes held ${switches.map((result) => `${formatCount(result.pauseMs ?? 0)} ms`).join(' and ')}).`
+      : `\nDone, but ${verification.consistent ? 'the switch did not complete' : 'verification found differences'} (see above).`,
   );
-  return verification.consistent ? ExitCode.ok : ExitCode.failed;
+  return verification.consistent && switched ? ExitCode.ok : ExitCode.failed;
 }
 
 /** How the full load spread over the physical partitions: documents read per feed range, one chain each. */

@@ -1,6 +1,7 @@
-import { changeFeedModeFrom } from '../config/change-feed-mode.js';
+import { type ChangeFeedMode, changeFeedModeFrom } from '../config/change-feed-mode.js';
 import type { AppContext } from '../context/app-context.js';
 import { documentTypeNames, documentTypes } from '../domain/document-types.js';
+import { loadPositions } from '../migration/change-feed-positions.js';
 import { mirrorTarget, retryPendingSync } from '../mirror/pending-sync.js';
 import { runSync, type SyncRunSummary } from '../sync/sync-runner.js';
 
@@ -22,7 +23,7 @@ export interface ChangeFeedDrain {
  * answered 304), moving the positions on: with writes held, that end is the fence.
  */
 export async function drainChangeFeed(ctx: AppContext, signal?: AbortSignal): Promise<ChangeFeedDrain> {
-  const summary: SyncRunSummary = await runSync(ctx, { mode: changeFeedModeFrom(), once: true, batchSize: 500, signal });
+  const summary: SyncRunSummary = await runSync(ctx, { mode: await syncModeOf(ctx), once: true, batchSize: 500, signal });
   return { changes: summary.changes, written: summary.written, echoes: summary.echoes, diverged: summary.diverged };
 }
 
@@ -61,6 +62,15 @@ export async function drainMirror(ctx: AppContext, deadline: number, signal?: Ab
     if (drain.awaiting === 0 && drain.failed === 0) break;
   }
   return drain;
+}
+
+/**
+ * The change-feed mode PostgreSQL's positions were read in (the sync runner's, the last full load's), which the
+ * drain must continue in; the configured mode (COSMOSDB_CHANGE_FEED_MODE) when there are none yet.
+ */
+export async function syncModeOf(ctx: AppContext): Promise<ChangeFeedMode> {
+  const [position] = await loadPositions(ctx.prisma);
+  return position?.mode ?? changeFeedModeFrom();
 }
 
 /** Rows the service wrote in PostgreSQL that the change feed has not yet shown in Cosmos. */

@@ -1,4 +1,3 @@
-import { changeFeedModeFrom } from '../config/change-feed-mode.js';
 import type { AppContext } from '../context/app-context.js';
 import { sleep } from '../core/clock.js';
 import { documentHash } from '../domain/document-hash.js';
@@ -9,6 +8,7 @@ import { mirrorTarget } from '../mirror/pending-sync.js';
 import { readRow } from '../postgres/prisma-repository.js';
 import { type ListedDocument, verifyAll } from '../verification/verify-all.js';
 import { measureChangeFeedLag } from './change-feed-lag.js';
+import { syncModeOf } from './drain.js';
 import { quarantineBlockers } from './quarantine-blockers.js';
 
 /**
@@ -119,7 +119,7 @@ async function runsInProgressCheck(ctx: AppContext): Promise<ReadinessCheck> {
 }
 
 async function reconcileCheck(ctx: AppContext, maxAgeHours: number): Promise<ReadinessCheck> {
-  if (changeFeedModeFrom() === 'AllVersionsAndDeletes') {
+  if ((await syncModeOf(ctx)) === 'AllVersionsAndDeletes') {
     return { name: 'reconcile', passed: true, figure: 'not needed: the sync applies deletes (AllVersionsAndDeletes mode)' };
   }
   const [pass, load] = await Promise.all([
