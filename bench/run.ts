@@ -29,6 +29,11 @@ in memory before each variant's clock starts:
   scale-out-N    the same full load spread over N = 1, 2, 4 worker processes, each migrating its share of
                  the run's feed ranges (as Function instances take the per-range chains), into one database;
                  aggregate docs/s, wall time from all workers started to the last one done
+  no-switch      4 service processes writing through RepositoryFactory at 200 writes/s together for 25 s
+                 (creates, replaces, deletes, accounts all of them write) while the sync follows the change
+                 feed: the longest write, p99, writes made ("documents" here are writes)
+  switch         the same writers, with migrate:switch --to postgresql after 6 s: the same figures, the
+                 pause (fence to flip), and the documents found in PostgreSQL at their last acknowledged version
 Each variant writes into a fresh database of its own.
 
 Options:
@@ -36,6 +41,7 @@ Options:
   --memory-docs <list>  comma-separated sizes of the extra pipeline runs (default 50000,100000)
   --naive-docs <n>      documents for naive-upsert (default 5000)
   --e2e-docs <n>        documents loaded into the Cosmos double for end-to-end and scale-out (default 100000)
+  --switch-docs <n>     documents loaded (and migrated, untimed) before the switch runs (default 20000)
   --batch-size <n>      documents per applyDocuments call / Cosmos page (default 1000)
   --connections <n>     pipeline lanes and raw-copy connections, the same for both (default 2)
   --only <list>         comma-separated variants to run (default: all)
@@ -68,6 +74,7 @@ async function main(argv: string[]): Promise<number> {
       'memory-docs': { type: 'string' },
       'naive-docs': { type: 'string' },
       'e2e-docs': { type: 'string' },
+      'switch-docs': { type: 'string' },
       'batch-size': { type: 'string' },
       connections: { type: 'string' },
       only: { type: 'string' },
@@ -101,6 +108,11 @@ async function main(argv: string[]): Promise<number> {
     { label: 'naive-upsert', variant: 'naive-upsert' as const, documents: count('naive-docs', values['naive-docs'], 5000) },
     { label: 'end-to-end', variant: 'end-to-end' as const, documents: e2e },
     ...scaleOutWorkers.map((workers) => ({ label: scaleOutLabel(workers), variant: `scale-out-${workers}` as const, documents: e2e })),
+    ...(['no-switch', 'switch'] as const).map((variant) => ({
+      label: variant,
+      variant,
+      documents: count('switch-docs', values['switch-docs'], 20_000),
+    })),
   ].filter((plan) => !only || only.includes(plan.variant));
 
   const server = await startBenchServer();
@@ -247,6 +259,7 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
         return `${workers} worker(s) ${rate ? Math.round(rate).toLocaleString('en-US') : 'n/a'} docs/s (${ratio(rate, perSecond(scaleOutLabel(1)), 2)}x)`;
       })
       .join('; ')}`,
+    `switch (200 writes/s):    ${describeSwitch(results)}`,
     `pipeline memory:          ${pipelines
       .map((plan) => {
         const m = results.get(plan.label) as VariantMeasurement;
@@ -260,6 +273,18 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
     'GC every 10 batches, in the memory runs only) beyond the input: what the variant holds on to while it runs.',
     'The forced collections walk the whole input, so the memory runs are slower: ratios come from the timed runs.',
   ].join('\n');
+}
+
+/** The switch's figures beside the same writers without one. */
+function describeSwitch(results: ReadonlyMap<string, VariantMeasurement>): string {
+  const on = results.get('switch')?.figures;
+  const off = results.get('no-switch')?.figures;
+  if (!on || !off) return 'n/a';
+  return (
+    `longest write ${on.longestWriteMs} ms with the switch (writes held ${on.pauseMs} ms) vs ${off.longestWriteMs} ms without ` +
+    `(target: at most 5,000); p99 ${on.p99WriteMs} vs ${off.p99WriteMs} ms; writes made ${on.writes} vs ${off.writes}; ` +
+    `in the new primary at their last version: ${on.foundInNewPrimary} of ${on.documentsWritten} documents`
+  );
 }
 
 /** The largest live heap of the run less the input's: near zero, or below, when the variant holds nothing more. */

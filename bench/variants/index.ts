@@ -5,6 +5,7 @@ import { pipeline } from './pipeline.js';
 import { rawCopy } from './raw-copy.js';
 import { scaleOut } from './scale-out.js';
 import { sourceOnly } from './source-only.js';
+import { switchUnderTraffic } from './switch.js';
 import type { VariantOutput, VariantRun } from './variant.js';
 
 export const variants = {
@@ -16,6 +17,8 @@ export const variants = {
   'scale-out-1': scaleOut(1),
   'scale-out-2': scaleOut(2),
   'scale-out-4': scaleOut(4),
+  'no-switch': switchUnderTraffic(false),
+  switch: switchUnderTraffic(true),
 } satisfies Record<string, VariantRun>;
 
 export type VariantName = keyof typeof variants;

@@ -21,6 +21,8 @@ export interface VariantOutput {
   clientCpuSeconds?: number;
   /** CPU of the PostgreSQL backends serving the variant during the measured part, seconds; null where unreadable. */
   serverCpuSeconds?: number | null;
+  /** Figures of its own that the report compares (the switch's pauses, say). */
+  figures?: Record<string, number>;
 }
 
 /** One way of getting the documents into PostgreSQL. Runs in a process of its own and times itself. */

@@ -87,6 +87,7 @@ test('every function file registers exactly the functions it is named for, and n
     'migration-run.ts': ['migrationRun'],
     'migration-start.ts': ['migrationStart'],
     'migration-stats.ts': ['migrationStats'],
+    'migration-switch.ts': ['migrationSwitch'],
     'migration-verify.ts': ['migrationVerify'],
   });
   for (const registration of registrations.values()) expect(typeof registration.callback).toBe('function');
@@ -176,6 +177,7 @@ describe('HTTP functions', () => {
     ['migrationVerify', 'GET', 'migration/verify/{pubkey}'],
     ['migrationStart', 'POST', 'migration/start'],
     ['migrationReconcile', 'POST', 'migration/reconcile'],
+    ['migrationSwitch', 'POST', 'migration/switch'],
     ['migrationRun', 'GET', 'migration/runs/{runId}'],
   ])('%s: %s /api/%s with a function key, answering over the HTTP output', (name, method, route) => {
     expect(triggerOf(registrations.get(name))).toMatchObject({
