@@ -1,7 +1,7 @@
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
 import type { ReconcilePassSummary } from '../migration/reconcile-passes.js';
 import { otherType } from './document-counts.js';
-import type { LastRun, MigrationStats } from './migration-stats.js';
+import type { LastRun, LastSwitch, MigrationStats } from './migration-stats.js';
 import { formatCount, typeLabels } from './type-labels.js';
 
 /**
@@ -42,7 +42,15 @@ export function formatStatsForHumans(stats: MigrationStats): string {
     `Last run: ${stats.lastRun ? describeRun(stats.lastRun) : 'none'}`,
     // Only once a pass has run: reconciling is for LatestVersion mode's deletes, and many never need it.
     ...(stats.lastReconcile ? [`Last reconcile: ${describeReconcile(stats.lastReconcile)}`] : []),
+    // Only once a switch was recorded: until then the settings (USE_POSTGRESQL, DUAL_DATABASE_MODE) say the phase.
+    ...(stats.phase ? [`Primary: ${stats.phase} (recorded by migrate:switch)`] : []),
+    ...(stats.lastSwitch ? [`Last switch: ${describeSwitch(stats.lastSwitch)}`] : []),
   ].join('\n');
+}
+
+function describeSwitch(last: LastSwitch): string {
+  const pause = last.pauseMs === null ? '' : `, writes held ${formatCount(last.pauseMs)} ms`;
+  return `to ${last.target}, ${last.state}, started ${last.startedAt}${last.finishedAt ? `, finished ${last.finishedAt}` : ''}${pause}${last.error ? `: ${last.error}` : ''}`;
 }
 
 /**

@@ -1,7 +1,9 @@
 import type { AppContext } from '../context/app-context.js';
 import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
+import type { Phase } from '../domain/phase.js';
 import { lastReconcilePass, type ReconcilePassSummary } from '../migration/reconcile-passes.js';
 import { isAbandoned, type RunState } from '../migration/runs.js';
+import { effectivePhase, readStoredPhase } from '../postgres/phase-store.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
 import { countCosmosDocuments, countPostgresRows, countQuarantinedByType, type QuarantineCounts } from './document-counts.js';
 
@@ -51,16 +53,35 @@ export interface MigrationStats {
   lastRun: LastRun | null;
   /** The most recent reconcile pass (rows whose documents are gone from Cosmos), or null when none has run. */
   lastReconcile: ReconcilePassSummary | null;
+  /**
+   * The primary's phase as `migrate:switch` recorded it (a lapsed fence already counts as the phase before it), or
+   * null where no switch was ever recorded: USE_POSTGRESQL/DUAL_DATABASE_MODE decide then.
+   */
+  phase: Phase | null;
+  /** The most recent switch: where to, how it ended, how long writes were held. */
+  lastSwitch: LastSwitch | null;
+}
+
+export interface LastSwitch {
+  id: string;
+  target: string;
+  state: string;
+  startedAt: string;
+  finishedAt: string | null;
+  pauseMs: number | null;
+  error: string | null;
 }
 
 /** Counts per type on both sides, quarantine, progress and the most recent migration run. */
 export async function getMigrationStats(ctx: Pick<AppContext, 'prisma' | 'cosmos'>): Promise<MigrationStats> {
-  const [cosmosCounts, postgresCounts, quarantinedByType, lastRun, lastReconcile] = await Promise.all([
+  const [cosmosCounts, postgresCounts, quarantinedByType, lastRun, lastReconcile, stored, lastSwitch] = await Promise.all([
     Promise.all(documentTypeNames.map((type) => countCosmosDocuments(ctx.cosmos, type))),
     Promise.all(documentTypeNames.map((type) => countPostgresRows(ctx.prisma, type))),
     countQuarantinedByType(ctx.prisma),
     readLastRun(ctx.prisma),
     lastReconcilePass(ctx.prisma),
+    readStoredPhase(ctx.prisma),
+    readLastSwitch(ctx.prisma),
   ]);
   const cosmos = byType((_, index) => cosmosCounts[index] ?? 0);
   const postgres = byType((_, index) => postgresCounts[index] ?? 0);
@@ -72,6 +93,22 @@ export async function getMigrationStats(ctx: Pick<AppContext, 'prisma' | 'cosmos
     quarantinedByType,
     lastRun,
     lastReconcile,
+    phase: stored ? effectivePhase(stored) : null,
+    lastSwitch,
+  };
+}
+
+async function readLastSwitch(prisma: PrismaClient): Promise<LastSwitch | null> {
+  const found = await prisma.switch.findFirst({ orderBy: { startedAt: 'desc' } });
+  if (!found) return null;
+  return {
+    id: found.id,
+    target: found.target,
+    state: found.state,
+    startedAt: found.startedAt.toISOString(),
+    finishedAt: found.finishedAt?.toISOString() ?? null,
+    pauseMs: found.pauseMs,
+    error: found.error,
   };
 }
 

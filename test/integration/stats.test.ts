@@ -134,6 +134,8 @@ describe('getMigrationStats', () => {
       quarantinedByType: { ...byType([0, 0, 0, 0, 0, 0, 0]), other: 0 },
       lastRun: null,
       lastReconcile: null,
+      phase: null,
+      lastSwitch: null,
     });
   });
 
@@ -200,6 +202,8 @@ describe('getMigrationStats', () => {
         error: 'Cosmos answered 503',
       },
       lastReconcile: null,
+      phase: null,
+      lastSwitch: null,
     });
     expect(JSON.parse(JSON.stringify(stats))).toEqual(stats);
 

@@ -40,6 +40,8 @@ describe('formatStatsForHumans', () => {
         error: null,
       },
       lastReconcile: null,
+      phase: null,
+      lastSwitch: null,
     };
     expect(formatStatsForHumans(stats)).toBe(
       [
@@ -102,6 +104,8 @@ describe('formatStatsForHumans', () => {
       progress: counts([100, 100, 100, 100, 100, 100, 100]),
       quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 },
       lastRun: null,
+      phase: null,
+      lastSwitch: null,
     };
     const pass = {
       id: 'pass-1',
@@ -126,6 +130,34 @@ describe('formatStatsForHumans', () => {
       'Last reconcile: (dry run) completed,',
     );
     expect(formatStatsForHumans({ ...stats, lastReconcile: null })).not.toContain('Last reconcile');
+  });
+
+  it('adds the phase and the last switch once a switch was recorded', () => {
+    const counts = (values: number[]) =>
+      Object.fromEntries(cosmosTypeNames.map((type, index) => [type, values[index]])) as MigrationStats['cosmos'];
+    const stats: MigrationStats = {
+      cosmos: counts([0, 0, 0, 0, 0, 0, 0]),
+      postgres: counts([0, 0, 0, 0, 0, 0, 0]),
+      quarantined: 0,
+      progress: counts([100, 100, 100, 100, 100, 100, 100]),
+      quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 },
+      lastRun: null,
+      lastReconcile: null,
+      phase: 'postgresql-primary',
+      lastSwitch: {
+        id: 'switch-1',
+        target: 'postgresql',
+        state: 'completed',
+        startedAt: '2026-12-08T08:00:00.000Z',
+        finishedAt: '2026-12-08T08:00:12.500Z',
+        pauseMs: 2350,
+        error: null,
+      },
+    };
+    expect(formatStatsForHumans(stats)).toMatch(
+      /\nPrimary: postgresql-primary \(recorded by migrate:switch\)\nLast switch: to postgresql, completed, started 2026-12-08T08:00:00.000Z, finished 2026-12-08T08:00:12.500Z, writes held 2,350 ms$/,
+    );
+    expect(formatStatsForHumans({ ...stats, phase: null, lastSwitch: null })).not.toMatch(/Primary:|Last switch/);
   });
 });
 
