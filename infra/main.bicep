@@ -25,15 +25,25 @@ param resourceGroupName string = ''
 @description('Object id of the operator running azd (azd sets AZURE_PRINCIPAL_ID); gets the runbook roles. Empty grants nothing.')
 param principalId string = ''
 
+// Every parameter that names something is @minLength(1): an empty name segment fails the whole deployment
+// ("incorrect segment lengths"), even in a resource whose condition is false. test/integration/infra-deployment.test.ts
+// evaluates every name and id for every combination of flags the parameters allow.
+
+@minLength(1)
 @description('Name of the EXISTING Nostria Cosmos DB account. It is referenced, never created or changed.')
 param cosmosAccountName string
 
+@minLength(1)
 @description('Resource group of the existing Cosmos DB account (same subscription).')
 param cosmosResourceGroupName string
 
+@minLength(1)
 param cosmosDatabaseName string = 'NostriaDB'
+
+@minLength(1)
 param cosmosContainerName string = 'Documents'
 
+@minLength(1)
 @description('The sync\'s own lease container, created in the Nostria database: a name the Nostria service does not use.')
 param cosmosLeaseContainerName string = 'nostria-migrate-leases'
 
@@ -73,6 +83,7 @@ param migrationQueueName string = 'nostria-migration'
 @description('Keep PostgreSQL password authentication beside Entra ID, during a transition from a password deployment; the app then still uses the administrator password (Key Vault). Off: Entra ID only, no password anywhere.')
 param postgresPasswordAuth bool = false
 
+@minLength(1)
 param postgresAdministratorLogin string = 'nostriaadmin'
 
 @secure()
@@ -102,11 +113,16 @@ param postgresEntraAdminType string = 'User'
 ])
 param postgresSkuTier string = 'GeneralPurpose'
 
+@minLength(1)
 @description('A size of postgresSkuTier: Standard_D2ds_v5 (General Purpose, 2 vCores, max_connections 859) by default.')
 param postgresSkuName string = 'Standard_D2ds_v5'
 
+@minLength(1)
 param postgresVersion string = '16'
+
 param postgresStorageSizeGB int = 32
+
+@minLength(1)
 param postgresDatabaseName string = 'nostria'
 
 @description('Optional operator IPv4 address allowed through the PostgreSQL firewall (for migrations from a workstation); ignored with usePrivateNetworking.')
@@ -160,6 +176,71 @@ param instanceMemoryMB int = 2048
 @description('VNet integration for the app and private endpoints for PostgreSQL, storage and Key Vault, with their public access off.')
 param usePrivateNetworking bool = false
 
+@allowed([
+  'none'
+  'requested'
+  'approved'
+])
+@description('With usePrivateNetworking: a private endpoint (group Sql) to the EXISTING Cosmos DB account. requested: the endpoint is created as a connection request the account\'s owner must approve, and the app keeps using the public endpoint; approved (after the owner approved it): the privatelink.documents.azure.com zone is linked, and the app\'s Cosmos DB traffic goes through the endpoint (docs/deploy.md, "Networking").')
+param cosmosPrivateEndpoint string = 'none'
+
+@allowed([
+  'Reader'
+  'Contributor'
+])
+@description('The operator\'s Cosmos DB data role on the Nostria database: Reader (migrate:stats, migrate:verify); Contributor for migrate:pending-sync from a workstation, which writes to Cosmos DB.')
+param operatorCosmosDataRole string = 'Reader'
+
+// Alerts (infra/modules/alerts.bicep; docs/deploy.md, "Alerts"). Each threshold is a parameter.
+
+@description('E-mail address the alerts are sent to; empty: the action group has no receiver (alerts still fire and show in the portal).')
+param alertEmail string = ''
+
+@minValue(1)
+@description('Sync lag bound, seconds: the alert fires when the sync\'s lag stays above it for alertSyncLagMinutes. The same figure the switch\'s readiness check uses.')
+param alertSyncLagSeconds int = 300
+
+@allowed([
+  5
+  10
+  15
+  20
+  25
+  30
+])
+@description('How long the sync lag must stay above alertSyncLagSeconds, in minutes (five-minute windows, at most six).')
+param alertSyncLagMinutes int = 15
+
+@minValue(1)
+@description('Age bound of the oldest pending_sync entry (a mirror write still waiting for Cosmos DB), minutes. The same figure the switch\'s readiness check uses.')
+param alertPendingSyncAgeMinutes int = 30
+
+@minValue(0)
+@description('Documents the quarantine may grow by in an hour without an alert (0: any growth alerts).')
+param alertQuarantineGrowth int = 0
+
+@minValue(0)
+@description('Messages the poison queue may hold without an alert (0: any message alerts).')
+param alertPoisonMessages int = 0
+
+@minValue(0)
+@description('Failed function executions in 15 minutes tolerated without an alert (0: any failure alerts).')
+param alertFunctionFailures int = 0
+
+@minValue(1)
+@maxValue(100)
+@description('PostgreSQL storage used, percent, above which the alert fires (the server turns read-only at 95 %).')
+param alertPostgresStoragePercent int = 85
+
+@minValue(1)
+@maxValue(100)
+@description('PostgreSQL active connections, percent of max_connections, above which the alert fires.')
+param alertPostgresConnectionsPercent int = 80
+
+@minValue(0)
+@description('max_connections of the server; 0 looks it up for postgresSkuName in infra/postgres-max-connections.json (Microsoft Learn, "Limits in Azure Database for PostgreSQL"). Set it for a size not listed there, or after changing max_connections.')
+param postgresMaxConnections int = 0
+
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
   'azd-env-name': environmentName
@@ -167,9 +248,11 @@ var tags = {
 var functionAppName = 'func-${resourceToken}'
 var deploymentContainerName = 'app-package-${take(functionAppName, 32)}-${take(resourceToken, 7)}'
 var identityName = 'id-${resourceToken}'
-// The secret exists only while PostgreSQL password authentication is kept.
-var databaseUrlSecretName = postgresPasswordAuth ? 'database-url' : ''
+// The secret exists only while PostgreSQL password authentication is kept; its name is never empty, since
+// the role assignments on it are named and scoped by it even when their condition is false.
+var databaseUrlSecretName = 'database-url'
 var publicNetworkAccess = !usePrivateNetworking
+var cosmosEndpointRequested = usePrivateNetworking && cosmosPrivateEndpoint != 'none'
 
 resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
   name: !empty(resourceGroupName) ? resourceGroupName : 'rg-${environmentName}'
@@ -229,6 +312,7 @@ module network 'modules/network.bicep' = if (usePrivateNetworking) {
     name: 'vnet-${resourceToken}'
     location: location
     tags: tags
+    cosmosZone: cosmosPrivateEndpoint == 'approved'
   }
 }
 
@@ -254,7 +338,7 @@ module postgres 'modules/postgres.bicep' = {
     publicNetworkAccess: publicNetworkAccess
     allowedClientIpAddress: postgresAllowedClientIp
     keyVaultName: keyVault.outputs.name
-    databaseUrlSecretName: 'database-url'
+    databaseUrlSecretName: databaseUrlSecretName
   }
 }
 
@@ -314,6 +398,28 @@ module vaultEndpoint 'modules/private-endpoint.bicep' = if (usePrivateNetworking
   }
 }
 
+// A connection request to the existing Cosmos DB account, which its owner approves (manual approval: this
+// deployment changes nothing on the account). Its DNS zone group is added only once approved, so the
+// account's name keeps resolving to its public address until the endpoint carries traffic.
+module cosmosEndpoint 'modules/private-endpoint.bicep' = if (cosmosEndpointRequested) {
+  name: 'pe-cosmos'
+  scope: rg
+  params: {
+    name: 'pe-cosmos-${resourceToken}'
+    location: location
+    tags: tags
+    subnetId: usePrivateNetworking ? network.outputs.privateEndpointSubnetId : ''
+    targetResourceId: cosmosLeases.outputs.accountId
+    groupId: 'Sql'
+    manualApproval: true
+    privateDnsZoneId: usePrivateNetworking ? network.outputs.cosmosZoneId : ''
+  }
+  // A private endpoint connection is a write on the Cosmos DB account, which takes one at a time.
+  dependsOn: [
+    rbac
+  ]
+}
+
 module cosmosLeases 'modules/cosmos-leases.bicep' = {
   name: 'cosmos-leases-${resourceToken}'
   scope: resourceGroup(cosmosResourceGroupName)
@@ -336,13 +442,17 @@ module rbac 'modules/rbac.bicep' = {
     applicationInsightsName: monitoring.outputs.applicationInsightsName
     keyVaultName: keyVault.outputs.name
     databaseUrlSecretName: databaseUrlSecretName
+    databaseUrlSecretExists: postgresPasswordAuth
+    operatorCosmosDataRole: operatorCosmosDataRole
     cosmosAccountName: cosmosAccountName
     cosmosResourceGroupName: cosmosResourceGroupName
     cosmosDatabaseName: cosmosDatabaseName
   }
-  // The DATABASE_URL secret the Key Vault roles are scoped to is written by the postgres module.
+  // The DATABASE_URL secret the Key Vault roles are scoped to is written by the postgres module. The lease
+  // container is a write on the Cosmos DB account too, which takes one at a time: the role assignments wait.
   dependsOn: [
     postgres
+    cosmosLeases
   ]
 }
 
@@ -391,6 +501,29 @@ module functionApp 'modules/function-app.bicep' = {
   ]
 }
 
+module alerts 'modules/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    nameSuffix: resourceToken
+    location: location
+    tags: tags
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    postgresServerName: postgres.outputs.serverName
+    postgresSkuName: postgresSkuName
+    postgresMaxConnections: postgresMaxConnections
+    email: alertEmail
+    syncLagSeconds: alertSyncLagSeconds
+    syncLagMinutes: alertSyncLagMinutes
+    pendingSyncAgeMinutes: alertPendingSyncAgeMinutes
+    quarantineGrowth: alertQuarantineGrowth
+    poisonMessages: alertPoisonMessages
+    functionFailures: alertFunctionFailures
+    postgresStoragePercent: alertPostgresStoragePercent
+    postgresConnectionsPercent: alertPostgresConnectionsPercent
+  }
+}
+
 output AZURE_LOCATION string = location
 output AZURE_TENANT_ID string = tenant().tenantId
 output AZURE_RESOURCE_GROUP string = rg.name
@@ -403,7 +536,7 @@ output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
 output MIGRATION_QUEUE_NAME string = storage.outputs.migrationQueueName
 output MIGRATION_POISON_QUEUE_NAME string = storage.outputs.migrationPoisonQueueName
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
-output DATABASE_URL_SECRET_NAME string = databaseUrlSecretName
+output DATABASE_URL_SECRET_NAME string = postgresPasswordAuth ? databaseUrlSecretName : ''
 output POSTGRES_SERVER_NAME string = postgres.outputs.serverName
 output POSTGRES_HOST string = postgres.outputs.fullyQualifiedDomainName
 output POSTGRES_APP_PORT int = postgres.outputs.appPort
@@ -415,3 +548,6 @@ output AZURE_COSMOSDB_ENDPOINT string = cosmosLeases.outputs.documentEndpoint
 output COSMOS_LEASE_CONTAINER_THROUGHPUT string = cosmosLeases.outputs.leaseThroughput
 output COSMOS_BACKUP_POLICY string = cosmosLeases.outputs.backupPolicyType
 output APP_OUTBOUND_IP string = usePrivateNetworking ? network.outputs.outboundIpAddress : ''
+output COSMOS_PRIVATE_ENDPOINT_NAME string = cosmosEndpointRequested ? 'pe-cosmos-${resourceToken}' : ''
+output ALERT_ACTION_GROUP_NAME string = alerts.outputs.actionGroupName
+output ALERT_POSTGRES_MAX_CONNECTIONS int = alerts.outputs.postgresMaxConnections

@@ -1,14 +1,14 @@
-#!/usr/bin/env node
-// azd `preprovision` hook (azure.yaml): before `azd provision` switches the sync to
-// COSMOSDB_CHANGE_FEED_MODE=AllVersionsAndDeletes, checks that the existing Cosmos DB account can serve
-// that mode. Microsoft Learn, "Change feed modes in Azure Cosmos DB": all versions and deletes needs
-// continuous backup on the account (and the account feature "All versions and deletes change feed mode",
-// which the Azure CLI does not report on every version; docs/deploy.md lists it as a prerequisite).
-// Without continuous backup the trigger fails at run time; this refuses the provision instead, before
-// any setting changes. LatestVersion needs nothing, so nothing is checked (and `az` is not required).
-import { spawnSync } from 'node:child_process';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+// Whether the sync can run in the chosen change-feed mode, checked by the azd `preprovision` hook
+// (scripts/preprovision.mjs) before anything changes. LatestVersion needs nothing.
+//
+// AllVersionsAndDeletes needs, on the existing Cosmos DB account, continuous backup (Microsoft Learn, "Change
+// feed modes in Azure Cosmos DB") and the feature "All versions and deletes change feed mode", which the Azure
+// CLI does not report on every version (docs/deploy.md lists it). And on the app's side it needs the Cosmos DB
+// extension that honours the mode, which ships only in the Preview extension bundle (azure-webjobs-sdk-
+// extensions PR #972: "only in our own preview package"); nothing Microsoft publishes says that Flex
+// Consumption runs that bundle, or which extension version it carries. That is proven on a non-production app
+// (docs/deploy.md, "Proving AllVersionsAndDeletes on a non-production app"): COSMOSDB_PREVIEW_BUNDLE_ACCEPTED=true
+// lets a non-production trial provision, and production once that trial passed; without it the mode is refused.
 
 /**
  * What stands in the way of running the sync in `mode` on an account with this backup policy type
@@ -27,44 +27,19 @@ export function changeFeedPrerequisiteProblems({ mode, backupPolicyType }) {
   ];
 }
 
-function backupPolicyTypeOf(accountName, resourceGroup) {
-  const result = spawnSync(
-    'az',
-    ['cosmosdb', 'show', '--name', accountName, '--resource-group', resourceGroup, '--query', 'backupPolicy.type', '--output', 'tsv'],
-    {
-      encoding: 'utf8',
-      shell: process.platform === 'win32',
-    },
-  );
-  if (result.status !== 0) {
-    throw new Error(
-      `could not read the backup policy of Cosmos DB account ${accountName} with the Azure CLI: ` +
-        `${(result.stderr || String(result.error)).trim()}`,
-    );
-  }
-  return result.stdout.trim() || undefined;
-}
-
-function main() {
-  const mode = process.env.COSMOSDB_CHANGE_FEED_MODE || 'LatestVersion';
-  if (mode !== 'AllVersionsAndDeletes') return 0;
-  const accountName = process.env.COSMOS_ACCOUNT_NAME;
-  const resourceGroup = process.env.COSMOS_RESOURCE_GROUP;
-  if (!accountName || !resourceGroup) {
-    console.error('check-change-feed-prerequisites: set COSMOS_ACCOUNT_NAME and COSMOS_RESOURCE_GROUP (azd env set) first');
-    return 1;
-  }
-  const problems = changeFeedPrerequisiteProblems({ mode, backupPolicyType: backupPolicyTypeOf(accountName, resourceGroup) });
-  for (const problem of problems) console.error(`check-change-feed-prerequisites: ${problem}`);
-  if (problems.length === 0) console.log(`Cosmos DB account ${accountName} has continuous backup: AllVersionsAndDeletes can be used.`);
-  return problems.length === 0 ? 0 : 1;
-}
-
-if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  try {
-    process.exitCode = main();
-  } catch (error) {
-    console.error(`check-change-feed-prerequisites: ${error instanceof Error ? error.message : String(error)}`);
-    process.exitCode = 1;
-  }
+/**
+ * The Preview extension bundle on Flex Consumption, refused until the operator accepts it (a trial on a
+ * non-production app, or production after that trial passed).
+ * @param {{ mode: string, accepted: string | undefined }} settings COSMOSDB_CHANGE_FEED_MODE, COSMOSDB_PREVIEW_BUNDLE_ACCEPTED
+ * @returns {string[]}
+ */
+export function previewBundleProblems({ mode, accepted }) {
+  if (mode !== 'AllVersionsAndDeletes' || accepted === 'true') return [];
+  return [
+    'COSMOSDB_CHANGE_FEED_MODE=AllVersionsAndDeletes runs the sync on the Preview extension bundle, whose Cosmos DB ' +
+      'extension is the only one that honours the mode; that Flex Consumption loads it and that it delivers deletes ' +
+      'is not documented, so it is refused until proven. Prove it on a non-production app first (docs/deploy.md, ' +
+      '"Proving AllVersionsAndDeletes on a non-production app": there, `azd env set COSMOSDB_PREVIEW_BUNDLE_ACCEPTED true` ' +
+      'lets the trial provision), and set it here only once that trial passed; or keep LatestVersion.',
+  ];
 }

@@ -49,17 +49,20 @@ resource leases 'Microsoft.DocumentDB/databaseAccounts/sqlDatabases/containers@2
   }
 }
 
-// What "shared" really gives, read from the account: a container created without throughput shares the
+// What "shared" gives depends on the database: a container created without throughput shares the
 // database's throughput only if the database has some; in a database without shared throughput on a
-// provisioned account, Cosmos DB gives it its own (billed) 400 RU/s; on a serverless account it is serverless.
+// provisioned account, Cosmos DB gives it its own (billed) 400 RU/s; on a serverless account it is
+// serverless. The database's throughput is not readable here: GET of a database may return empty `options`
+// (the throughput lives in its throughputSettings, which do not exist without shared throughput, so they
+// cannot be referenced either). So the output says what is known, and how to see the rest.
 var serverless = contains(map(account.properties.?capabilities ?? [], capability => capability.name), 'EnableServerless')
-var databaseThroughput = database.properties.?options.?throughput ?? database.properties.?options.?autoscaleSettings.?maxThroughput ?? 0
-var sharedThroughput = databaseThroughput > 0 ? 'shared with database ${databaseName} (${databaseThroughput} RU/s)' : 'its own 400 RU/s: database ${databaseName} has no shared throughput (set COSMOS_LEASE_THROUGHPUT=dedicated to choose the RU/s)'
+var sharedThroughput = 'shared: shares database ${databaseName}\'s throughput if it has any, else its own 400 RU/s (az cosmosdb sql database throughput show -a ${accountName} -n ${databaseName} -g ${resourceGroup().name} says which)'
 var withoutOwnThroughput = serverless ? 'serverless account: billed per request' : sharedThroughput
 
 output documentEndpoint string = account.properties.documentEndpoint
+output accountId string = account.id
 output leaseContainerName string = leases.name
 @description('The lease container\'s throughput as deployed, in words (also an azd output, so the operator sees it).')
 output leaseThroughput string = throughputMode == 'dedicated' ? 'dedicated: ${dedicatedThroughput} RU/s' : withoutOwnThroughput
-@description('Continuous backup is a prerequisite of the AllVersionsAndDeletes change feed (scripts/check-change-feed-prerequisites.mjs checks it before provisioning).')
+@description('Continuous backup is a prerequisite of the AllVersionsAndDeletes change feed (the preprovision hook, scripts/preprovision.mjs, checks it before provisioning).')
 output backupPolicyType string = account.properties.backupPolicy.type

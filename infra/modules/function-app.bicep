@@ -157,9 +157,19 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       // FUNCTIONS_EXTENSION_VERSION are deliberately absent. A deployment replaces the whole list:
       // a setting added by hand in the portal disappears on the next `azd provision`.
       appSettings: [
+        // Service URIs rather than __accountName, which the host and the app's queue client would turn into
+        // public-cloud host names: these carry the cloud's own storage suffix.
         {
-          name: 'AzureWebJobsStorage__accountName'
-          value: storage.name
+          name: 'AzureWebJobsStorage__blobServiceUri'
+          value: 'https://${storage.name}.blob.${environment().suffixes.storage}'
+        }
+        {
+          name: 'AzureWebJobsStorage__queueServiceUri'
+          value: 'https://${storage.name}.queue.${environment().suffixes.storage}'
+        }
+        {
+          name: 'AzureWebJobsStorage__tableServiceUri'
+          value: 'https://${storage.name}.table.${environment().suffixes.storage}'
         }
         {
           name: 'AzureWebJobsStorage__credential'

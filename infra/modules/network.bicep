@@ -3,12 +3,13 @@
 //
 //   app                 delegated to Microsoft.App/environments, the delegation Flex Consumption VNet
 //                       integration requires; outbound through the NAT gateway
-//   private-endpoints   PostgreSQL, storage (blob, queue) and Key Vault private endpoints
+//   private-endpoints   PostgreSQL, storage (blob, queue) and Key Vault private endpoints, and the optional
+//                       one to the existing Cosmos DB account (main.bicep, cosmosPrivateEndpoint)
 //
-// The app still reaches public endpoints it does not own: the existing Cosmos DB account (referenced,
-// never changed, so no private endpoint is added to it) and Application Insights ingestion. It does so
-// through a NAT gateway, explicit outbound access, instead of the subnet's implicit "default outbound
-// access", which Azure is retiring (Microsoft Learn, "Default outbound access in Azure").
+// The app still reaches public endpoints it does not own: Application Insights ingestion, and the existing
+// Cosmos DB account until its owner approved a private endpoint to it. It does so through a NAT gateway,
+// explicit outbound access, instead of the subnet's implicit "default outbound access", which Azure is
+// retiring (Microsoft Learn, "Default outbound access in Azure").
 
 param name string
 param location string
@@ -17,14 +18,20 @@ param tags object
 @description('Address space of the virtual network; the two /24 subnets are carved from its start.')
 param addressPrefix string = '10.40.0.0/16'
 
+@description('Create and link the Cosmos DB (Sql) zone: only once the account\'s owner approved the private endpoint, since a linked zone without the account\'s record would stop its name resolving at all.')
+param cosmosZone bool = false
+
 // The private DNS zone of each private endpoint sub-resource (Microsoft Learn, "Azure Private Endpoint
-// private DNS zone values"): postgresqlServer, blob, queue, vault, in this order (the outputs below).
-var zoneNames = [
-  'privatelink.postgres.database.azure.com'
-  'privatelink.blob.${environment().suffixes.storage}'
-  'privatelink.queue.${environment().suffixes.storage}'
-  'privatelink.vaultcore.azure.net'
-]
+// private DNS zone values"): postgresqlServer, blob, queue, vault, then Sql, in this order (the outputs below).
+var zoneNames = concat(
+  [
+    'privatelink.postgres.database.azure.com'
+    'privatelink.blob.${environment().suffixes.storage}'
+    'privatelink.queue.${environment().suffixes.storage}'
+    'privatelink.vaultcore.azure.net'
+  ],
+  cosmosZone ? ['privatelink.documents.azure.com'] : []
+)
 
 resource outboundIp 'Microsoft.Network/publicIPAddresses@2024-05-01' = {
   name: 'pip-${name}'
@@ -124,4 +131,5 @@ output postgresZoneId string = zones[0].id
 output blobZoneId string = zones[1].id
 output queueZoneId string = zones[2].id
 output vaultZoneId string = zones[3].id
+output cosmosZoneId string = cosmosZone ? zones[4].id : ''
 output outboundIpAddress string = outboundIp.properties.ipAddress

@@ -9,7 +9,9 @@
 //   Cosmos DB Built-in Data Contributor  NostriaDB database (existing account)  SDK reads, change feed, leases
 // The operator (principalId, optional) gets what the runbook in docs/deploy.md needs:
 //   Storage Queue Data Contributor (put and inspect messages), Key Vault Secrets User on the same
-//   secret while it exists, Cosmos DB Built-in Data Reader (migrate:verify, migrate:stats).
+//   secret while it exists, and on the NostriaDB database Cosmos DB Built-in Data Reader (migrate:verify,
+//   migrate:stats), or Data Contributor with operatorCosmosDataRole=Contributor (migrate:pending-sync from
+//   a workstation writes to Cosmos DB).
 // PostgreSQL access is not an Azure role: the app's database role and its privileges are granted in
 // the database (infra/sql/), the operator is the server's Entra administrator (postgres.bicep).
 // Not granted: Storage Table Data Contributor (nothing here uses tables) and the narrower queue
@@ -24,8 +26,19 @@ param storageAccountName string
 param applicationInsightsName string
 param keyVaultName string
 
-@description('The DATABASE_URL secret, which exists only while PostgreSQL password authentication is kept; empty grants nothing on it.')
+@minLength(1)
+@description('Name of the DATABASE_URL secret. Always a name, even when the secret does not exist: ARM computes the name and scope of a role assignment whose condition is false too, and an empty segment fails the whole deployment ("incorrect segment lengths").')
 param databaseUrlSecretName string
+
+@description('The secret exists only while PostgreSQL password authentication is kept; false grants nothing on it.')
+param databaseUrlSecretExists bool
+
+@allowed([
+  'Reader'
+  'Contributor'
+])
+@description('The operator\'s Cosmos DB data role on the Nostria database: Reader for the read-only runbook commands; Contributor to run migrate:pending-sync (it writes to Cosmos DB) from a workstation.')
+param operatorCosmosDataRole string = 'Reader'
 
 param cosmosAccountName string
 param cosmosResourceGroupName string
@@ -41,7 +54,6 @@ var roles = {
 }
 
 var hasOperator = !empty(operatorPrincipalId)
-var hasDatabaseUrlSecret = !empty(databaseUrlSecretName)
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -90,7 +102,7 @@ resource appMetricsPublisher 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasDatabaseUrlSecret) {
+resource appSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (databaseUrlSecretExists) {
   name: guid(databaseUrlSecret.id, identityPrincipalId, roles.keyVaultSecretsUser)
   scope: databaseUrlSecret
   properties: {
@@ -120,7 +132,7 @@ resource operatorQueueDataContributor 'Microsoft.Authorization/roleAssignments@2
   }
 }
 
-resource operatorSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasOperator && hasDatabaseUrlSecret) {
+resource operatorSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (hasOperator && databaseUrlSecretExists) {
   name: guid(databaseUrlSecret.id, operatorPrincipalId, roles.keyVaultSecretsUser)
   scope: databaseUrlSecret
   properties: {
@@ -129,13 +141,19 @@ resource operatorSecretsUser 'Microsoft.Authorization/roleAssignments@2022-04-01
   }
 }
 
-module operatorCosmosDataReader 'cosmos-data-role.bicep' = if (hasOperator) {
-  name: 'cosmos-data-reader-${uniqueString(operatorPrincipalId)}'
+// Cosmos DB accepts one control-plane write per account at a time and answers a concurrent one with 412
+// "another operation in progress" (seen for sqlRoleAssignments in terraform-provider-azurerm #15842 and
+// #17233), so the assignments on the account are deployed one after the other.
+module operatorCosmosDataRoleAssignment 'cosmos-data-role.bicep' = if (hasOperator) {
+  name: 'cosmos-data-${toLower(operatorCosmosDataRole)}-${uniqueString(operatorPrincipalId)}'
   scope: resourceGroup(cosmosResourceGroupName)
   params: {
     accountName: cosmosAccountName
     databaseName: cosmosDatabaseName
     principalId: operatorPrincipalId
-    roleDefinitionId: roles.cosmosDataReader
+    roleDefinitionId: operatorCosmosDataRole == 'Contributor' ? roles.cosmosDataContributor : roles.cosmosDataReader
   }
+  dependsOn: [
+    appCosmosDataContributor
+  ]
 }

@@ -28,6 +28,10 @@ export const metricNames = {
   cosmosThrottled: 'nostria.cosmos.throttled',
   /** Mirror writes waiting to be copied to Cosmos (a gauge). */
   pendingSyncSize: 'nostria.pending_sync.size',
+  /** Seconds since the oldest of those waits began, its first failed write (a gauge; 0 when none waits). */
+  pendingSyncOldestAgeSeconds: 'nostria.pending_sync.oldest_age_seconds',
+  /** Messages in the migration queue's poison queue, as Storage estimates them (a gauge). */
+  poisonQueueMessages: 'nostria.queue.poison_messages',
   /** Documents in the quarantine (a gauge). */
   quarantineSize: 'nostria.quarantine.size',
   /** Changes of a sync batch that were the mirror's own copies of PostgreSQL's writes (never written back). */
@@ -66,6 +70,9 @@ type FieldValues = { [K in keyof typeof fieldSchemas]: z.infer<(typeof fieldSche
 
 /** A line's fields: `event` always, the others when the event has them. */
 export type TelemetryFields = Pick<FieldValues, 'event'> & Partial<Omit<FieldValues, 'event'>>;
+
+/** Every event a telemetry line may name (the alerts and the workbook filter on these). */
+export const telemetryEventNames = fieldSchemas.event.options;
 
 /** The field names a telemetry line may carry besides `metrics` (the workbook's queries read only these). */
 export const telemetryFieldNames = Object.keys(fieldSchemas) as Array<keyof TelemetryFields>;

@@ -5,12 +5,11 @@ import { beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Node, Parser } from 'web-tree-sitter';
 import { parse as parseYaml } from 'yaml';
 import { defaultPackageDir, packageMain } from '../../scripts/build-package.js';
-import { changeFeedPrerequisiteProblems } from '../../scripts/check-change-feed-prerequisites.mjs';
-import { envSchema } from '../../shared/config/env.js';
+import { changeFeedPrerequisiteProblems, previewBundleProblems } from '../../scripts/check-change-feed-prerequisites.mjs';
+import { envSchema, loadConfig } from '../../shared/config/env.js';
 import {
   allowedValues,
   type BicepFile,
-  type BicepValue,
   bodyObject,
   conditionOf,
   declarationNamed,
@@ -19,16 +18,11 @@ import {
   decoratorArgument,
   decoratorNames,
   enclosing,
-  evaluate,
-  evaluateDeclared,
-  evaluateString,
   hasDefault,
-  isDeployed,
   line,
   literalString,
   loadBicepParser,
   modulePath,
-  moduleScope,
   moduleTarget,
   objectProperties,
   parseInfra,
@@ -37,10 +31,19 @@ import {
   propertyPath,
   propertyValue,
   resourceType,
-  type Scope,
   syntaxProblems,
 } from '../support/bicep.js';
+import {
+  type BicepValue,
+  evaluate,
+  evaluateDeclared,
+  evaluateString,
+  isDeployed,
+  moduleScope,
+  type Scope,
+} from '../support/bicep-evaluate.js';
 import { type CapturedRegistration, loadFunctionApp, settingsReadByBindings } from '../support/functions-core/load-function-app.js';
+import { AZURE_FACTS } from '../support/infra-fixture.js';
 
 /*
  * No Bicep compiler can run here, so infra/ is checked offline: every .bicep file is parsed with
@@ -56,15 +59,17 @@ const infraDir = join(repoRoot, 'infra');
 const functionAppFile = 'modules/function-app.bicep';
 const postgresFile = 'modules/postgres.bicep';
 
-/** Settings only the Functions host reads (telemetry, and the extension bundle that overrides host.json's). */
+/** Settings only the Functions host reads (telemetry, its blob and table storage, and the extension bundle that overrides host.json's). */
 const HOST_SETTINGS = [
+  'AzureWebJobsStorage__blobServiceUri',
+  'AzureWebJobsStorage__tableServiceUri',
   'APPLICATIONINSIGHTS_CONNECTION_STRING',
   'APPLICATIONINSIGHTS_AUTHENTICATION_STRING',
   'AzureFunctionsJobHost__extensionBundle__id',
   'AzureFunctionsJobHost__extensionBundle__version',
 ];
 /** Settings of the schema that only a local run uses; Azure sets the identity-based alternative instead. */
-const LOCAL_ALTERNATIVES = ['AZURE_COSMOSDB_CONNECTION_STRING', 'AzureWebJobsStorage', 'AzureWebJobsStorage__queueServiceUri'];
+const LOCAL_ALTERNATIVES = ['AZURE_COSMOSDB_CONNECTION_STRING', 'AzureWebJobsStorage', 'AzureWebJobsStorage__accountName'];
 /** Only a local run has these: Core Tools needs the worker runtime (Flex takes it from functionAppConfig), and locally Cosmos DB is reached by key. */
 const LOCAL_ONLY_SETTINGS = ['FUNCTIONS_WORKER_RUNTIME', 'AZURE_COSMOSDB_CONNECTION_STRING'];
 
@@ -74,15 +79,6 @@ const PRIVATE_DNS_ZONE_OF: Record<string, string> = {
   blob: 'privatelink.blob.core.windows.net',
   queue: 'privatelink.queue.core.windows.net',
   vault: 'privatelink.vaultcore.azure.net',
-};
-
-/** What the templates may assume about the deployment, by expression text. */
-const AZURE_FACTS: Record<string, BicepValue> = {
-  resourceToken: 'test',
-  'environment().suffixes.storage': 'core.windows.net',
-  'tenant().tenantId': '00000000-0000-0000-0000-00000000aaaa',
-  'server.properties.fullyQualifiedDomainName': 'psql-test.postgres.database.azure.com',
-  'database.name': 'nostria',
 };
 
 let parser: Parser;
@@ -111,6 +107,13 @@ function fileNamed(name: string): BicepFile {
 
 function scopeOf(name: string, params: Record<string, BicepValue> = {}, externals: Record<string, BicepValue> = {}): Scope {
   return { file: fileNamed(name), params, externals: { ...AZURE_FACTS, ...externals }, infra: { files: bicep, dir: infraDir } };
+}
+
+function resourceOrModule(file: string, name: string): Node {
+  const root = fileNamed(file).root;
+  return (
+    declarations(root, 'module_declaration').find((m) => declaredName(m) === name) ?? declarationNamed(root, 'resource_declaration', name)
+  );
 }
 
 function resourceNamed(file: string, name: string): Node {
@@ -246,13 +249,15 @@ function appSettings(): AppSetting[] {
     (property) => propertyKey(property) === 'appSettings',
   )?.lastNamedChild;
   if (list?.type !== 'array') throw new Error('appSettings is not an array literal');
-  return present(list.namedChildren).map((entry) => {
-    const name = literalString(propertyValue(entry, 'name'));
-    const value = propertyValue(entry, 'value');
-    if (name === undefined || !value)
-      throw new Error(`${functionAppFile}:${line(entry)}: each app setting needs a literal name and a value`);
-    return { name, value };
-  });
+  return present(list.namedChildren)
+    .filter((entry) => entry.type !== 'comment')
+    .map((entry) => {
+      const name = literalString(propertyValue(entry, 'name'));
+      const value = propertyValue(entry, 'value');
+      if (name === undefined || !value)
+        throw new Error(`${functionAppFile}:${line(entry)}: each app setting needs a literal name and a value`);
+      return { name, value };
+    });
 }
 
 function appSetting(name: string): AppSetting {
@@ -399,16 +404,22 @@ describe('passwordless PostgreSQL (Microsoft Entra ID)', () => {
     expect(evaluate(appSetting('DATABASE_AUTH').value, app)).toBe('entra');
     const url = evaluateString(appSetting('DATABASE_URL').value, app);
     expect(url).toBe('postgresql://id-test@psql-test.postgres.database.azure.com:6432/nostria?sslmode=verify-full');
-    // No Key Vault role on a secret that does not exist.
-    expect(evaluate(passedTo('rbac', 'databaseUrlSecretName'), scopeOf('main.bicep', entra))).toBe('');
+    // No Key Vault role on a secret that does not exist; its name is still a name (see infra-deployment.test.ts).
+    expect(evaluate(passedTo('rbac', 'databaseUrlSecretExists'), scopeOf('main.bicep', entra))).toBe(false);
+    expect(evaluate(passedTo('rbac', 'databaseUrlSecretName'), scopeOf('main.bicep', entra))).toBe('database-url');
     for (const name of ['appSecretsUser', 'operatorSecretsUser']) {
       expect(
         isDeployed(
           resourceNamed('modules/rbac.bicep', name),
-          scopeOf('modules/rbac.bicep', { databaseUrlSecretName: '', operatorPrincipalId: 'x' }),
+          scopeOf('modules/rbac.bicep', {
+            databaseUrlSecretName: 'database-url',
+            databaseUrlSecretExists: false,
+            operatorPrincipalId: 'x',
+          }),
         ),
       ).toBe(false);
     }
+    expect(evaluateDeclared('DATABASE_URL_SECRET_NAME', scopeOf('main.bicep', entra))).toBe('');
   });
 
   it('keeps DATABASE_URL a Key Vault reference resolved with the identity while password authentication is kept', () => {
@@ -597,19 +608,30 @@ describe('the change-feed mode selects what it needs', () => {
     expect(bundleOf('AllVersionsAndDeletes')).toEqual({ id: 'Microsoft.Azure.Functions.ExtensionBundle.Preview', version: '[4.*, 5.0.0)' });
   });
 
-  it('AllVersionsAndDeletes is refused before provisioning without continuous backup on the account', () => {
+  it('AllVersionsAndDeletes is refused before provisioning without continuous backup, or until the Preview bundle is accepted', () => {
     expect(changeFeedPrerequisiteProblems({ mode: 'AllVersionsAndDeletes', backupPolicyType: 'Periodic' })).toEqual([
       expect.stringContaining('needs continuous backup'),
     ]);
     expect(changeFeedPrerequisiteProblems({ mode: 'AllVersionsAndDeletes', backupPolicyType: 'Continuous' })).toEqual([]);
     expect(changeFeedPrerequisiteProblems({ mode: 'LatestVersion', backupPolicyType: 'Periodic' })).toEqual([]);
+    expect(previewBundleProblems({ mode: 'AllVersionsAndDeletes', accepted: undefined })).toEqual([
+      expect.stringContaining('Proving AllVersionsAndDeletes on a non-production app'),
+    ]);
+    expect(previewBundleProblems({ mode: 'AllVersionsAndDeletes', accepted: 'true' })).toEqual([]);
+    expect(previewBundleProblems({ mode: 'LatestVersion', accepted: undefined })).toEqual([]);
+    // The runbook has the section the refusal points to.
+    expect(readFileSync(join(repoRoot, 'docs', 'deploy.md'), 'utf8')).toContain(
+      '### Proving AllVersionsAndDeletes on a non-production app',
+    );
     const azureYaml = parseYaml(readFileSync(join(repoRoot, 'azure.yaml'), 'utf8')) as {
       hooks?: Record<string, Record<string, { run?: string }>>;
     };
-    expect(Object.values(azureYaml.hooks?.preprovision ?? {}).map((hook) => hook.run)).toEqual([
-      'node scripts/check-change-feed-prerequisites.mjs',
-      'node scripts/check-change-feed-prerequisites.mjs',
-    ]);
+    for (const hook of ['preprovision', 'postprovision']) {
+      expect(Object.values(azureYaml.hooks?.[hook] ?? {}).map((h) => h.run)).toEqual([
+        `node scripts/${hook}.mjs`,
+        `node scripts/${hook}.mjs`,
+      ]);
+    }
   });
 
   it("the lease container is the app's own, with an honest throughput choice", () => {
@@ -623,6 +645,125 @@ describe('the change-feed mode selects what it needs', () => {
       );
     expect(optionsOf('shared')).toEqual({});
     expect(optionsOf('dedicated')).toEqual({ throughput: 1000 });
+  });
+});
+
+describe('the cloud the deployment runs in', () => {
+  it("gives the host and the app storage endpoints with the cloud's own suffix, which the app's queue client uses", () => {
+    const suffix = 'core.chinacloudapi.cn';
+    const app = functionAppScope(
+      { postgresEntraAdminName: 'operator@contoso.com' },
+      { 'environment().suffixes.storage': suffix, 'storage.name': 'sttest' },
+    );
+    const settings = Object.fromEntries(
+      appSettings()
+        .filter((setting) => setting.name.startsWith('AzureWebJobsStorage__') && setting.name.endsWith('ServiceUri'))
+        .map((setting) => [setting.name, evaluateString(setting.value, app)]),
+    );
+    expect(settings).toEqual({
+      AzureWebJobsStorage__blobServiceUri: `https://sttest.blob.${suffix}`,
+      AzureWebJobsStorage__queueServiceUri: `https://sttest.queue.${suffix}`,
+      AzureWebJobsStorage__tableServiceUri: `https://sttest.table.${suffix}`,
+    });
+    // The app reads its queue where the template says, not at a public-cloud name built from the account.
+    const config = loadConfig({ ...settings, AzureWebJobsStorage__credential: 'managedidentity', AzureWebJobsStorage__clientId: 'id' });
+    expect(config.queue?.auth).toMatchObject({ kind: 'identity', serviceUri: `https://sttest.queue.${suffix}` });
+    expect(appSettings().map((setting) => setting.name)).not.toContain('AzureWebJobsStorage__accountName');
+  });
+});
+
+describe('a private endpoint to the existing Cosmos DB account', () => {
+  const endpointFile = 'modules/private-endpoint.bicep';
+  const network = (cosmosZone: boolean) => scopeOf('modules/network.bicep', { name: 'vnet-test', cosmosZone });
+
+  it('is not there unless asked for, and never without private networking', () => {
+    for (const [usePrivateNetworking, cosmosPrivateEndpoint] of [
+      [false, 'none'],
+      [false, 'approved'],
+      [true, 'none'],
+    ] as const) {
+      expect(isDeployed(moduleNamed('cosmosEndpoint'), scopeOf('main.bicep', { usePrivateNetworking, cosmosPrivateEndpoint }))).toBe(false);
+    }
+    expect(evaluateDeclared('cosmosPrivateEndpoint', scopeOf('main.bicep'))).toBe('none');
+  });
+
+  it("asks the account's owner (group Sql), and leaves DNS alone until the connection is approved", () => {
+    const requested = scopeOf('main.bicep', { usePrivateNetworking: true, cosmosPrivateEndpoint: 'requested' });
+    expect(isDeployed(moduleNamed('cosmosEndpoint'), requested)).toBe(true);
+    expect(evaluate(passedTo('cosmosEndpoint', 'groupId'), requested)).toBe('Sql');
+    expect(evaluate(passedTo('cosmosEndpoint', 'manualApproval'), requested)).toBe(true);
+    expect(passedTo('cosmosEndpoint', 'targetResourceId').text).toBe('cosmosLeases.outputs.accountId');
+    // The network gets the Cosmos DB zone only once approved: a linked zone without the account's record would
+    // make its name resolve to nothing.
+    expect(evaluate(propertyValue(propertyValue(bodyObject(moduleNamed('network')), 'params'), 'cosmosZone')!, requested)).toBe(false);
+    expect(evaluateDeclared('zoneNames', network(false))).not.toContain('privatelink.documents.azure.com');
+    const approved = scopeOf('main.bicep', { usePrivateNetworking: true, cosmosPrivateEndpoint: 'approved' });
+    expect(evaluate(propertyValue(propertyValue(bodyObject(moduleNamed('network')), 'params'), 'cosmosZone')!, approved)).toBe(true);
+    expect(evaluateDeclared('zoneNames', network(true))).toEqual([
+      'privatelink.postgres.database.azure.com',
+      'privatelink.blob.core.windows.net',
+      'privatelink.queue.core.windows.net',
+      'privatelink.vaultcore.azure.net',
+      'privatelink.documents.azure.com',
+    ]);
+    expect(evaluate(valueOfDeclared('modules/network.bicep', 'cosmosZoneId'), network(false))).toBe('');
+    // The endpoint: a manual connection request, registered in the zone only when one is given.
+    const endpoint = bodyObject(resourceNamed(endpointFile, 'endpoint'));
+    const endpointScope = (privateDnsZoneId: string) =>
+      scopeOf(endpointFile, {
+        name: 'pe-cosmos-test',
+        subnetId: '/subnets/pe',
+        targetResourceId: '/accounts/nostria',
+        groupId: 'Sql',
+        manualApproval: true,
+        privateDnsZoneId,
+      });
+    expect(evaluate(propertyPath(endpoint, 'properties.privateLinkServiceConnections')!, endpointScope(''))).toEqual([]);
+    expect(evaluate(propertyPath(endpoint, 'properties.manualPrivateLinkServiceConnections')!, endpointScope(''))).toEqual([
+      expect.objectContaining({ properties: expect.objectContaining({ privateLinkServiceId: '/accounts/nostria', groupIds: ['Sql'] }) }),
+    ]);
+    expect(isDeployed(resourceNamed(endpointFile, 'zoneGroup'), endpointScope(''))).toBe(false);
+    expect(isDeployed(resourceNamed(endpointFile, 'zoneGroup'), endpointScope('/zones/documents'))).toBe(true);
+    // The other endpoints are approved by the deployer's own rights, as before.
+    const postgres = scopeOf(endpointFile, {
+      name: 'pe',
+      subnetId: '/s',
+      targetResourceId: '/psql',
+      groupId: 'postgresqlServer',
+      privateDnsZoneId: '/z',
+    });
+    expect(evaluate(propertyPath(endpoint, 'properties.manualPrivateLinkServiceConnections')!, postgres)).toEqual([]);
+  });
+});
+
+describe("the operator's Cosmos DB data role", () => {
+  it('is Reader by default, Contributor when asked (migrate:pending-sync writes to Cosmos DB)', () => {
+    const roleOf = (operatorCosmosDataRole?: string) =>
+      evaluate(
+        propertyValue(
+          propertyValue(bodyObject(resourceOrModule('modules/rbac.bicep', 'operatorCosmosDataRoleAssignment')), 'params'),
+          'roleDefinitionId',
+        )!,
+        scopeOf('modules/rbac.bicep', operatorCosmosDataRole ? { operatorCosmosDataRole } : {}),
+      );
+    expect(roleOf()).toBe('00000000-0000-0000-0000-000000000001');
+    expect(roleOf('Contributor')).toBe('00000000-0000-0000-0000-000000000002');
+    expect(passedTo('rbac', 'operatorCosmosDataRole').text).toBe('operatorCosmosDataRole');
+  });
+});
+
+describe('the lease container throughput output', () => {
+  it("does not read the database's options, which a GET may return empty", () => {
+    const output = valueOfDeclared('modules/cosmos-leases.bicep', 'leaseThroughput');
+    const used = new Set(
+      [
+        output,
+        valueOfDeclared('modules/cosmos-leases.bicep', 'withoutOwnThroughput'),
+        valueOfDeclared('modules/cosmos-leases.bicep', 'sharedThroughput'),
+      ].map((node) => node.text),
+    );
+    expect([...used].join('\n')).not.toMatch(/database\.properties/);
+    expect(fileNamed('modules/cosmos-leases.bicep').root.text).not.toMatch(/database\.properties/);
   });
 });
 
