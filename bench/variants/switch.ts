@@ -126,7 +126,7 @@ function startWriter(name: string, seed: number, env: NodeJS.ProcessEnv, lines: 
     },
   );
   let pending = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
+  child.stdout.on('data', (chunk: Buffer) => {
     pending += chunk.toString();
     const complete = pending.split('\n');
     pending = complete.pop() ?? '';
