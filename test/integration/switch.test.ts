@@ -7,6 +7,7 @@ import type { AppContext } from '../../shared/context/app-context.js';
 import { PhaseReader } from '../../shared/context/phase-reader.js';
 import { PostgresIsPrimaryError, SwitchInProgressError } from '../../shared/core/errors.js';
 import { createCosmosRepositories } from '../../shared/cosmos/cosmos-repository.js';
+import { cosmosPointReader } from '../../shared/cosmos/point-reads.js';
 import type { AccountDocument, PaymentDocument } from '../../shared/domain/document-types.js';
 import { migrateAll } from '../../shared/migration/migrate-type.js';
 import { recordPendingSync } from '../../shared/mirror/pending-sync.js';
@@ -16,6 +17,7 @@ import { createRepositories } from '../../shared/repositories/repository-factory
 import { checkReadiness } from '../../shared/switch/readiness.js';
 import { runSwitch } from '../../shared/switch/run-switch.js';
 import { reconcile } from '../../shared/sync/reconcile.js';
+import { applyChangeSet } from '../../shared/sync/sync-change-batch.js';
 import { runSync } from '../../shared/sync/sync-runner.js';
 import { verifyAll } from '../../shared/verification/verify-all.js';
 import { quarantineEntry, saveQuarantine } from '../../shared/write-path/quarantine.js';
@@ -156,6 +158,28 @@ describe('the sync in every phase', () => {
     // Cosmos holds it and PostgreSQL does not: kept as diverged for an operator, not lost and not resurrected.
     expect(summary.diverged).toBe(1);
     expect(await quarantineReasons()).toContain('diverged');
+  });
+
+  it("lets no delete from Cosmos remove a row PostgreSQL wrote until Cosmos holds that row's version", async () => {
+    await loadEverything(contextWith());
+    const account = firstAccount();
+    const pubkey = account.pubkey as string;
+    await createPrismaRepositories(db.prisma).account.upsert({ ...withoutSystem(account), username: 'kept' } as AccountDocument);
+    // A delete the change feed (AllVersionsAndDeletes) delivers, however new: PostgreSQL's write is not Cosmos's to undo.
+    const far = Math.floor(Date.now() / 1000) + 3600;
+    const outcome = await applyChangeSet(db.prisma, cosmosPointReader(container), {
+      upserts: [],
+      deletes: [{ id: account.id as string, pubkey, ts: far, lsn: Number.MAX_SAFE_INTEGER }],
+    });
+    expect(outcome.deleted).toBe(0);
+    expect((await accountRow(pubkey))?.username).toBe('kept');
+    // Once confirmed (the mirror's copy came back), the row is Cosmos's again and a later delete removes it.
+    await db.pool.query('UPDATE "accounts" SET "awaitingCosmos" = NULL WHERE "pubkey" = $1', [pubkey]);
+    const removed = await applyChangeSet(db.prisma, cosmosPointReader(container), {
+      upserts: [],
+      deletes: [{ id: account.id as string, pubkey, ts: far, lsn: Number.MAX_SAFE_INTEGER }],
+    });
+    expect(removed.deleted).toBe(1);
   });
 
   it('refuses to migrate from Cosmos while PostgreSQL is primary', async () => {
