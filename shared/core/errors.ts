@@ -274,7 +274,8 @@ export class ReconcileRefusedError extends AppError<Record<string, never>> {
   constructor() {
     super(
       'RECONCILE_REFUSED',
-      'Reconcile removes PostgreSQL rows that Cosmos lacks, and while PostgreSQL is primary such a row may be a ' +
+      'Reconcile removes PostgreSQL rows that Cosmos lacks, and while PostgreSQL is primary (a switch recorded it, or ' +
+        'USE_POSTGRESQL=true where none was) such a row may be a ' +
         'write the mirror has not copied to Cosmos yet: run it with --apply only while Cosmos is primary (a dry run is always allowed).',
       {},
     );
