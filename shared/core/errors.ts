@@ -41,6 +41,10 @@ export const errorAnswers = {
   NO_CHANGE_FEED_POSITIONS: { http: 409, exit: 1, queue: 'rejected' },
   /** A reconcile that would remove rows while PostgreSQL is primary (its rows Cosmos lacks may be unmirrored writes). */
   RECONCILE_REFUSED: { http: 409, exit: 1, queue: 'refused' },
+  /** A quarantine key no entry has. */
+  QUARANTINE_ENTRY_NOT_FOUND: { http: 404, exit: 1, queue: 'rejected' },
+  /** A quarantine retry while PostgreSQL is primary (what Cosmos holds then may be the mirror's own copies). */
+  QUARANTINE_RETRY_REFUSED: { http: 409, exit: 1, queue: 'refused' },
 } as const satisfies Record<string, ErrorAnswer>;
 
 export interface ErrorAnswer {
@@ -270,6 +274,28 @@ export class ReconcileRefusedError extends AppError<Record<string, never>> {
       'RECONCILE_REFUSED',
       'Reconcile removes PostgreSQL rows that Cosmos lacks, and while USE_POSTGRESQL=true (PostgreSQL primary) such a row may be a ' +
         'write the mirror has not copied to Cosmos yet: run it with --apply only while Cosmos is primary (a dry run is always allowed).',
+      {},
+    );
+  }
+}
+
+/** A quarantine key that no entry has. */
+export class QuarantineEntryNotFoundError extends AppError<{ key: string }> {
+  constructor(key: string) {
+    super('QUARANTINE_ENTRY_NOT_FOUND', `No quarantine entry with key ${JSON.stringify(key)}`, { key });
+  }
+}
+
+/**
+ * A quarantine retry while USE_POSTGRESQL=true: it writes Cosmos's current version of each document to
+ * PostgreSQL, and while PostgreSQL is primary Cosmos holds the mirror's copies of its own writes.
+ */
+export class QuarantineRetryRefusedError extends AppError<Record<string, never>> {
+  constructor() {
+    super(
+      'QUARANTINE_RETRY_REFUSED',
+      "A quarantine retry writes Cosmos's current version of each document to PostgreSQL; while USE_POSTGRESQL=true " +
+        "(PostgreSQL primary) Cosmos holds the mirror copies of PostgreSQL's own writes, so it runs only while Cosmos is primary.",
       {},
     );
   }

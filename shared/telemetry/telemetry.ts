@@ -28,7 +28,7 @@ export const metricNames = {
   cosmosThrottled: 'nostria.cosmos.throttled',
   /** Mirror writes waiting to be copied to Cosmos (a gauge). */
   pendingSyncSize: 'nostria.pending_sync.size',
-  /** Documents in the quarantine (a gauge). */
+  /** Open entries in the quarantine (a gauge; resolved and closed ones are kept but not counted). */
   quarantineSize: 'nostria.quarantine.size',
 } as const;
 
