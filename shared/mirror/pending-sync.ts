@@ -47,8 +47,9 @@ export function nextAttemptAt(attempts: number, now: Date): Date {
  */
 export async function recordPendingSync(prisma: PrismaClient, document: PendingDocument, error: string, now = new Date()): Promise<Date> {
   const [row] = await prisma.$queryRaw<Array<{ nextAttempt: Date }>>`
-    INSERT INTO "pending_sync" AS p ("target", "documentType", "pubkey", "documentId", "attempts", "writes", "lastError", "nextAttempt")
-    VALUES (${mirrorTarget}, ${document.type}, ${document.pubkey}, ${document.id}, 1, 1, ${error}, ${nextAttemptAt(1, now)})
+    INSERT INTO "pending_sync" AS p
+      ("target", "documentType", "pubkey", "documentId", "attempts", "writes", "lastError", "nextAttempt", "createdAt")
+    VALUES (${mirrorTarget}, ${document.type}, ${document.pubkey}, ${document.id}, 1, 1, ${error}, ${nextAttemptAt(1, now)}, ${now})
     ON CONFLICT ("target", "pubkey", "documentId") DO UPDATE SET
       "documentType" = EXCLUDED."documentType", "writes" = p."writes" + 1, "lastError" = EXCLUDED."lastError"
     RETURNING "nextAttempt"`;
