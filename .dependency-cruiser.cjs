@@ -7,7 +7,7 @@
  *   postgres, cosmos, storage-queue,         adapters: clients, SQL, change feed, queue messages,
  *   telemetry                                telemetry lines for Application Insights
  *   context                                  the one type of the process's clients
- *   write-path < migration < stats < verification < sync < mirror < switch < queue
+ *   write-path < migration < quarantine < stats < verification < sync < mirror < switch < queue
  *                                            application services (each may use those before it)
  *   runtime, repositories, api               the process's clients, RepositoryFactory, DataMigrationUtility
  *
@@ -21,6 +21,7 @@ const order = [
   ['context'],
   ['write-path'],
   ['migration'],
+  ['quarantine'],
   ['stats'],
   ['verification'],
   ['sync'],

@@ -86,6 +86,10 @@ function describe(outcome: MessageOutcome): string {
         `reconcile pass ${pass.passId}${pass.dryRun ? ' (dry run)' : ''} step ${outcome.step}: ${pass.scanned} row(s) compared, ` +
         `${pass.candidates} missing in Cosmos, ${pass.confirmed} confirmed gone, ${pass.removed} removed, ` +
         `${pass.keptRecreated + pass.keptChanged} kept` +
+        (pass.quarantine
+          ? `; quarantine: ${pass.quarantine.checked} open entr(ies) checked, ${pass.quarantine.gone} gone from Cosmos, ` +
+            `${pass.quarantine.closed} closed`
+          : '') +
         (outcome.next === undefined ? '; completed' : ` so far; step ${outcome.next} queued`)
       );
     }

@@ -38,7 +38,8 @@ export function overview(): string {
     'Commands:',
     ...lines,
     '',
-    'Every command takes --help. Also: npm run db:migrate (apply the schema), migrate:poison, migrate:pending-sync.',
+    'Every command takes --help. Also: npm run db:migrate (apply the schema), migrate:poison, migrate:pending-sync,',
+    'migrate:quarantine (list, show, retry and resolve quarantined documents).',
     'Nothing configured? npm run demo runs it all on throwaway local databases; npm run local starts them for you.',
   ].join('\n');
 }

@@ -1,5 +1,6 @@
 import { InterruptedError, NothingToResumeError } from '../../shared/core/errors.js';
 import type { ReconcileCounts } from '../../shared/migration/reconcile-passes.js';
+import type { QuarantineSweep } from '../../shared/quarantine/index.js';
 import { formatCount } from '../../shared/stats/type-labels.js';
 import type { ReconcileSample } from '../../shared/sync/reconcile.js';
 import { defineCommand } from '../core/command.js';
@@ -20,6 +21,8 @@ export const reconcileCommand = defineCommand({
     'version the pass read (a row written meanwhile stays), copying it first to reconciled_deletes (with the pass',
     'id) so it can be put back, and recording a tombstone so a stale copy cannot bring it back. A document created',
     'again during the pass is found by the point read and kept. Each pass is recorded; migrate:stats shows the last.',
+    'Once every row is compared, the open quarantine entries are swept the same way: each whose document Cosmos no',
+    'longer has (a point read says) is closed with --apply (kept, recorded as closed by the pass), counted otherwise.',
     'Reads run under the shared request-unit budget. Refused with --apply while USE_POSTGRESQL=true (a row Cosmos',
     'lacks may then be a write the mirror has not copied yet).',
     'With --resume it continues the most recent pass of the same kind (dry run, or --apply) that did not complete,',
@@ -74,11 +77,11 @@ export const reconcileCommand = defineCommand({
         });
         io.progress.stop();
         // The walk's position and pages are for a queue chain; a person reads the pass's counts.
-        const { passId, dryRun, sample, reconsidered, done, cursor, pages, ...counts } = outcome;
+        const { passId, dryRun, sample, reconsidered, quarantine, done, cursor, pages, ...counts } = outcome;
         io.result(
           io.json
-            ? JSON.stringify({ state: 'completed', passId, dryRun, ...counts, reconsidered, sample }, null, 2)
-            : describePass(passId, counts, apply, sample, 'completed', reconsidered),
+            ? JSON.stringify({ state: 'completed', passId, dryRun, ...counts, reconsidered, sample, quarantine }, null, 2)
+            : describePass(passId, counts, apply, sample, 'completed', reconsidered, quarantine),
         );
         return ExitCode.ok;
       } catch (error) {
@@ -98,6 +101,17 @@ function describeProgress(counts: ReconcileCounts, apply: boolean): string {
   return `${formatCount(counts.candidates)} missing in Cosmos, ${done}`;
 }
 
+function quarantineLines(sweep: QuarantineSweep, apply: boolean): string[] {
+  const gone = apply
+    ? `${formatCount(sweep.gone)} gone from Cosmos, ${formatCount(sweep.closed)} closed`
+    : `${formatCount(sweep.gone)} gone from Cosmos (would be closed)`;
+  const unaddressable = sweep.unaddressable > 0 ? `, ${formatCount(sweep.unaddressable)} without an id a point read can name` : '';
+  return [
+    `  Open quarantine entries:   ${formatCount(sweep.checked)} checked, ${gone}${unaddressable}; ` +
+      `${formatCount(Math.round(sweep.requestUnits))} RU`,
+  ];
+}
+
 function sampleLines(sample: readonly ReconcileSample[], apply: boolean): string[] {
   if (sample.length === 0) return [];
   const heading = apply ? 'First rows removed:' : 'First rows that would be removed:';
@@ -111,6 +125,7 @@ function describePass(
   sample: readonly ReconcileSample[],
   state = 'completed',
   reconsidered = 0,
+  quarantine: QuarantineSweep | null = null,
 ): string {
   return [
     `=== Reconcile${apply ? '' : ' (dry run)'} ${state} ===`,
@@ -125,6 +140,7 @@ function describePass(
       ? [`  Competitors let in:        ${formatCount(reconsidered)} (quarantined documents that wanted a removed row)`]
       : []),
     `  Cosmos reads:              ${formatCount(Math.round(counts.requestUnits))} RU, ${formatCount(counts.throttled)} throttled (429)`,
+    ...(quarantine ? quarantineLines(quarantine, apply) : []),
     ...sampleLines(sample, apply),
     ...(apply || counts.confirmed === 0
       ? []

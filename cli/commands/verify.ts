@@ -23,8 +23,10 @@ export const verifyCommand = defineCommand({
     'in Cosmos, and different. --repair (with --all) migrates the missing and different ones again, then',
     'verifies again to confirm. Rows missing in Cosmos (documents deleted there, which LatestVersion mode',
     'never shows) are listed as candidates for reconcile: --repair never deletes them; run',
-    'npm run migrate:reconcile -- --apply. Quarantined documents are listed with their reason and are not',
-    'counted as differences. Reads only, unless --repair.',
+    'npm run migrate:reconcile -- --apply. Documents no table can hold (quarantined with no row, or a row not',
+    'older than them) and entries resolved by an operator are listed with their reason, not counted. An open',
+    'quarantined version newer than the row PostgreSQL serves, or one waiting for a row, is a difference: CONSISTENT',
+    'means PostgreSQL serves exactly what Cosmos holds. Reads only, unless --repair.',
   ].join('\n'),
   options: {
     all: flag('Verify every document of every user instead of one user.'),

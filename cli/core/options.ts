@@ -95,7 +95,8 @@ export const sharedOptions = {
   maxRu: valued(
     '<n>',
     'Request units per second for reading Cosmos, one budget shared through PostgreSQL with every process reading ' +
-      'under it (default: MIGRATION_MAX_RU_PER_SECOND; unset, no limit).',
+      'under it; a run ends once the budget has covered what its reads were charged (default: ' +
+      'MIGRATION_MAX_RU_PER_SECOND; unset, no limit).',
     positiveNumber('request units per second'),
   ),
   concurrency: valued('<n>', 'Feed ranges (physical partitions) read at the same time (1-64; default 4).', wholeNumber(1, 64)),

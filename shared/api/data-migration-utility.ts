@@ -70,7 +70,11 @@ export const DataMigrationUtility = {
     return resumeRun(getServices(), runId, options);
   },
 
-  /** Whether all of one user's documents agree on both sides (the guide's check; quarantined ones are reported, not counted against it). */
+  /**
+   * Whether PostgreSQL serves exactly what Cosmos holds for one user (the guide's check). An open quarantined version
+   * newer than its row, or a quarantined document waiting for a row, counts against it; documents no table can hold
+   * (and entries an operator resolved) are reported, not counted (see `UserVerificationReport.consistent`).
+   */
   verifyAccountMigration(pubkey: string): Promise<boolean> {
     return verifyAccountMigration(getServices(), pubkey);
   },

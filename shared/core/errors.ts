@@ -47,6 +47,10 @@ export const errorAnswers = {
   SWITCH_REFUSED: { http: 409, exit: 1, queue: 'refused' },
   /** Copying from Cosmos into PostgreSQL asked for while PostgreSQL is primary: it would go backwards. */
   POSTGRES_IS_PRIMARY: { http: 409, exit: 1, queue: 'refused' },
+  /** A quarantine key no entry has. */
+  QUARANTINE_ENTRY_NOT_FOUND: { http: 404, exit: 1, queue: 'rejected' },
+  /** A quarantine retry while PostgreSQL is primary (what Cosmos holds then may be the mirror's own copies). */
+  QUARANTINE_RETRY_REFUSED: { http: 409, exit: 1, queue: 'refused' },
 } as const satisfies Record<string, ErrorAnswer>;
 
 export interface ErrorAnswer {
@@ -311,6 +315,29 @@ export class PostgresIsPrimaryError extends AppError<{ phase: string; operation:
       `${operation} copies Cosmos DB into PostgreSQL, and PostgreSQL is the primary database now (${phase}): it would overwrite ` +
         'newer writes. Switch back first (npm run migrate:switch -- --to cosmos), or leave it.',
       { phase, operation },
+    );
+  }
+}
+
+/** A quarantine key that no entry has. */
+export class QuarantineEntryNotFoundError extends AppError<{ key: string }> {
+  constructor(key: string) {
+    super('QUARANTINE_ENTRY_NOT_FOUND', `No quarantine entry with key ${JSON.stringify(key)}`, { key });
+  }
+}
+
+/**
+ * A quarantine retry while PostgreSQL is primary: it writes Cosmos's current version of each document to
+ * PostgreSQL, and while PostgreSQL is primary Cosmos holds the mirror's copies of its own writes.
+ */
+export class QuarantineRetryRefusedError extends AppError<Record<string, never>> {
+  constructor() {
+    super(
+      'QUARANTINE_RETRY_REFUSED',
+      "A quarantine retry writes Cosmos's current version of each document to PostgreSQL; while PostgreSQL is primary " +
+        "(a switch recorded it, or USE_POSTGRESQL=true where none was) Cosmos holds the mirror copies of PostgreSQL's own writes, " +
+        "so it runs only while Cosmos is primary. To keep PostgreSQL's version of a diverged document, resolve its entry.",
+      {},
     );
   }
 }

@@ -1,6 +1,7 @@
 import type { Container } from '@azure/cosmos';
 import { isSystemProperty } from '../domain/mapping.js';
 import type { PartitionKeyValue } from '../domain/partition-key.js';
+import { isStorableText } from '../domain/storable-json.js';
 
 /** Point reads in flight at once: enough to hide latency, few enough not to burst the container's RU budget. */
 const readConcurrency = 8;
@@ -53,4 +54,25 @@ function isNone(value: PartitionKeyValue): value is { none: true } {
 export function positionedAfter(document: Record<string, unknown>, after: number | undefined): Record<string, unknown> {
   if (after === undefined || isSystemProperty('_lsn', document._lsn)) return document;
   return { ...document, _lsn: after };
+}
+
+/**
+ * Whether a point read can name this id: the SDK puts it in the request path, which cannot carry a lone
+ * surrogate (`encodeURIComponent` throws) or U+0000, and Cosmos forbids `/`, `\\`, `?` and `#` in ids.
+ */
+export function isAddressableId(id: string): boolean {
+  return id.length > 0 && isStorableText(id) && !/[/\\?#]/.test(id);
+}
+
+/**
+ * The point read that finds `document` in its container: its id, and its value at the partition key path
+ * `/pubkey` (a JSON scalar as it is; none when it has no scalar there). Undefined when no point read can name
+ * it (no string id, or one a request path cannot carry).
+ */
+export function pointReadOf(document: unknown): PointRead | undefined {
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) return undefined;
+  const { id, pubkey } = document as Record<string, unknown>;
+  if (typeof id !== 'string' || !isAddressableId(id)) return undefined;
+  const scalar = pubkey === null || ['string', 'number', 'boolean'].includes(typeof pubkey);
+  return { id, partitionKey: scalar ? (pubkey as PartitionKeyValue) : { none: true } };
 }

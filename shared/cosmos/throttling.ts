@@ -87,6 +87,13 @@ export interface ReadBudget {
   waitTurn(): Promise<void>;
   /** Books what a request was charged (`x-ms-request-charge`), known only once it is answered. */
   spend(requestCharge: number): void;
+  /**
+   * Books at once what the requests spent beyond what was granted (a debt otherwise paid by the NEXT request's
+   * turn) and waits until the budget has covered it, or until `signal` aborts. A run calls it before it ends:
+   * without it, the charge of a run's last requests is in no bucket, and a run of one request (one user's
+   * partition) is never held to the budget at all.
+   */
+  settle(signal?: AbortSignal): Promise<void>;
 }
 
 /** The bucket of a budget holds about this much: a short burst is allowed, never a long one. */
@@ -146,6 +153,23 @@ export class RequestUnitBudget implements ReadBudget {
 
   spend(requestCharge: number): void {
     if (Number.isFinite(requestCharge) && requestCharge > 0) this.#balance -= requestCharge;
+  }
+
+  async settle(signal?: AbortSignal): Promise<void> {
+    // After any grant in flight, which may already count the debt.
+    while (this.#granting) await this.#granting;
+    if (this.#balance >= 0) return;
+    const debt = -this.#balance;
+    // Booked here before the source is asked, so that a turn taken meanwhile does not book it a second time.
+    this.#balance = 0;
+    let waitMs: number;
+    try {
+      ({ waitMs } = await this.source(debt));
+    } catch (error) {
+      this.#balance -= debt;
+      throw error;
+    }
+    if (waitMs > 0) await this.clock.sleep(waitMs, signal);
   }
 
   async #take(): Promise<void> {

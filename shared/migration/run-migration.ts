@@ -194,6 +194,9 @@ async function execute(
   const lanes = Math.max(1, Math.min(options.concurrency ?? defaultConcurrency, pending.length));
   await Promise.all(Array.from({ length: lanes }, worker));
   if (failure) throw failure.error;
+  // What the last reads were charged is otherwise only a debt of this process's next read: a run of a page or
+  // two (one user's partition) ends once the shared budget has covered it, as a long run does page by page.
+  await read.budget?.settle(options.signal);
   if (stopped.interrupted) throwIfInterrupted(options.signal);
   if (!dryRun) {
     if (wanted || stopped.takenOver) progress.done = await completeRunIfDone(ctx.prisma, run.id);

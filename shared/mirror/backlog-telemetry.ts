@@ -5,16 +5,18 @@ import { metricNames, type TelemetryEvent } from '../telemetry/telemetry.js';
 import { mirrorTarget } from './pending-sync.js';
 
 /**
+/**
  * What waits, as gauges: mirror writes not yet copied to Cosmos (`pending_sync`, as the pending-sync retries
- * count them) and how long the oldest has waited, documents in the quarantine, and messages in the migration
- * queue's poison queue (when the queue is configured). All should stay flat or at zero; the alerts
- * (infra/modules/alerts.bicep) fire when they do not, and an operator should look.
+ * count them) and how long the oldest has waited, open entries in the quarantine (resolved and closed ones are
+ * kept for audit, not counted), and messages in the migration queue's poison queue (when the queue is
+ * configured). All should stay flat or at zero; the alerts (infra/modules/alerts.bicep) fire when they do not,
+ * and an operator should look.
  */
 export async function backlogTelemetry(prisma: PrismaClient, queue: QueueSettings | undefined, now = new Date()): Promise<TelemetryEvent> {
   const [pending, quarantined, poisonMessages] = await Promise.all([
     // The age runs from an entry's first failed write (`createdAt`), which its retries leave as it is.
     prisma.pendingSync.aggregate({ where: { target: mirrorTarget }, _count: true, _min: { createdAt: true } }),
-    prisma.quarantinedDocument.count(),
+    prisma.quarantinedDocument.count({ where: { status: 'open' } }),
     queue ? poisonQueueLength(queue) : undefined,
   ]);
   const oldest = pending._min.createdAt;

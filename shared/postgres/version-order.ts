@@ -270,9 +270,12 @@ export function quarantineSupersedesSql(incoming: string, current: string): stri
   return replacesSql(compareQuarantineSql(incoming, current), quarantineVersion(incoming), quarantineVersion(current));
 }
 
-/** SQL: the order (-1, 0, 1) of quarantine entry `entry` against mapped row `row` of `type`, one document's versions. */
-export function compareEntryWithRowSql(type: DocumentType, entry: string, row: string): string {
-  return compareSql(quarantineVersion(entry), rowDocumentVersion(type, row), 'true');
+/**
+ * SQL: the order (-1, 0, 1) of quarantine entry `entry` against mapped row `row` of `type`: by document version,
+ * one document's versions unless `sameDocument` (SQL) says otherwise (a competitor against the row it wants).
+ */
+export function compareEntryWithRowSql(type: DocumentType, entry: string, row: string, sameDocument = 'true'): string {
+  return compareSql(quarantineVersion(entry), rowDocumentVersion(type, row), sameDocument);
 }
 
 /**

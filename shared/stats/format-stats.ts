@@ -2,11 +2,12 @@ import { type DocumentType, documentTypeNames } from '../domain/document-types.j
 import type { ReconcilePassSummary } from '../migration/reconcile-passes.js';
 import { otherType } from './document-counts.js';
 import type { LastRun, LastSwitch, MigrationStats } from './migration-stats.js';
-import { formatCount, typeLabels } from './type-labels.js';
+import { formatAge, formatCount, typeLabels } from './type-labels.js';
 
 /**
- * The guide's `npm run migrate:stats` layout, all seven types, followed by the quarantine and the
- * last run (the note under the progress appears only when something is quarantined):
+ * The guide's `npm run migrate:stats` layout, all seven types, followed by the open quarantine (its reasons,
+ * and the settled entries, when there are any), the pending mirror writes (while there are any) and the last
+ * run (the note under the progress appears only when something is quarantined):
  *
  * ```
  * === Migration Statistics ===
@@ -20,6 +21,9 @@ import { formatCount, typeLabels } from './type-labels.js';
  *   (rows plus quarantined documents, of the Cosmos count: a quarantined document counts as handled)
  *
  * Quarantined: 2 (Accounts: 2)
+ *   Open, by reason: conflict 1, unmappable 1
+ *   Settled (kept, not counted): 3 resolved, 1 closed (deleted in Cosmos)
+ * Pending Cosmos writes (pending_sync): 2, the oldest recorded 2026-11-25T07:58:00.000Z (2m 3s ago), the next due 2026-11-25T08:00:10.000Z
  * Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; 1,525 processed, 1,523 written, 0 unchanged, 2 quarantined, 0 failed; Cosmos reads: 1,210 RU, 0 throttled (429)
  * Last reconcile: completed, started 2026-11-25T08:00:00.000Z, finished 2026-11-25T08:00:41.200Z; 1,523 compared, 3 missing in Cosmos, 3 confirmed gone, 3 removed, 0 kept (created again), 0 kept (changed since read); Cosmos reads: 52 RU, 0 throttled (429)
  * ```
@@ -39,6 +43,8 @@ export function formatStatsForHumans(stats: MigrationStats): string {
     ...(stats.quarantined > 0 ? [progressNote] : []),
     '',
     `Quarantined: ${formatCount(stats.quarantined)}${quarantineBreakdown(stats)}`,
+    ...quarantineDetail(stats),
+    ...pendingLines(stats),
     `Last run: ${stats.lastRun ? describeRun(stats.lastRun) : 'none'}`,
     // Only once a pass has run: reconciling is for LatestVersion mode's deletes, and many never need it.
     ...(stats.lastReconcile ? [`Last reconcile: ${describeReconcile(stats.lastReconcile)}`] : []),
@@ -65,6 +71,30 @@ function quarantineBreakdown(stats: MigrationStats): string {
     .filter(([, count]) => count > 0)
     .map(([type, count]) => `${labels[type as keyof typeof labels]}: ${formatCount(count)}`);
   return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
+/** The open entries' reasons, and the settled ones kept for audit, when there are any. */
+function quarantineDetail(stats: MigrationStats): string[] {
+  const reasons = Object.entries(stats.quarantinedByReason)
+    .filter(([, count]) => count > 0)
+    .sort(([a], [b]) => (a < b ? -1 : 1))
+    .map(([reason, count]) => `${reason} ${formatCount(count)}`);
+  const { resolved, closed } = stats.quarantineSettled;
+  const settled =
+    resolved + closed > 0
+      ? [`  Settled (kept, not counted): ${formatCount(resolved)} resolved, ${formatCount(closed)} closed (deleted in Cosmos)`]
+      : [];
+  return [...(reasons.length > 0 ? [`  Open, by reason: ${reasons.join(', ')}`] : []), ...settled];
+}
+
+/** Mirror writes not yet in Cosmos: shown only while there are some, as dual mode with PostgreSQL primary has them. */
+function pendingLines(stats: MigrationStats): string[] {
+  const { count, oldestCreatedAt, oldestAgeSeconds, nextAttempt } = stats.pendingSync;
+  if (count === 0) return [];
+  return [
+    `Pending Cosmos writes (pending_sync): ${formatCount(count)}, the oldest recorded ${oldestCreatedAt} ` +
+      `(${formatAge(oldestAgeSeconds ?? 0)} ago), the next due ${nextAttempt}`,
+  ];
 }
 
 function describeRun(run: LastRun): string {

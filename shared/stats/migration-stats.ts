@@ -3,9 +3,10 @@ import { type DocumentType, documentTypeNames } from '../domain/document-types.j
 import type { Phase } from '../domain/phase.js';
 import { lastReconcilePass, type ReconcilePassSummary } from '../migration/reconcile-passes.js';
 import { isAbandoned, type RunState } from '../migration/runs.js';
+import { pendingSyncBacklog } from '../postgres/pending-sync-backlog.js';
 import { effectivePhase, readStoredPhase } from '../postgres/phase-store.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
-import { countCosmosDocuments, countPostgresRows, countQuarantinedByType, type QuarantineCounts } from './document-counts.js';
+import { countCosmosDocuments, countPostgresRows, countQuarantinedDocuments, type QuarantineCounts } from './document-counts.js';
 
 export interface LastRun {
   id: string;
@@ -34,22 +35,38 @@ export interface LastRun {
   error: string | null;
 }
 
+/** Mirror writes waiting in `pending_sync` (dual mode, PostgreSQL primary): Cosmos DB is behind by these documents. */
+export interface PendingWrites {
+  count: number;
+  /** When the oldest was recorded (ISO 8601), and its age in seconds when stats were read; null when none wait. */
+  oldestCreatedAt: string | null;
+  oldestAgeSeconds: number | null;
+  /** When the first is due for its next try (ISO 8601); null when none wait. */
+  nextAttempt: string | null;
+}
+
 /** `npm run migrate:stats --json`. Counts are keyed by the Cosmos `type` name. */
 export interface MigrationStats {
   cosmos: Record<DocumentType, number>;
   postgres: Record<DocumentType, number>;
-  /** Documents in the quarantine, all types. */
+  /** OPEN entries in the quarantine, all types: documents waiting for someone to fix or accept them. */
   quarantined: number;
   /**
    * Per type, the share of Cosmos documents accounted for in PostgreSQL: (rows + quarantined) / Cosmos,
    * as a percentage with one decimal, rounded down (so 100.0 means every document, not 99.96%) and at
-   * most 100. A quarantined document counts as accounted for: the migration has dealt with it, and it
-   * will never reach its table until its source is fixed, so counting it as pending would keep progress
-   * below 100% for ever. It is reported in `quarantined` for someone to look at. 100 when Cosmos has none.
+   * most 100. A quarantined document (open, or resolved by an operator) counts as accounted for: the
+   * migration has dealt with it, and it will never reach its table until its source is fixed, so counting
+   * it as pending would keep progress below 100% for ever. Open ones are reported in `quarantined` for
+   * someone to look at. 100 when Cosmos has none.
    */
   progress: Record<DocumentType, number>;
-  /** Aliases count under their type; documents whose type names none of the seven under `other`. */
+  /** Open entries per type: aliases count under their type; documents whose type names none of the seven under `other`. */
   quarantinedByType: QuarantineCounts;
+  /** Open entries per reason code. */
+  quarantinedByReason: Record<string, number>;
+  /** Entries no longer open, kept for audit: accepted by an operator, and closed because their documents were deleted in Cosmos. */
+  quarantineSettled: { resolved: number; closed: number };
+  pendingSync: PendingWrites;
   lastRun: LastRun | null;
   /** The most recent reconcile pass (rows whose documents are gone from Cosmos), or null when none has run. */
   lastReconcile: ReconcilePassSummary | null;
@@ -72,12 +89,13 @@ export interface LastSwitch {
   error: string | null;
 }
 
-/** Counts per type on both sides, quarantine, progress and the most recent migration run. */
+/** Counts per type on both sides, the open quarantine, progress, pending mirror writes and the most recent migration run. */
 export async function getMigrationStats(ctx: Pick<AppContext, 'prisma' | 'cosmos'>): Promise<MigrationStats> {
-  const [cosmosCounts, postgresCounts, quarantinedByType, lastRun, lastReconcile, stored, lastSwitch] = await Promise.all([
+  const [cosmosCounts, postgresCounts, quarantine, pending, lastRun, lastReconcile, stored, lastSwitch] = await Promise.all([
     Promise.all(documentTypeNames.map((type) => countCosmosDocuments(ctx.cosmos, type))),
     Promise.all(documentTypeNames.map((type) => countPostgresRows(ctx.prisma, type))),
-    countQuarantinedByType(ctx.prisma),
+    countQuarantinedDocuments(ctx.prisma),
+    pendingSyncBacklog(ctx.prisma),
     readLastRun(ctx.prisma),
     lastReconcilePass(ctx.prisma),
     readStoredPhase(ctx.prisma),
@@ -85,12 +103,21 @@ export async function getMigrationStats(ctx: Pick<AppContext, 'prisma' | 'cosmos
   ]);
   const cosmos = byType((_, index) => cosmosCounts[index] ?? 0);
   const postgres = byType((_, index) => postgresCounts[index] ?? 0);
+  const { oldestCreatedAt, nextAttempt } = pending;
   return {
     cosmos,
     postgres,
-    quarantined: Object.values(quarantinedByType).reduce((total, count) => total + count, 0),
-    progress: byType((type) => progressPercent(postgres[type] + quarantinedByType[type], cosmos[type])),
-    quarantinedByType,
+    quarantined: Object.values(quarantine.openByType).reduce((total, count) => total + count, 0),
+    progress: byType((type) => progressPercent(postgres[type] + quarantine.accountedByType[type], cosmos[type])),
+    quarantinedByType: quarantine.openByType,
+    quarantinedByReason: quarantine.openByReason,
+    quarantineSettled: { resolved: quarantine.resolved, closed: quarantine.closed },
+    pendingSync: {
+      count: pending.count,
+      oldestCreatedAt: oldestCreatedAt?.toISOString() ?? null,
+      oldestAgeSeconds: oldestCreatedAt ? Math.max(0, Math.round((Date.now() - oldestCreatedAt.getTime()) / 1000)) : null,
+      nextAttempt: nextAttempt?.toISOString() ?? null,
+    },
     lastRun,
     lastReconcile,
     phase: stored ? effectivePhase(stored) : null,

@@ -4,12 +4,12 @@ import { documentHash } from '../domain/document-hash.js';
 import { rowToDocument } from '../domain/mapping.js';
 import type { SwitchTarget } from '../domain/phase.js';
 import { abandonedAfterMs } from '../migration/runs.js';
-import { mirrorTarget } from '../mirror/pending-sync.js';
+import { pendingSyncBacklog } from '../postgres/pending-sync-backlog.js';
 import { readRow } from '../postgres/prisma-repository.js';
+import { quarantineBlockers } from '../quarantine/quarantine-blockers.js';
 import { type ListedDocument, verifyAll } from '../verification/verify-all.js';
 import { measureChangeFeedLag } from './change-feed-lag.js';
 import { syncModeOf } from './drain.js';
-import { quarantineBlockers } from './quarantine-blockers.js';
 
 /**
  * What must hold before the primary database changes, each check with its figure and, when it fails, what to
@@ -84,19 +84,18 @@ async function syncLagCheck(ctx: AppContext, maxLagSeconds: number): Promise<Rea
 }
 
 async function pendingSyncCheck(ctx: AppContext): Promise<ReadinessCheck> {
-  const { _count, _min } = await ctx.prisma.pendingSync.aggregate({
-    where: { target: mirrorTarget },
-    _count: true,
-    _min: { createdAt: true },
-  });
-  const oldest = _min.createdAt ? Math.round((Date.now() - _min.createdAt.getTime()) / 1000) : undefined;
+  const backlog = await pendingSyncBacklog(ctx.prisma);
+  const oldest = backlog.oldestCreatedAt ? Math.round((Date.now() - backlog.oldestCreatedAt.getTime()) / 1000) : undefined;
   return {
     name: 'pending-sync',
-    passed: _count === 0,
+    passed: backlog.count === 0,
     figure:
-      _count === 0 ? 'no mirror write waiting for Cosmos' : `${_count} mirror write(s) waiting for Cosmos, the oldest ${oldest} s old`,
-    advice: 'run npm run migrate:pending-sync (Cosmos must be reachable): writes PostgreSQL has not copied to Cosmos would be left behind',
-    detail: { count: _count, oldestSeconds: oldest ?? null },
+      backlog.count === 0
+        ? 'no mirror write waiting for Cosmos'
+        : `${backlog.count} mirror write(s) waiting for Cosmos, the oldest ${oldest} s old`,
+    advice:
+      'run npm run migrate:pending-sync -- --now (Cosmos must be reachable): writes PostgreSQL has not copied to Cosmos would be left behind',
+    detail: { count: backlog.count, oldestSeconds: oldest ?? null },
   };
 }
 

@@ -16,7 +16,8 @@ import type { DeletedDocument } from './change-feed-items.js';
  * - the row is removed if it is older than the delete; a row the delete cannot be ordered against (the same
  *   second, without both change-feed positions) is kept and reported as a TIE: the caller reads the document's
  *   current state in Cosmos and settles it ({@link removeUnchanged} if it is gone);
- * - the quarantine entry of the deleted document goes too (its version is not newer than the delete);
+ * - the quarantine entry of the deleted document is closed (its version is not newer than the delete): kept, with
+ *   when and what saw the delete, and no longer open;
  * - documents quarantined as competitors for a removed row (`conflict`, `displaced`) are reported as
  *   RECONSIDER: the row they wanted is free, and the caller reads them again from Cosmos and applies them.
  * The delete does not say which type the document was, and ids are unique in every table, so every table is
@@ -56,6 +57,8 @@ export interface DeleteOutcome {
 export interface ApplyDeletesOptions {
   /** Days a tombstone is kept (DELETE_RETENTION_DAYS); older ones are purged as deletes are applied. */
   retentionDays?: number;
+  /** What the closed quarantine entries record as having seen the delete (default `sync`). */
+  closedBy?: string;
 }
 
 /** The longest identity a tombstone records, in UTF-8 bytes: its (pubkey, id) key must fit a btree index row. */
@@ -64,7 +67,7 @@ const maxTombstoneIdentityBytes = 2000;
 type Tx = Prisma.TransactionClient;
 
 function identityOf(entry: DeleteToApply): string {
-  return JSON.stringify([entry.pubkey ?? null, entry.id]);
+  return JSON.stringify([entry.partitionKey !== undefined ? { partitionKey: entry.partitionKey } : (entry.pubkey ?? null), entry.id]);
 }
 
 /** Of two deletes of one document, the later: by positions when both have one, else by commit time. */
@@ -153,17 +156,50 @@ function removalStatement(): string {
 
 const removeStatement = removalStatement();
 
-/** Removes the quarantine entries of deleted documents whose version the delete is not older than. */
-async function removeQuarantined(tx: Tx, entries: readonly DeleteToApply[]): Promise<void> {
-  const named = entries.filter((entry): entry is DeleteToApply & { pubkey: string } => entry.pubkey !== undefined);
-  if (named.length === 0) return;
-  await tx.$executeRawUnsafe(
-    `DELETE FROM "quarantine" q USING unnest($1::text[], $2::bigint[], $3::bigint[]) AS g("key", "ts", "lsn")
-     WHERE q."key" = g."key" AND ${entryBuriedSql('q', { ts: 'g."ts"', lsn: 'g."lsn"' })}`,
-    named.map((entry) => quarantineKey({ id: entry.id, pubkey: entry.pubkey })),
-    named.map((entry) => entry.ts),
-    named.map((entry) => entry.lsn ?? null),
-  );
+/**
+ * The quarantine key of a deleted document, when the delete names its partition: the write path's own key of a
+ * document with that id and partition key, whatever kind of value that is (text, a number, null, none).
+ */
+function deletedKey(entry: DeleteToApply): string | undefined {
+  // Not `??`: a null partition key names the partition of documents whose pubkey is null.
+  const partitionKey = entry.partitionKey !== undefined ? entry.partitionKey : entry.pubkey;
+  if (partitionKey === undefined) return undefined;
+  const isNone = partitionKey !== null && typeof partitionKey === 'object';
+  return quarantineKey(isNone ? { id: entry.id } : { id: entry.id, pubkey: partitionKey });
+}
+
+/**
+ * Closes the quarantine entries of deleted documents whose version the delete is not older than: kept, with
+ * when and `closedBy`, no longer open. A delete that names its partition closes its document's entry; one that
+ * does not closes the entries of that id in every partition, as it removes rows.
+ */
+async function closeQuarantined(tx: Tx, entries: readonly DeleteToApply[], closedBy: string): Promise<void> {
+  const deleted = { ts: 'g."ts"', lsn: 'g."lsn"' };
+  const close = `UPDATE "quarantine" q SET "status" = 'closed', "closedAt" = now(), "closedBy" = $4
+     FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS g("name", "ts", "lsn")`;
+  const named = entries.flatMap((entry) => {
+    const key = deletedKey(entry);
+    return key === undefined ? [] : [{ entry, key }];
+  });
+  if (named.length > 0) {
+    await tx.$executeRawUnsafe(
+      `${close} WHERE q."key" = g."name" AND q."status" <> 'closed' AND ${entryBuriedSql('q', deleted)}`,
+      named.map(({ key }) => key),
+      named.map(({ entry }) => entry.ts),
+      named.map(({ entry }) => entry.lsn ?? null),
+      closedBy,
+    );
+  }
+  const unnamed = entries.filter((entry) => deletedKey(entry) === undefined);
+  if (unnamed.length > 0) {
+    await tx.$executeRawUnsafe(
+      `${close} WHERE q."documentId" = g."name" AND q."status" <> 'closed' AND ${entryBuriedSql('q', deleted)}`,
+      unnamed.map((entry) => entry.id),
+      unnamed.map((entry) => entry.ts),
+      unnamed.map((entry) => entry.lsn ?? null),
+      closedBy,
+    );
+  }
 }
 
 /**
@@ -192,7 +228,8 @@ const competitorsStatement = documentTypeNames
         CASE WHEN jsonb_typeof(q."document" -> '_lsn') = 'number' THEN (q."document" ->> '_lsn')::numeric END AS "lsn"
       FROM "quarantine" q
       WHERE q."competesFor" = ANY($1::text[]) AND left(q."competesFor", ${prefix.length}) = '${prefix}'
-        AND q."reasonCode" IN ('conflict', 'displaced') AND q."documentId" IS NOT NULL AND q."pubkey" IS NOT NULL
+        AND q."reasonCode" IN ('conflict', 'displaced') AND q."status" <> 'closed'
+        AND q."documentId" IS NOT NULL AND q."pubkey" IS NOT NULL
         AND NOT EXISTS (SELECT 1 FROM "${table}" t WHERE t."${key}" = substr(q."competesFor", ${prefix.length + 1}))`;
   })
   .join('\nUNION ALL ');
@@ -246,7 +283,7 @@ export async function applyDeletes(
     async (tx) => {
       await recordTombstones(tx, entries);
       const records = await tx.$queryRawUnsafe<RemovalRecord[]>(removeStatement, ...goneParameters(entries));
-      await removeQuarantined(tx, entries);
+      await closeQuarantined(tx, entries, options.closedBy ?? 'sync');
       const removed = records.flatMap((record) => (record.kind === 'deleted' && record.row !== null ? [record.row] : []));
       const reconsider = await competitorsFor(tx, rowsFreedBy(entries, removed));
       await purgeTombstones(tx, options.retentionDays ?? defaultDeleteRetentionDays);

@@ -6,6 +6,11 @@ export interface DeletedDocument {
   id: string;
   /** Known when the change says which partition it was in; the delete is then limited to it. */
   pubkey?: string;
+  /**
+   * The partition key as the change gives it, whatever its kind (a number, null, none): what names a
+   * quarantined document whose partition key is not text. Absent when the change does not say.
+   */
+  partitionKey?: PartitionKeyValue;
   ts: number;
   lsn?: number;
 }
@@ -67,7 +72,13 @@ export function changeSetOf(items: readonly unknown[], mode: ChangeFeedMode): Ch
   for (const change of last.values()) {
     if (change.kind === 'delete') {
       const pubkey = typeof change.partitionKey === 'string' ? change.partitionKey : undefined;
-      changeSet.deletes.push({ id: change.id, pubkey, ts: change.ts, lsn: change.lsn });
+      changeSet.deletes.push({
+        id: change.id,
+        pubkey,
+        ...(change.partitionKey !== undefined ? { partitionKey: change.partitionKey } : {}),
+        ts: change.ts,
+        lsn: change.lsn,
+      });
     } else {
       changeSet.upserts.push(change.document);
     }

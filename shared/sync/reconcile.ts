@@ -27,6 +27,7 @@ import {
   rowsAfter,
   walkStart,
 } from '../postgres/reconcile-rows.js';
+import { type QuarantineSweep, sweepQuarantine } from '../quarantine/sweep-quarantine.js';
 import { competitorsFor } from './apply-deletes.js';
 import { settleAfterDeletes } from './settle-after-deletes.js';
 
@@ -99,6 +100,11 @@ export interface ReconcileOutcome extends ReconcileCounts {
   sample: ReconcileSample[];
   /** Quarantined competitors of removed rows read again from Cosmos and applied (written, or quarantined again). */
   reconsidered: number;
+  /**
+   * The quarantine's sweep, run once the walk is done (`sweepQuarantine`): open entries whose documents are gone
+   * from Cosmos, closed with `apply`; null when this invocation did not finish the walk.
+   */
+  quarantine: QuarantineSweep | null;
 }
 
 /** Rows a report names at most; the rest are counted (memory stays flat however many there are). */
@@ -132,8 +138,9 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
   let position = start.cursor;
   let counts = start.counts;
   let pages = 0;
+  let quarantine: QuarantineSweep | null = null;
   const outcome = (done: boolean): ReconcileOutcome => {
-    return { passId, dryRun: !apply, ...counts, done, cursor: position, pages, sample, reconsidered: settled.reconsidered };
+    return { passId, dryRun: !apply, ...counts, done, cursor: position, pages, sample, reconsidered: settled.reconsidered, quarantine };
   };
   if (start.state === 'completed') return outcome(true);
   try {
@@ -155,6 +162,7 @@ export async function reconcile(ctx: AppContext, options: ReconcileOptions = {})
       // A short page is the walk's last: rowsAfter returns fewer rows than asked only when no more follow.
       if (rows.length < chunkSize) break;
     }
+    quarantine = await sweepQuarantine(ctx, { apply, closedBy: `reconcile ${passId}`, reads, signal: options.signal });
     await finishPass(ctx.prisma, passId, 'completed');
     return outcome(true);
   } catch (error) {

@@ -32,7 +32,7 @@ export const metricNames = {
   pendingSyncOldestAgeSeconds: 'nostria.pending_sync.oldest_age_seconds',
   /** Messages in the migration queue's poison queue, as Storage estimates them (a gauge). */
   poisonQueueMessages: 'nostria.queue.poison_messages',
-  /** Documents in the quarantine (a gauge). */
+  /** Open entries in the quarantine (a gauge; resolved and closed ones are kept but not counted). */
   quarantineSize: 'nostria.quarantine.size',
   /** Changes of a sync batch that were the mirror's own copies of PostgreSQL's writes (never written back). */
   mirrorEchoes: 'nostria.sync.mirror_echoes',

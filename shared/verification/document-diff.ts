@@ -1,5 +1,6 @@
-/** Shown instead of the value of a secret field, or of anything inside one. */
-export const REDACTED = '[redacted]';
+import { REDACTED } from '../domain/secret-fields.js';
+
+export { REDACTED } from '../domain/secret-fields.js';
 
 /** One field that differs: its path (`subscription.entitlements.features[1]`) and both values, absent ones left out. */
 export interface FieldDifference {

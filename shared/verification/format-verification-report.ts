@@ -46,11 +46,17 @@ function describeDifference(difference: DocumentDifference): string {
       return `${subject}: missing in Cosmos`;
     case 'quarantined':
       return `${subject}: quarantined (${difference.reason ?? 'no reason recorded'})`;
-    case 'competing':
+    case 'quarantined-newer':
       return (
-        `${subject}: only in the quarantine, competing for a row another document holds ` +
-        `(${difference.reason ?? 'no reason recorded'}); resolve the two at the source, or run the sync to settle it`
+        `${subject}: PostgreSQL serves an older version; Cosmos's is in the quarantine (${difference.reason ?? 'no reason recorded'}); ` +
+        `see npm run migrate:quarantine -- show ${difference.key ?? '<key>'}; fix it at the source and retry, or resolve it`
       );
+    case 'competing':
+      return difference.reasonCode === 'conflict' || difference.reasonCode === 'displaced'
+        ? `${subject}: only in the quarantine, competing for a row another document holds ` +
+            `(${difference.reason ?? 'no reason recorded'}); resolve the two at the source, or run the sync to settle it`
+        : `${subject}: only in the quarantine, waiting for a row (${difference.reasonCode ?? 'no reason code'}: ` +
+            `${difference.reason ?? 'no reason recorded'})`;
     case 'different':
       return (
         `${subject}: ${difference.path ?? '(document)'}: Cosmos ${showValue(difference.cosmos)}, PostgreSQL ` +
@@ -80,7 +86,7 @@ export function formatFullVerificationReport(report: FullVerificationReport): st
         `  ${typeLabels[type]}: Cosmos ${formatCount(tally.cosmos)}, PostgreSQL ${formatCount(tally.postgres)}, ` +
         `compared ${formatCount(tally.compared)}, missing in PostgreSQL ${formatCount(tally.missingInPostgres)}, ` +
         `missing in Cosmos ${formatCount(tally.missingInCosmos)}, different ${formatCount(tally.different)}, ` +
-        `quarantined ${formatCount(tally.quarantined)}${tally.competing > 0 ? ` (${formatCount(tally.competing)} competing)` : ''}`
+        `quarantined ${formatCount(tally.quarantined)}${quarantinedDetail(tally)}`
       );
     }),
     `  Of no known type: Cosmos ${formatCount(report.otherTypes.cosmos)}, in the quarantine ${formatCount(report.otherTypes.quarantined)}`,
@@ -88,7 +94,8 @@ export function formatFullVerificationReport(report: FullVerificationReport): st
     ...describeFinding('Missing in Cosmos', report.missingInCosmos),
     ...describeFinding('Different (run migrate:verify <pubkey> for the values)', report.different),
     ...describeFinding('Quarantined', report.quarantined),
-    ...describeFinding('Competing for a row another document holds (not consistent)', report.competing),
+    ...describeFinding('Waiting in the quarantine for a row (not consistent)', report.competing),
+    ...describeFinding('Quarantined, newer than the row PostgreSQL serves (not consistent)', report.newerThanRow),
     ...describeOtherMissing(report.otherTypes.missing),
   ];
   if (report.repair) {
@@ -101,6 +108,14 @@ export function formatFullVerificationReport(report: FullVerificationReport): st
   }
   for (const note of report.notes) lines.push('', `Note: ${note}`);
   return lines.join('\n');
+}
+
+function quarantinedDetail(tally: FullVerificationReport['types'][keyof FullVerificationReport['types']]): string {
+  const parts = [
+    ...(tally.competing > 0 ? [`${formatCount(tally.competing)} waiting for a row`] : []),
+    ...(tally.newerThanRow > 0 ? [`${formatCount(tally.newerThanRow)} newer than their row`] : []),
+  ];
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
 }
 
 function describeOtherMissing(missing: FullVerificationReport['otherTypes']['missing']): string[] {

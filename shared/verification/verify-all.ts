@@ -10,7 +10,7 @@ import { quarantineKey } from '../write-path/quarantine.js';
 import { existingIds } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readIdPage, readRowsByIds, type StoredDocument } from './postgres-documents.js';
-import { explainsVersion, isMappingFailure, quarantineOfDocuments } from './quarantine-entries.js';
+import { explainsVersion, quarantineOfDocuments, quarantineVerdict, reportedReason } from './quarantine-entries.js';
 
 export interface VerifyAllProgress {
   phase: 'counting' | 'comparing' | 'checking-postgres';
@@ -59,9 +59,13 @@ export interface TypeVerification {
   missingInPostgres: number;
   missingInCosmos: number;
   different: number;
-  /** In the quarantine (that version), for whatever reason; `competing` of them wait for a row another holds. */
+  /**
+   * In the quarantine (that version), for whatever reason; `competing` of them (open) wait for a row, and
+   * `newerThanRow` of them (open) are newer than the row PostgreSQL serves.
+   */
   quarantined: number;
   competing: number;
+  newerThanRow: number;
 }
 
 /** A document of no known type, named in a finding. */
@@ -89,10 +93,11 @@ export interface RepairSummary {
 
 export interface FullVerificationReport {
   /**
-   * No document missing on either side, none different, none waiting in the quarantine as a competitor for
-   * another's row, and every document of no known type in the quarantine. Documents quarantined because no
-   * table can hold them are counted apart and do not count against it (see `UserVerificationReport.consistent`).
-   * It describes what was found before any repair: verify again to confirm a repair.
+   * No document missing on either side, none different, none waiting in the quarantine for a row, no open
+   * quarantined version newer than the row PostgreSQL serves, and every document of no known type in the
+   * quarantine. Documents quarantined because no table can hold them are counted apart and do not count
+   * against it (see `UserVerificationReport.consistent`). It describes what was found before any repair:
+   * verify again to confirm a repair.
    */
   consistent: boolean;
   types: Record<DocumentType, TypeVerification>;
@@ -101,8 +106,10 @@ export interface FullVerificationReport {
   different: Finding;
   /** Every document of the seven types found in the quarantine (that version), competitors included. */
   quarantined: Finding;
-  /** Of those, the competitors (`conflict`, `displaced`): Cosmos has them, PostgreSQL does not. */
+  /** Of those, open ones waiting for a row (`conflict`, `displaced`, ...): Cosmos has them, PostgreSQL does not. */
   competing: Finding;
+  /** Of those, open ones newer than the row PostgreSQL serves for the document: it serves a version Cosmos no longer has. */
+  newerThanRow: Finding;
   otherTypes: OtherTypesVerification;
   /** Null unless `repair` was asked for. */
   repair: RepairSummary | null;
@@ -122,9 +129,15 @@ const missingInCosmosNote = (repaired: boolean) =>
   '`npm run migrate:reconcile -- --apply` removes them, each copied to reconciled_deletes first.';
 
 const competingNote =
-  'Documents listed as competing are valid but wait in the quarantine for a row another document holds (two ' +
-  'accounts of one pubkey, one payment id under two pubkeys). Resolve the pair at the source; when the holder ' +
-  'is deleted, the sync reads the waiting document again and writes it.';
+  'Documents listed as waiting for a row are in the quarantine and in no table: most are valid documents competing ' +
+  'for a row another document holds (two accounts of one pubkey, one payment id under two pubkeys). Resolve the pair ' +
+  'at the source; when the holder is deleted, the sync reads the waiting document again and writes it. ' +
+  '`npm run migrate:quarantine -- list` lists them with their reasons.';
+
+const newerThanRowNote =
+  'Documents listed as newer than their row were replaced in Cosmos by a version no table can hold: PostgreSQL still ' +
+  'serves the version before. Fix each at the source and run `npm run migrate:quarantine -- retry <key>`, or accept ' +
+  'it with `npm run migrate:quarantine -- resolve <key> --note "..."`.';
 
 const notRewrittenNote = (count: number) =>
   `${count} document(s) were not rewritten by the repair: their PostgreSQL row carries a newer version ` +
@@ -138,6 +151,7 @@ class Findings {
   readonly different = emptyFinding();
   readonly quarantined = emptyFinding();
   readonly competing = emptyFinding();
+  readonly newerThanRow = emptyFinding();
   readonly otherTypes: OtherTypesVerification = { cosmos: 0, quarantined: 0, missing: { count: 0, listed: [] } };
   readonly #maxListed: number;
 
@@ -203,6 +217,7 @@ export async function verifyAll(
       different: 0,
       quarantined: 0,
       competing: 0,
+      newerThanRow: 0,
     };
     types[type] = tally;
     const rowsSeen = await compareType(pass, type, tally);
@@ -212,19 +227,22 @@ export async function verifyAll(
 
   await checkOtherTypes(pass);
 
-  const { missingInPostgres, missingInCosmos, different, quarantined, competing, otherTypes } = pass.findings;
+  const { missingInPostgres, missingInCosmos, different, quarantined, competing, newerThanRow, otherTypes } = pass.findings;
   const notes: string[] = [];
   if (missingInCosmos.count > 0) notes.push(missingInCosmosNote(pass.repair !== null));
   if (competing.count > 0) notes.push(competingNote);
+  if (newerThanRow.count > 0) notes.push(newerThanRowNote);
   if (pass.repair && pass.repair.unchanged > 0) notes.push(notRewrittenNote(pass.repair.unchanged));
+  const differences = missingInPostgres.count + missingInCosmos.count + different.count + competing.count + newerThanRow.count;
   return {
-    consistent: missingInPostgres.count + missingInCosmos.count + different.count + competing.count + otherTypes.missing.count === 0,
+    consistent: differences + otherTypes.missing.count === 0,
     types,
     missingInPostgres,
     missingInCosmos,
     different,
     quarantined,
     competing,
+    newerThanRow,
     otherTypes,
     repair: pass.repair,
     notes,
@@ -261,13 +279,15 @@ async function compareType(pass: Pass, type: DocumentType, tally: TypeVerificati
     const toRepair: Record<string, unknown>[] = [];
     const toRepairAtPosition: Array<{ id: string; partitionKey: string; after: number }> = [];
     for (const { document, id, pubkey, row } of unmatched) {
-      const entry = quarantine.get(quarantineKey(document));
-      if (explainsVersion(entry, document)) {
+      const verdict = quarantineVerdict(quarantine.get(quarantineKey(document)), document);
+      if (verdict.kind !== 'none') {
+        const reason = reportedReason(verdict.entry);
         tally.quarantined += 1;
-        findings.record(findings.quarantined, () => ({ type, id, pubkey, reason: entry.reason }));
-        if (!isMappingFailure(entry)) {
-          tally.competing += 1;
-          findings.record(findings.competing, () => ({ type, id, pubkey, reason: entry.reason }));
+        findings.record(findings.quarantined, () => ({ type, id, pubkey, reason }));
+        if (verdict.kind === 'difference') {
+          const waiting = verdict.standing === 'waiting-for-row';
+          tally[waiting ? 'competing' : 'newerThanRow'] += 1;
+          findings.record(waiting ? findings.competing : findings.newerThanRow, () => ({ type, id, pubkey, reason }));
         }
       } else if (!row) {
         tally.missingInPostgres += 1;

@@ -5,14 +5,23 @@ import { quarantineKey } from '../write-path/quarantine.js';
 import { readUserDocuments, readUserOtherDocuments } from './cosmos-documents.js';
 import { diffDocuments } from './document-diff.js';
 import { readUserRows } from './postgres-documents.js';
-import { explainsVersion, isMappingFailure, type QuarantineEntry, quarantineOfDocuments, quarantineOfUser } from './quarantine-entries.js';
+import {
+  explainsVersion,
+  type QuarantineEntry,
+  quarantineOfDocuments,
+  quarantineOfUser,
+  quarantineVerdict,
+  reportedReason,
+} from './quarantine-entries.js';
 
-export type DifferenceKind = 'missing-in-postgres' | 'missing-in-cosmos' | 'different' | 'quarantined' | 'competing';
+export type DifferenceKind = 'missing-in-postgres' | 'missing-in-cosmos' | 'different' | 'quarantined' | 'quarantined-newer' | 'competing';
 
 /**
  * One finding. `different` names one field (`path`) with both values (secret ones redacted);
- * `quarantined` carries the reason the document could not be mapped; `competing` the reason a valid
- * document waits in the quarantine for a row another document holds.
+ * `quarantined` (listed, not a difference) carries the reason a document no table can hold is in the
+ * quarantine (or why an operator accepted it); `quarantined-newer` the reason Cosmos's version is in the
+ * quarantine while PostgreSQL serves an older one; `competing` the reason a document waits in the quarantine
+ * for a row (`reasonCode` says which kind of wait).
  */
 export interface DocumentDifference {
   type: DocumentType;
@@ -22,17 +31,21 @@ export interface DocumentDifference {
   cosmos?: unknown;
   postgres?: unknown;
   reason?: string;
+  /** For the quarantine's kinds: its reason code (`unmappable`, `conflict`...) and the entry's key (`migrate:quarantine show <key>`). */
+  reasonCode?: string;
+  key?: string;
 }
 
 export interface UserVerificationReport {
   pubkey: string;
   /**
-   * True when each of the user's documents is in PostgreSQL with the same content or is quarantined
-   * (that very version) because no table can hold it, and PostgreSQL holds nothing Cosmos does not.
-   * Such quarantined documents are listed (kind `quarantined`, with the reason) but do not count against
-   * it: the write path has dealt with them and recorded why, and stats counts them for someone to fix at
-   * the source. A document quarantined as a competitor for another's row (kind `competing`) does count:
-   * Cosmos has it and PostgreSQL does not, until the two are resolved at the source or the sync frees the row.
+   * True when PostgreSQL serves exactly what Cosmos holds: each of the user's documents is in PostgreSQL with
+   * the same content, and PostgreSQL holds nothing Cosmos does not, apart from documents no table can hold,
+   * which are listed (kind `quarantined`, with the reason): quarantined (that very version) with no row, or
+   * with a row not older than it, or accepted by an operator (`migrate:quarantine resolve`). An OPEN
+   * quarantined version newer than the row PostgreSQL serves (kind `quarantined-newer`: PostgreSQL would serve
+   * a version that no longer exists) and an open quarantined document waiting for a row (kind `competing`)
+   * are differences.
    */
   consistent: boolean;
   checked: Record<DocumentType, { cosmos: number; postgres: number }>;
@@ -46,9 +59,9 @@ export interface UserVerificationReport {
  * Compares all seven types of one user's documents, field by field. Both sides are normalised the way
  * the mapping stores them (a modeled field that is `null` equals one that is absent; system properties
  * are ignored), matched by id, and every disagreement is reported with its path. A document that is not
- * in its table, or differs from it, is reported as `quarantined` (or `competing`, see `isMappingFailure`)
- * instead when the quarantine holds that version of it (`explainsVersion`). The user's documents of no
- * known type are looked up in the quarantine too.
+ * in its table, or differs from it, is reported by its quarantine entry instead when the quarantine holds
+ * that version of it (`quarantineVerdict`). The user's documents of no known type are looked up in the
+ * quarantine too.
  */
 export async function verifyUser(ctx: Pick<AppContext, 'prisma' | 'cosmos'>, pubkey: string): Promise<UserVerificationReport> {
   const [cosmosDocuments, otherDocuments, postgresByType, quarantine] = await Promise.all([
@@ -106,9 +119,17 @@ function compareType(
     const target = postgresById.get(id);
     const differing = target ? diffDocuments(normalizeDocument(source), target, documentTypes[type].secretFields) : [];
     if (target && differing.length === 0) continue;
-    const quarantined = quarantine.get(id);
-    if (explainsVersion(quarantined, source)) {
-      differences.push({ type, id, kind: isMappingFailure(quarantined) ? 'quarantined' : 'competing', reason: quarantined.reason });
+    const verdict = quarantineVerdict(quarantine.get(id), source);
+    if (verdict.kind !== 'none') {
+      const kind = verdict.kind === 'listed' ? 'quarantined' : verdict.standing === 'newer-than-row' ? 'quarantined-newer' : 'competing';
+      differences.push({
+        type,
+        id,
+        kind,
+        reason: reportedReason(verdict.entry),
+        reasonCode: verdict.entry.reasonCode,
+        key: verdict.entry.key,
+      });
     } else if (!target) {
       differences.push({ type, id, kind: 'missing-in-postgres' });
     } else {

@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { documentJsonText, findUnstorable, isStorableText } from '../domain/storable-json.js';
 import type { SqlClient } from '../postgres/sql-client.js';
-import { compareCodePoints, documentSupersedes, quarantineSupersedesSql, type VersionedDocument } from '../postgres/version-order.js';
+import {
+  compareCodePoints,
+  compareQuarantineSql,
+  documentSupersedes,
+  quarantineSupersedesSql,
+  type VersionedDocument,
+} from '../postgres/version-order.js';
 
 /**
  * The quarantine: source documents that are not in their table, each kept whole with the reason, so that
@@ -13,7 +19,8 @@ import { compareCodePoints, documentSupersedes, quarantineSupersedesSql, type Ve
  * the same statement as the write: see `upsertRows`).
  */
 
-export type QuarantineSource = 'migration' | 'sync' | 'repair';
+/** What put a document in the quarantine: a migration run, the sync, verification's repair, or an operator's retry. */
+export type QuarantineSource = 'migration' | 'sync' | 'repair' | 'retry';
 
 /**
  * Why a document is here, which decides what verification makes of it and whether it waits for something:
@@ -24,7 +31,9 @@ export type QuarantineSource = 'migration' | 'sync' | 'repair';
  * - `displaced`: it held its row until a newer document of the same pubkey took it;
  * - `diverged`: written in Cosmos while PostgreSQL held an unconfirmed write of its own of the document, or had
  *   deleted it (`sync/diverged-changes.ts`): PostgreSQL keeps its version, an operator settles the two.
- * `conflict` and `displaced` wait for the row ({@link QuarantineEntry.competesFor}) to be freed.
+ * `conflict` and `displaced` wait for the row ({@link QuarantineEntry.competesFor}) to be freed. These are the write
+ * path's codes; the table keeps any other code a writer records, and readers take an unknown one as waiting for a
+ * row (`shared/quarantine/standing.ts`), never as settled.
  */
 export type ReasonCode = 'unmappable' | 'refused' | 'conflict' | 'displaced' | 'diverged';
 
@@ -157,15 +166,21 @@ FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::bool
 ON CONFLICT ("key") DO UPDATE SET
   "documentId" = EXCLUDED."documentId", "pubkey" = EXCLUDED."pubkey", "type" = EXCLUDED."type",
   "document" = EXCLUDED."document", "reason" = EXCLUDED."reason", "reasonCode" = EXCLUDED."reasonCode",
-  "competesFor" = EXCLUDED."competesFor", "source" = EXCLUDED."source", "cosmosTs" = EXCLUDED."cosmosTs", "quarantinedAt" = now()
-WHERE ${quarantineSupersedesSql('EXCLUDED', 'q')}
-  AND ROW(EXCLUDED."document", EXCLUDED."reason", EXCLUDED."reasonCode", EXCLUDED."competesFor")
-    IS DISTINCT FROM ROW(q."document", q."reason", q."reasonCode", q."competesFor")`;
+  "competesFor" = EXCLUDED."competesFor", "source" = EXCLUDED."source", "cosmosTs" = EXCLUDED."cosmosTs", "quarantinedAt" = now(),
+  "status" = 'open', "resolvedAt" = NULL, "resolvedBy" = NULL, "resolution" = NULL, "closedAt" = NULL, "closedBy" = NULL
+WHERE CASE WHEN q."status" = 'open'
+  THEN ${quarantineSupersedesSql('EXCLUDED', 'q')}
+    AND ROW(EXCLUDED."document", EXCLUDED."reason", EXCLUDED."reasonCode", EXCLUDED."competesFor")
+      IS DISTINCT FROM ROW(q."document", q."reason", q."reasonCode", q."competesFor")
+  -- A resolved or closed entry opens again only for a newer version: the version an operator accepted, or one
+  -- whose document was deleted, read again (a retry, a late page) leaves it as it is.
+  ELSE ${compareQuarantineSql('EXCLUDED', 'q')} > 0 END`;
 
 /**
  * Saves entries, never replacing an entry with an older version of the same document (the document version
  * of `version-order.ts`; equal versions with other content: the later wins, unless only the stored one came
- * with a change-feed position). A document holding anything PostgreSQL cannot store exactly as JSONB (NUL,
+ * with a change-feed position). An entry an operator resolved, or whose document was deleted (closed), is
+ * opened again by a newer version only, and then its resolution or closure is cleared: it is a new problem. A document holding anything PostgreSQL cannot store exactly as JSONB (NUL,
  * a lone surrogate, nesting past Cosmos's limit: `findUnstorable`) is kept exactly as its JSON text, whose
  * escapes say the same thing in characters PostgreSQL stores.
  */

@@ -9,6 +9,13 @@ import { localCommand } from '../../cli/commands/local.js';
 import { migrateCommands } from '../../cli/commands/migrate-commands.js';
 import { pendingSyncCommand } from '../../cli/commands/pending-sync.js';
 import { poisonCommand } from '../../cli/commands/poison.js';
+import {
+  quarantineListCommand,
+  quarantineResolveCommand,
+  quarantineRetryCommand,
+  quarantineShowCommand,
+} from '../../cli/commands/quarantine.js';
+import { quarantineCommands } from '../../cli/commands/quarantine-commands.js';
 import type { Command } from '../../cli/core/command.js';
 import { freePort } from '../../dev/local-services/free-port.js';
 import { loadDocuments } from '../../dev/local-services/load-documents.js';
@@ -81,7 +88,19 @@ describe('--help', () => {
     ['migrate:reconcile', migrate('reconcile'), ['--apply', '--resume', '--batch-size', '--max-ru', '--json']],
     ['db:migrate', dbMigrateCommand, ['--builtin']],
     ['migrate:poison', poisonCommand, ['--replay', '--limit', '--json']],
-    ['migrate:pending-sync', pendingSyncCommand, ['--json']],
+    ['migrate:pending-sync', pendingSyncCommand, ['--now', '--json']],
+    [
+      'migrate:quarantine list',
+      quarantineListCommand,
+      ['--status', '--type', '--reason', '--user', '--older-than', '--newer-than', '--limit', '--after', '--json'],
+    ],
+    ['migrate:quarantine show', quarantineShowCommand, ['--json']],
+    [
+      'migrate:quarantine retry',
+      quarantineRetryCommand,
+      ['--status', '--type', '--reason', '--user', '--older-than', '--newer-than', '--max-ru', '--json'],
+    ],
+    ['migrate:quarantine resolve', quarantineResolveCommand, ['--note', '--by', '--json']],
     ['demo', demoCommand, ['--users', '--seed', '--batch-size']],
     ['local', localCommand, ['--users', '--seed']],
   ];
@@ -106,6 +125,16 @@ describe('--help', () => {
     const result = await runCli('migrate', ['--help']);
     expect(result.code).toBe(0);
     for (const command of migrateCommands.values()) expect(result.stdout).toContain(command.script);
+  });
+
+  it('quarantine.ts --help lists its subcommands; none or an unknown one exits 2 with the list', async () => {
+    const help = await runCli('quarantine', ['--help']);
+    expect(help.code).toBe(0);
+    for (const name of quarantineCommands.keys()) expect(help.stdout).toMatch(new RegExp(`^ {2}${name}\\b`, 'm'));
+    const none = await runCli('quarantine', []);
+    expect(none).toMatchObject({ code: 2, stderr: expect.stringContaining('No subcommand given') });
+    const unknown = await runCli('quarantine', ['purge']);
+    expect(unknown).toMatchObject({ code: 2, stderr: expect.stringContaining('Unknown subcommand "purge"') });
   });
 });
 
@@ -149,7 +178,7 @@ describe('bad arguments exit 2 with a plain message naming the argument, before 
       pendingSyncCommand.script,
       pendingSyncCommand,
       ['--frobnicate'],
-      'migrate:pending-sync: --frobnicate: unknown option (this command takes --help, --json)',
+      'migrate:pending-sync: --frobnicate: unknown option (this command takes --help, --now, --json)',
     ],
     [dbMigrateCommand.script, dbMigrateCommand, ['--force'], 'db:migrate: --force: unknown option (this command takes --help, --builtin)'],
   ] as const)('%s %j', async (_script, command, args, message) => {

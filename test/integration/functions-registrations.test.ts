@@ -83,6 +83,8 @@ test('every function file registers exactly the functions it is named for, and n
     'cosmos-sync.ts': ['cosmosSync'],
     'health.ts': ['health'],
     'migration-queue.ts': ['migrationQueue'],
+    'migration-quarantine.ts': ['migrationQuarantine'],
+    'migration-quarantine-entry.ts': ['migrationQuarantineEntry'],
     'migration-reconcile.ts': ['migrationReconcile'],
     'migration-run.ts': ['migrationRun'],
     'migration-start.ts': ['migrationStart'],
@@ -179,6 +181,9 @@ describe('HTTP functions', () => {
     ['migrationReconcile', 'POST', 'migration/reconcile'],
     ['migrationSwitch', 'POST', 'migration/switch'],
     ['migrationRun', 'GET', 'migration/runs/{runId}'],
+    ['migrationQuarantine', 'GET', 'migration/quarantine'],
+    // A catch-all parameter: a quarantine key holds a `/` between its pubkey and its id.
+    ['migrationQuarantineEntry', 'GET', 'migration/quarantine/{*key}'],
   ])('%s: %s /api/%s with a function key, answering over the HTTP output', (name, method, route) => {
     expect(triggerOf(registrations.get(name))).toMatchObject({
       type: 'httpTrigger',

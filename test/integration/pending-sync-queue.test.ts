@@ -269,6 +269,16 @@ describe('npm run migrate:pending-sync', () => {
 
     const idle = await cli(['--json']);
     expect(idle.status).toBe(0);
-    expect(JSON.parse(idle.stdout)).toEqual({ written: 0, deleted: 0, failed: 0, outcomes: [], remaining: 0, nextAttempt: null });
+    expect(JSON.parse(idle.stdout)).toEqual({
+      written: 0,
+      deleted: 0,
+      superseded: 0,
+      failed: 0,
+      outcomes: [],
+      remaining: 0,
+      oldestCreatedAt: null,
+      oldestAgeSeconds: null,
+      nextAttempt: null,
+    });
   }, 60_000);
 });

@@ -132,6 +132,9 @@ describe('getMigrationStats', () => {
       quarantined: 0,
       progress: byType([100, 100, 100, 100, 100, 100, 100]),
       quarantinedByType: { ...byType([0, 0, 0, 0, 0, 0, 0]), other: 0 },
+      quarantinedByReason: {},
+      quarantineSettled: { resolved: 0, closed: 0 },
+      pendingSync: { count: 0, oldestCreatedAt: null, oldestAgeSeconds: null, nextAttempt: null },
       lastRun: null,
       lastReconcile: null,
       phase: null,
@@ -182,6 +185,9 @@ describe('getMigrationStats', () => {
       quarantined: 3,
       progress: byType([100, 100, 100, 66.6, 100, 100, 0]),
       quarantinedByType: { ...byType([0, 1, 0, 1, 0, 0, 0]), other: 1 },
+      quarantinedByReason: { unmappable: 3 },
+      quarantineSettled: { resolved: 0, closed: 0 },
+      pendingSync: { count: 0, oldestCreatedAt: null, oldestAgeSeconds: null, nextAttempt: null },
       lastRun: {
         id: 'run-new',
         kind: 'full',
@@ -238,6 +244,7 @@ describe('getMigrationStats', () => {
         '  (rows plus quarantined documents, of the Cosmos count: a quarantined document counts as handled)',
         '',
         'Quarantined: 3 (Account Settings: 1, Payments: 1, Unknown type: 1)',
+        '  Open, by reason: unmappable 3',
         'Last run: full failed, started 2026-11-24T09:30:00.000Z; 5,000,000,000 processed, 4,321 written, 2 unchanged, ' +
           '3 quarantined, 1 failed; Cosmos reads: 1,235 RU, 7 throttled (429); error: Cosmos answered 503',
       ].join('\n'),

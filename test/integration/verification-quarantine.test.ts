@@ -61,7 +61,14 @@ describe('documents only in the quarantine', () => {
     const user = await verifyUser(ctx, pubkey);
     expect(user.consistent).toBe(false);
     expect(user.differences).toEqual([
-      { type: 'account', id: waiting, kind: 'competing', reason: expect.stringContaining('holds its row') },
+      {
+        type: 'account',
+        id: waiting,
+        kind: 'competing',
+        reason: expect.stringContaining('holds its row'),
+        reasonCode: 'conflict',
+        key: loser,
+      },
     ]);
     expect(formatVerificationReport(user)).toMatch(/1 DIFFERENCE[\s\S]*only in the quarantine, competing for a row another document holds/);
 
@@ -69,9 +76,9 @@ describe('documents only in the quarantine', () => {
     expect(all.consistent).toBe(false);
     expect(all.competing).toEqual({ count: 1, listed: [{ type: 'account', id: waiting, pubkey, reason: expect.any(String) }] });
     expect(all.quarantined.count).toBe(1);
-    expect(all.types.account).toMatchObject({ cosmos: 2, postgres: 1, matching: 1, quarantined: 1, competing: 1 });
+    expect(all.types.account).toMatchObject({ cosmos: 2, postgres: 1, matching: 1, quarantined: 1, competing: 1, newerThanRow: 0 });
     expect(formatFullVerificationReport(all)).toMatch(
-      /Result: DIFFERENCES FOUND[\s\S]*Competing for a row another document holds \(not consistent\): 1/,
+      /Result: DIFFERENCES FOUND[\s\S]*Waiting in the quarantine for a row \(not consistent\): 1/,
     );
   });
 
@@ -82,7 +89,14 @@ describe('documents only in the quarantine', () => {
     const user = await verifyUser(ctx, pubkey);
     expect(user).toMatchObject({ consistent: true, quarantined: 1 });
     expect(user.differences).toEqual([
-      { type: 'payment', id: broken.id, kind: 'quarantined', reason: expect.stringContaining('lnAmountSat') },
+      {
+        type: 'payment',
+        id: broken.id,
+        kind: 'quarantined',
+        reason: expect.stringContaining('lnAmountSat'),
+        reasonCode: 'unmappable',
+        key: `${pubkey}/${String(broken.id)}`,
+      },
     ]);
     const all = await verifyAll(ctx);
     expect(all).toMatchObject({ consistent: true, competing: { count: 0 } });
@@ -133,5 +147,88 @@ describe('a field named like a system property', () => {
     expect(user.differences).toEqual([
       { type: 'payment', id: document.id, kind: 'different', path: '_origin.app', cosmos: 'v1', postgres: 'v2' },
     ]);
+  });
+});
+
+describe('a quarantined version newer than the row PostgreSQL serves (strict verification)', () => {
+  /** Waits until Cosmos's clock (whole seconds) has moved on, so the next write is a newer version. */
+  async function nextSecond(): Promise<void> {
+    const start = Math.floor(Date.now() / 1000);
+    while (Math.floor(Date.now() / 1000) === start) await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+
+  it('is a difference: an account replaced in Cosmos by a version no table can hold keeps its old row', async () => {
+    const pubkey = newPubkey();
+    const id = `account-${pubkey}`;
+    expect((await applyDocuments(db.prisma, [await stored(account(pubkey, id))], { source: 'migration' })).written).toBe(1);
+    await nextSecond();
+    const { resource: replaced } = await container.items.upsert({ ...account(pubkey, id), tier: 42 });
+    expect((await applyDocuments(db.prisma, [replaced as Doc], { source: 'sync' })).quarantined).toBe(1);
+
+    const user = await verifyUser(ctx, pubkey);
+    expect(user).toMatchObject({ consistent: false, quarantined: 0 });
+    expect(user.differences).toEqual([
+      {
+        type: 'account',
+        id,
+        kind: 'quarantined-newer',
+        reason: expect.stringContaining('tier'),
+        reasonCode: 'unmappable',
+        key: `${pubkey}/${id}`,
+      },
+    ]);
+    expect(formatVerificationReport(user)).toMatch(/Result: 1 DIFFERENCE\n[\s\S]*PostgreSQL serves an older version/);
+    expect(formatVerificationReport(user)).not.toContain('CONSISTENT');
+
+    const all = await verifyAll(ctx);
+    expect(all).toMatchObject({
+      consistent: false,
+      newerThanRow: { count: 1, listed: [{ type: 'account', id, pubkey }] },
+      competing: { count: 0 },
+    });
+    expect(all.types.account).toMatchObject({ quarantined: 1, newerThanRow: 1 });
+    expect(formatFullVerificationReport(all)).toMatch(/Quarantined, newer than the row PostgreSQL serves \(not consistent\): 1/);
+  });
+
+  it('is a difference when the document was deleted and created again with a version no table can hold', async () => {
+    const pubkey = newPubkey();
+    const id = `account-${pubkey}`;
+    await applyDocuments(db.prisma, [await stored(account(pubkey, id))], { source: 'migration' });
+    // LatestVersion mode never shows the delete: only the new creation arrives.
+    await container.item(id, pubkey).delete();
+    await nextSecond();
+    const recreated = await stored({ ...account(pubkey, id), subscription: 'not an object' });
+    expect((await applyDocuments(db.prisma, [recreated], { source: 'sync' })).quarantined).toBe(1);
+    const user = await verifyUser(ctx, pubkey);
+    expect(user.consistent).toBe(false);
+    expect(user.differences).toEqual([expect.objectContaining({ id, kind: 'quarantined-newer' })]);
+    expect((await verifyAll(ctx)).newerThanRow.count).toBe(1);
+  });
+
+  it('takes any other reason code as waiting for a row when the document has none, and lists a version older than its row', async () => {
+    const pubkey = newPubkey();
+    const waiting = await stored(payment(pubkey, `payment-waiting-${pubkey.slice(0, 6)}`));
+    const older = await stored(payment(pubkey, `payment-older-${pubkey.slice(0, 6)}`));
+    await applyDocuments(db.prisma, [older], { source: 'migration' });
+    // Another writer's code (the switch records `diverged`), for a version of each as Cosmos holds it.
+    for (const document of [waiting, older]) {
+      await db.pool.query(
+        `INSERT INTO quarantine ("key", "documentId", "pubkey", "type", "document", "reason", "reasonCode", "source", "cosmosTs")
+         VALUES ($1, $2, $3, 'payment', $4, 'written in Cosmos while PostgreSQL was primary', 'diverged', 'sync', $5)`,
+        [`${pubkey}/${String(document.id)}`, document.id, pubkey, JSON.stringify(document), document._ts],
+      );
+    }
+    // PostgreSQL's row of the second is newer than the quarantined version: listed, not a difference.
+    await db.pool.query(`UPDATE payments SET "cosmosTs" = "cosmosTs" + 60, "purpose" = 'changed in PostgreSQL' WHERE id = $1`, [older.id]);
+    const user = await verifyUser(ctx, pubkey);
+    expect(user.differences).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ id: waiting.id, kind: 'competing', reasonCode: 'diverged' }),
+        expect.objectContaining({ id: older.id, kind: 'quarantined', reasonCode: 'diverged' }),
+      ]),
+    );
+    expect(user.differences).toHaveLength(2);
+    expect(user.consistent).toBe(false);
+    expect(formatVerificationReport(user)).toContain('only in the quarantine, waiting for a row (diverged: written in Cosmos');
   });
 });

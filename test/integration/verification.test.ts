@@ -290,7 +290,14 @@ describe('documents on one side only', () => {
       expect.arrayContaining([
         { type: 'payment', id: payment.id, kind: 'missing-in-postgres' },
         { type: 'notification-log', id: ghost.id, kind: 'missing-in-cosmos' },
-        { type: 'payment', id: broken.id, kind: 'quarantined', reason: expect.stringContaining('lnAmountSat') },
+        {
+          type: 'payment',
+          id: broken.id,
+          kind: 'quarantined',
+          reason: expect.stringContaining('lnAmountSat'),
+          reasonCode: 'unmappable',
+          key: `${pubkey}/${broken.id}`,
+        },
       ]),
     );
     expect(report.differences).toHaveLength(3);

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { runMigrate } from '../../cli/commands/migrate-commands.js';
+import { runQuarantine } from '../../cli/commands/quarantine-commands.js';
 import type { Command } from '../../cli/core/command.js';
 import { runCommandLine } from '../../cli/core/run-command-line.js';
 
@@ -45,10 +46,14 @@ class Capture extends Writable {
 
 /**
  * Runs a command line in this process: `command` is a command of the layer, or `'migrate'` for
- * `cli/migrate.ts` (whose first argument names the command). Ctrl-C never reaches it: its signal
+ * `cli/migrate.ts` and `'quarantine'` for `cli/quarantine.ts` (whose first argument names the command). Ctrl-C never reaches it: its signal
  * source is an emitter nobody fires.
  */
-export async function runCli(command: Command | 'migrate', argv: readonly string[], env: Environment = baseEnv()): Promise<CliResult> {
+export async function runCli(
+  command: Command | 'migrate' | 'quarantine',
+  argv: readonly string[],
+  env: Environment = baseEnv(),
+): Promise<CliResult> {
   const stdout = new Capture();
   const stderr = new Capture();
   const context = {
@@ -61,12 +66,17 @@ export async function runCli(command: Command | 'migrate', argv: readonly string
       throw new Error('a command run in-process tried to leave the process');
     },
   };
-  const code = command === 'migrate' ? await runMigrate(context) : await runCommandLine(command, context);
+  const code =
+    command === 'migrate'
+      ? await runMigrate(context)
+      : command === 'quarantine'
+        ? await runQuarantine(context)
+        : await runCommandLine(command, context);
   return { code, stdout: stdout.text, stderr: stderr.text };
 }
 
 /** The entry points in cli/. */
-export type CliEntry = 'migrate' | 'db-migrate' | 'poison' | 'pending-sync' | 'demo' | 'local';
+export type CliEntry = 'migrate' | 'db-migrate' | 'poison' | 'pending-sync' | 'quarantine' | 'demo' | 'local';
 
 export interface RunningCli {
   pid: number;

@@ -21,6 +21,14 @@ describe('formatStatsForHumans', () => {
       quarantined: 3,
       progress: counts([100, 99.9, 100, 49.7, 0, 100, 100]),
       quarantinedByType: { ...counts([0, 1, 0, 2, 0, 0, 0]), other: 0 },
+      quarantinedByReason: { unmappable: 2, conflict: 1 },
+      quarantineSettled: { resolved: 4, closed: 1 },
+      pendingSync: {
+        count: 2,
+        oldestCreatedAt: '2026-11-24T09:55:00.000Z',
+        oldestAgeSeconds: 7_384,
+        nextAttempt: '2026-11-24T12:00:10.000Z',
+      },
       lastRun: {
         id: 'run-1',
         kind: 'full',
@@ -74,6 +82,10 @@ describe('formatStatsForHumans', () => {
         '  (rows plus quarantined documents, of the Cosmos count: a quarantined document counts as handled)',
         '',
         'Quarantined: 3 (Account Settings: 1, Payments: 2)',
+        '  Open, by reason: conflict 1, unmappable 2',
+        '  Settled (kept, not counted): 4 resolved, 1 closed (deleted in Cosmos)',
+        'Pending Cosmos writes (pending_sync): 2, the oldest recorded 2026-11-24T09:55:00.000Z (2h 3m ago), ' +
+          'the next due 2026-11-24T12:00:10.000Z',
         'Last run: full completed, started 2026-11-24T10:00:00.000Z, finished 2026-11-24T10:02:13.512Z; ' +
           '25,000 processed, 24,990 written, 7 unchanged, 3 quarantined, 0 failed; Cosmos reads: 20,481 RU, 12 throttled (429)',
       ].join('\n'),
@@ -89,9 +101,16 @@ describe('formatStatsForHumans', () => {
       'Last run: full running, but ABANDONED (no heartbeat since 2026-11-24T10:01:00.000Z: killed, or it could not record its end; ' +
         'continue it with --resume), started 2026-11-24T10:00:00.000Z;',
     );
-    expect(
-      formatStatsForHumans({ ...stats, quarantined: 0, quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 }, lastRun: null }),
-    ).toMatch(/\n  Notification Logs: 100.0%\n\nQuarantined: 0\nLast run: none$/);
+    const quiet = {
+      ...stats,
+      quarantined: 0,
+      quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 },
+      quarantinedByReason: {},
+      quarantineSettled: { resolved: 0, closed: 0 },
+      pendingSync: { count: 0, oldestCreatedAt: null, oldestAgeSeconds: null, nextAttempt: null },
+      lastRun: null,
+    };
+    expect(formatStatsForHumans(quiet)).toMatch(/\n  Notification Logs: 100.0%\n\nQuarantined: 0\nLast run: none$/);
   });
 
   it('adds the last reconcile pass once one has run, dry runs marked', () => {
@@ -103,6 +122,9 @@ describe('formatStatsForHumans', () => {
       quarantined: 0,
       progress: counts([100, 100, 100, 100, 100, 100, 100]),
       quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 },
+      quarantinedByReason: {},
+      quarantineSettled: { resolved: 0, closed: 0 },
+      pendingSync: { count: 0, oldestCreatedAt: null, oldestAgeSeconds: null, nextAttempt: null },
       lastRun: null,
       phase: null,
       lastSwitch: null,
@@ -141,6 +163,9 @@ describe('formatStatsForHumans', () => {
       quarantined: 0,
       progress: counts([100, 100, 100, 100, 100, 100, 100]),
       quarantinedByType: { ...counts([0, 0, 0, 0, 0, 0, 0]), other: 0 },
+      quarantinedByReason: {},
+      quarantineSettled: { resolved: 0, closed: 0 },
+      pendingSync: { count: 0, oldestCreatedAt: null, oldestAgeSeconds: null, nextAttempt: null },
       lastRun: null,
       lastReconcile: null,
       phase: 'postgresql-primary',
