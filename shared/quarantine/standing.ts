@@ -5,7 +5,8 @@ import type { EntryRow } from '../postgres/quarantine-store.js';
  * PostgreSQL serves what Cosmos holds:
  * - `newer-than-row`: PostgreSQL's row of the document holds an older version than the one quarantined (a
  *   document replaced in Cosmos by a version no table can hold keeps its old row): it serves a version that
- *   no longer exists;
+ *   no longer exists; and every `diverged` entry with a row, whatever the two versions' times: Cosmos holds a
+ *   version written apart from PostgreSQL's, which PostgreSQL does not serve;
  * - `waiting-for-row`: no row holds the document, and it is not that no table can: a competitor for a row
  *   another document holds (`conflict`, `displaced`), or any other reason code (a diverged version, a code
  *   this version does not know);
@@ -26,7 +27,7 @@ export function isMappingFailure(reasonCode: string): boolean {
 
 /** The standing of an entry, from its reason code and its document's row (`null`: no row). */
 export function standingOf(entry: { reasonCode: string; row: EntryRow | null }): Standing {
-  if (entry.row) return entry.row.order > 0 ? 'newer-than-row' : 'not-newer-than-row';
+  if (entry.row) return entry.reasonCode === 'diverged' || entry.row.order > 0 ? 'newer-than-row' : 'not-newer-than-row';
   return isMappingFailure(entry.reasonCode) ? 'no-table' : 'waiting-for-row';
 }
 

@@ -323,7 +323,7 @@ describe('migrate:quarantine resolve', () => {
       '--json',
     ]);
     expect(resolved.code).toBe(0);
-    expect(JSON.parse(resolved.stdout)).toEqual({ by: 'alice', resolved: [keys.replaced], notOpen: [], notFound: [] });
+    expect(JSON.parse(resolved.stdout)).toEqual({ by: 'alice', resolved: [keys.replaced], notOpen: [], notFound: [], mirrored: 0 });
     const recorded = await entry(keys.replaced);
     expect(recorded).toMatchObject({ status: 'resolved', resolvedBy: 'alice', resolution: 'legacy tier, accepted' });
     expect(recorded?.resolvedAt?.getTime()).toBeGreaterThanOrEqual(before - 1000);
