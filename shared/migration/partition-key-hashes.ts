@@ -1,0 +1,29 @@
+import { effectivePartitionKey, type PartitionKeyScheme } from '../cosmos/partition-key-hash.js';
+import { pubkeysWithoutHash, saveHashes } from '../postgres/range-rows.js';
+import type { SqlClient } from '../postgres/sql-client.js';
+
+/** Pubkeys hashed per statement. */
+const fillPage = 5000;
+
+/**
+ * Records the EPK of every pubkey that has rows and none yet (`partition_key_hashes`), a page of pubkeys at a
+ * time: what lets a pass select the rows of one feed range. A pass runs it when it starts (or resumes), so the
+ * write path never pays for it; a pubkey whose first row arrives after that is left to the next pass (its
+ * documents are new, and the change feed read them anyway). Returns how many pubkeys it hashed.
+ */
+export async function fillPartitionKeyHashes(db: SqlClient, scheme: PartitionKeyScheme): Promise<number> {
+  let after = '';
+  let hashed = 0;
+  for (;;) {
+    const pubkeys = await pubkeysWithoutHash(db, scheme, after, fillPage);
+    const last = pubkeys.at(-1);
+    if (last === undefined) return hashed;
+    await saveHashes(
+      db,
+      scheme,
+      pubkeys.map((pubkey) => ({ pubkey, epk: effectivePartitionKey(scheme, pubkey) })),
+    );
+    hashed += pubkeys.length;
+    after = last;
+  }
+}
