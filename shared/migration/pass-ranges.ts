@@ -209,3 +209,9 @@ export async function purgeStaleRanges(prisma: PrismaClient, now: Date = new Dat
   await forgetSeenKeys(prisma, ids);
   return ids.length;
 }
+
+/** Deletes a pass's ranges and what they read (a verification's, which is not resumed: it only reads, and runs again). */
+export async function dropPassRanges(prisma: PrismaClient, passId: string): Promise<void> {
+  await forgetPassReads(prisma, passId);
+  await prisma.passRange.deleteMany({ where: { passId } });
+}

@@ -41,24 +41,3 @@ export async function readRowsByIds(
     ]),
   );
 }
-
-export interface RowKey {
-  id: string;
-  pubkey: string;
-}
-
-/**
- * One keyset page of a table's ids in index order: the ids after `afterId` (from the start when null).
- * Keyset rather than OFFSET so each page costs the same however deep into the table it is.
- */
-export async function readIdPage(prisma: PrismaClient, type: DocumentType, afterId: string | null, limit: number): Promise<RowKey[]> {
-  const rows =
-    afterId === null
-      ? await prisma.$queryRawUnsafe<RowKey[]>(`SELECT id, pubkey FROM ${tableOf(type)} ORDER BY id LIMIT $1`, limit)
-      : await prisma.$queryRawUnsafe<RowKey[]>(
-          `SELECT id, pubkey FROM ${tableOf(type)} WHERE id > $1 ORDER BY id LIMIT $2`,
-          afterId,
-          limit,
-        );
-  return rows.map((row) => ({ id: row.id, pubkey: row.pubkey }));
-}
