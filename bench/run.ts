@@ -29,13 +29,18 @@ in memory before each variant's clock starts:
   scale-out-N    the same full load spread over N = 1, 2, 4 worker processes, each migrating its share of
                  the run's feed ranges (as Function instances take the per-range chains), into one database;
                  aggregate docs/s, wall time from all workers started to the last one done
+  verify-all     the end-to-end full load of the same documents, timed, then migrate:verify --all (4 feed
+                 ranges at once), timed: printed side by side, docs/s and request units per document read
+  reconcile      the same full load, timed; 1% of the documents deleted in Cosmos (untimed); then
+                 migrate:reconcile --apply (4 feed ranges at once), timed, side by side the same way
 Each variant writes into a fresh database of its own.
 
 Options:
   --docs <n>            documents for pipeline, raw-copy and source-only (default 200000)
   --memory-docs <list>  comma-separated sizes of the extra pipeline runs (default 50000,100000)
   --naive-docs <n>      documents for naive-upsert (default 5000)
-  --e2e-docs <n>        documents loaded into the Cosmos double for end-to-end and scale-out (default 100000)
+  --e2e-docs <n>        documents loaded into the Cosmos double for end-to-end, scale-out, verify-all and
+                        reconcile (default 100000)
   --batch-size <n>      documents per applyDocuments call / Cosmos page (default 1000)
   --connections <n>     pipeline lanes and raw-copy connections, the same for both (default 2)
   --only <list>         comma-separated variants to run (default: all)
@@ -101,6 +106,8 @@ async function main(argv: string[]): Promise<number> {
     { label: 'naive-upsert', variant: 'naive-upsert' as const, documents: count('naive-docs', values['naive-docs'], 5000) },
     { label: 'end-to-end', variant: 'end-to-end' as const, documents: e2e },
     ...scaleOutWorkers.map((workers) => ({ label: scaleOutLabel(workers), variant: `scale-out-${workers}` as const, documents: e2e })),
+    { label: 'verify-all', variant: 'verify-all' as const, documents: e2e },
+    { label: 'reconcile', variant: 'reconcile' as const, documents: e2e },
   ].filter((plan) => !only || only.includes(plan.variant));
 
   const server = await startBenchServer();
@@ -247,6 +254,7 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
         return `${workers} worker(s) ${rate ? Math.round(rate).toLocaleString('en-US') : 'n/a'} docs/s (${ratio(rate, perSecond(scaleOutLabel(1)), 2)}x)`;
       })
       .join('; ')}`,
+    ...passLines(results),
     `pipeline memory:          ${pipelines
       .map((plan) => {
         const m = results.get(plan.label) as VariantMeasurement;
@@ -260,6 +268,39 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
     'GC every 10 batches, in the memory runs only) beyond the input: what the variant holds on to while it runs.',
     'The forced collections walk the whole input, so the memory runs are slower: ratios come from the timed runs.',
   ].join('\n');
+}
+
+/**
+ * Each pass beside the full load of the same documents, from one variant process: docs/s and request units per
+ * document read, and the ratio the targets are set on (verify-all's docs/s at least half the load's; reconcile's
+ * RU per document at most 1.1 times the load's).
+ */
+function passLines(results: ReadonlyMap<string, VariantMeasurement>): string[] {
+  const targets: Record<string, { ratio: (pass: Figures, load: Figures) => number; text: string }> = {
+    'verify-all': { ratio: (pass, load) => pass.perSecond / load.perSecond, text: 'docs/s ratio %s (target: at least 0.5)' },
+    reconcile: { ratio: (pass, load) => pass.ruPerDocument / load.ruPerDocument, text: 'RU/doc ratio %s (target: at most 1.1)' },
+  };
+  return Object.entries(targets).flatMap(([label, target]) => {
+    const m = results.get(label);
+    if (!m?.baseline || m.requestUnits === undefined) return [];
+    const pass = figures(m.documents, m.seconds, m.requestUnits);
+    const load = figures(m.baseline.documents, m.baseline.seconds, m.baseline.requestUnits);
+    const rate = (f: Figures) => Math.round(f.perSecond).toLocaleString('en-US');
+    return [
+      `${`${label} / ${m.baseline.label}:`.padEnd(26)}${rate(pass)} / ${rate(load)} docs/s, ` +
+        `${pass.ruPerDocument.toFixed(3)} / ${load.ruPerDocument.toFixed(3)} RU per document read ` +
+        `(same ${m.baseline.documents.toLocaleString('en-US')} documents); ${target.text.replace('%s', target.ratio(pass, load).toFixed(2))}`,
+    ];
+  });
+}
+
+interface Figures {
+  perSecond: number;
+  ruPerDocument: number;
+}
+
+function figures(documents: number, seconds: number, requestUnits: number): Figures {
+  return { perSecond: documents / seconds, ruPerDocument: requestUnits / documents };
 }
 
 /** The largest live heap of the run less the input's: near zero, or below, when the variant holds nothing more. */

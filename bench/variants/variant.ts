@@ -21,6 +21,10 @@ export interface VariantOutput {
   clientCpuSeconds?: number;
   /** CPU of the PostgreSQL backends serving the variant during the measured part, seconds; null where unreadable. */
   serverCpuSeconds?: number | null;
+  /** Request units its Cosmos reads were charged (variants that read the Cosmos double). */
+  requestUnits?: number;
+  /** What the variant ran first, on the same documents, to be printed beside it (a pass beside the full load). */
+  baseline?: { label: string; documents: number; seconds: number; requestUnits: number };
 }
 
 /** One way of getting the documents into PostgreSQL. Runs in a process of its own and times itself. */
