@@ -190,23 +190,26 @@ export async function forgetPassReads(prisma: PrismaClient, passId: string): Pro
 export const staleRangeAfterMs = 24 * 60 * 60 * 1000;
 
 /**
- * Seen keys are scratch: those of ranges that made no progress for `staleRangeAfterMs` (a verification whose
- * process was killed, a pass nobody resumed) are deleted, and each such range is set back to read its feed from
- * the beginning, so a pass resumed later matches against a complete read, never a forgotten one (its counts then
- * include both reads: they count the work done).
+ * Seen keys are scratch: those of ranges that made no progress for `staleRangeAfterMs` are deleted. A
+ * verification's (its process was killed: it is never resumed) go with their range records; a reconcile pass's
+ * ranges (a pass nobody resumed) are set back to read their feed from the beginning, so a pass resumed later
+ * matches against a complete read, never a forgotten one (its counts then include both reads: they count the work
+ * done). Returns how many ranges it purged.
  */
 export async function purgeStaleRanges(prisma: PrismaClient, now: Date = new Date()): Promise<number> {
   const stale = await prisma.passRange.findMany({
     where: { phase: { not: 'done' }, updatedAt: { lt: new Date(now.getTime() - staleRangeAfterMs) } },
-    select: { id: true },
+    select: { id: true, kind: true },
   });
   if (stale.length === 0) return 0;
   const ids = stale.map((range) => range.id);
+  await forgetSeenKeys(prisma, ids);
+  const verifications = stale.filter((range) => range.kind === 'verification').map((range) => range.id);
+  await prisma.passRange.deleteMany({ where: { id: { in: verifications } } });
   await prisma.passRange.updateMany({
-    where: { id: { in: ids } },
+    where: { id: { in: ids }, kind: { not: 'verification' } },
     data: { phase: 'reading', continuation: null, cursor: null, updatedAt: now },
   });
-  await forgetSeenKeys(prisma, ids);
   return ids.length;
 }
 

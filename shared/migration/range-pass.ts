@@ -51,6 +51,8 @@ export interface RangeHandlers {
   documents?(documents: readonly Record<string, unknown>[]): Promise<void>;
   /** In the reading page's transaction, before the range moves on (reconcile adds the page to its pass's counts). */
   readCommitting?(tx: SqlClient, page: ReadPage): Promise<void>;
+  /** Once the reading page has committed. */
+  readCommitted?(page: ReadPage): void;
   /**
    * A page of the range's rows (possibly none, the walk's end). The handler matches them and commits the page by
    * calling `commit` inside the transaction that does the page's work (removals, counts); it returns what `commit` did.
@@ -136,6 +138,7 @@ export async function stepRange(
         });
       });
       pages += 1;
+      handlers.readCommitted?.(cost);
       options.onPage?.(at);
       if (at.phase === 'reading' && !more()) return { range: at, pages };
     }

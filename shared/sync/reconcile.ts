@@ -19,7 +19,7 @@ import {
   RangeMovedError,
   recordPassRanges,
 } from '../migration/pass-ranges.js';
-import { inLanes, type RangeHandlers, stepRange } from '../migration/range-pass.js';
+import { inLanes, type RangeHandlers, type ReadPage, stepRange } from '../migration/range-pass.js';
 import { type ReadSettings, readSettingsOf } from '../migration/read-budget.js';
 import { addPassCounts, findPassPosition, finishPass, noCounts, type ReconcileCounts, startPass } from '../migration/reconcile-passes.js';
 import { inPgTransaction } from '../postgres/pg-transaction.js';
@@ -201,11 +201,18 @@ function reconcileHandlers(
     addCounts(tally.counts, page);
     options.onPage?.(totals);
   };
+  const readCounts = (page: ReadPage): ReconcileCounts => ({
+    ...noCounts,
+    documents: page.documents,
+    requestUnits: page.requestCharge,
+    throttled: page.throttled,
+  });
+  let readTotals = noCounts;
   return {
     readCommitting: async (tx, page) => {
-      const counts = { ...noCounts, documents: page.documents, requestUnits: page.requestCharge, throttled: page.throttled };
-      counted(counts, await addPassCounts(tx, work.passId, counts));
+      readTotals = await addPassCounts(tx, work.passId, readCounts(page));
     },
+    readCommitted: (page) => counted(readCounts(page), readTotals),
     rows: async (rows, commit) => {
       const counts: ReconcileCounts = { ...noCounts, scanned: rows.length };
       const inTransaction = async (tx: Parameters<typeof commit>[0]) => {

@@ -317,13 +317,12 @@ function rangeHandlers(pass: Pass, tally: RangeTally, report: () => void, progre
     documents: async (documents) => {
       await comparePage(pass, tally, documents);
     },
-    readCommitting: (_tx, page) => {
+    readCommitted: (page) => {
       tally.documents += page.documents;
       tally.requestUnits += page.requestCharge;
       tally.throttled += page.throttled;
       progress.documents += page.documents;
       report();
-      return Promise.resolve();
     },
     rows: async (rows, commit) => {
       for (const row of rows) {

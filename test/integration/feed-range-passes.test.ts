@@ -6,6 +6,7 @@ import type { AppContext } from '../../shared/context/app-context.js';
 import { documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import { migrateAll } from '../../shared/migration/migrate-type.js';
 import { loadPassRanges } from '../../shared/migration/pass-ranges.js';
+import { readBudgetName, sharedReadBudget } from '../../shared/migration/read-budget.js';
 import { reconcile } from '../../shared/sync/reconcile.js';
 import { verifyAll } from '../../shared/verification/verify-all.js';
 import { type CosmosTestServer, createTestContainer, startCosmosServer } from '../support/cosmos.js';
@@ -14,12 +15,14 @@ import { loadSource } from './fixtures/migration-source.js';
 import { truncateAll } from './fixtures/migration-tables.js';
 
 /**
- * A physical partition splits while a verification of everything, or a reconcile pass, is reading it: the pass
+ * Verification of everything and reconcile, feed range by feed range. A physical partition splits while a pass is
+ * reading it: the pass
  * reads feed ranges as they were listed when it started, the SDK follows a split range's change feed into its two
  * children from the same continuation, and the range's PostgreSQL rows are selected by the same effective
  * partition key bounds, which the children cover exactly. Each pass must end with the result it would have had
  * without the split: every document read once, every row matched once, the same findings, the same removals. On
- * the Cosmos double (4 physical partitions, splits on demand) through the real SDK, and PostgreSQL.
+ * the Cosmos double (4 physical partitions, splits on demand) through the real SDK, and PostgreSQL. And every read
+ * of either pass is booked against the shared request-unit budget (MIGRATION_MAX_RU_PER_SECOND, or the pass's own).
  */
 
 type Doc = Record<string, unknown>;
@@ -39,6 +42,7 @@ afterAll(async () => {
 });
 beforeEach(async () => {
   await truncateAll(db.pool);
+  await db.pool.query('TRUNCATE "reconcile_passes", "reconciled_deletes", "pass_ranges", "pass_seen_keys"');
   container = await createTestContainer(cosmos.client);
   // 150 generated users: about 1,300 documents of the seven types.
   source = await loadSource(container, [...generateDataset({ users: 150, seed: 23 })]);
@@ -165,5 +169,77 @@ describe('a split while a pass reads', () => {
     expect(passRanges.map((range) => range.phase)).toEqual(['done', 'done', 'done', 'done']);
     expect(passRanges.reduce((sum, range) => sum + range.documents, 0)).toBe(source.length - deleted.length);
     expect(passRanges.reduce((sum, range) => sum + range.scanned, 0)).toBe(source.length);
+  });
+});
+
+describe('the shared request-unit budget', () => {
+  /** Every charge booked against the process's share of the shared budget at `perSecond`, from now on. */
+  function bookedAt(perSecond: number): { total: number } {
+    const budget = sharedReadBudget(db.prisma, perSecond);
+    const booked = { total: 0 };
+    const spend = budget.spend.bind(budget);
+    budget.spend = (charge: number) => {
+      booked.total += charge;
+      spend(charge);
+    };
+    return booked;
+  }
+
+  test('every read of verify --all and of reconcile is booked against it, and its bucket is the shared one', async () => {
+    await deleteInCosmos(every25th().slice(0, 10));
+    const verifying = bookedAt(100_000);
+    const report = await verifyAll(ctx, { maxRequestUnitsPerSecond: 100_000 });
+    expect(report.reads.requestUnits).toBeGreaterThan(0);
+    expect(verifying.total).toBeCloseTo(report.reads.requestUnits, 1);
+
+    const reconciling = bookedAt(200_000);
+    const outcome = await reconcile(ctx, { maxRequestUnitsPerSecond: 200_000 });
+    expect(outcome.confirmed).toBe(10);
+    // The change feed's pages and the candidates' point reads alike.
+    expect(reconciling.total).toBeCloseTo(outcome.requestUnits, 1);
+    const { rows } = await db.pool.query<{ name: string }>('SELECT name FROM request_unit_budgets');
+    expect(rows).toEqual([{ name: readBudgetName }]);
+  });
+});
+
+describe('what a pass read is scratch', () => {
+  test('a pass left for a day is read again when resumed, and a killed verification leaves nothing behind', async () => {
+    const deleted = every25th().slice(0, 15);
+    await deleteInCosmos(deleted);
+    const controller = new AbortController();
+    const stopped = reconcile(ctx, {
+      apply: true,
+      chunkSize: 40,
+      signal: controller.signal,
+      onProgress: ({ counts }) => {
+        if (counts.documents >= 200) controller.abort(new Error('stopped by Ctrl-C'));
+      },
+    });
+    await expect(stopped).rejects.toThrow(/stopped by Ctrl-C/);
+    const { rows: passes } = await db.pool.query<{ id: string }>('SELECT id FROM reconcile_passes');
+    const passId = passes[0]?.id ?? '';
+    // A verification whose process was killed mid-read: its ranges and what they read stay behind.
+    await db.pool.query(
+      `INSERT INTO pass_ranges (id, "passId", kind, "rangeKey") VALUES ('00000000-0000-4000-8000-000000000001', 'killed', 'verification', '-FF')`,
+    );
+    await db.pool.query(`INSERT INTO pass_seen_keys ("rangeId", key) VALUES ('00000000-0000-4000-8000-000000000001', gen_random_uuid())`);
+    const seenBefore = await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pass_seen_keys');
+    expect(seenBefore.rows[0]?.n).toBeGreaterThan(1);
+    await db.pool.query(`UPDATE pass_ranges SET "updatedAt" = now() - interval '25 hours'`);
+
+    // The next pass purges: the verification's records go, the reconcile pass's ranges read again from the start.
+    const purged = await verifyAll(ctx, { pageSize: 200 });
+    expect(purged.missingInCosmos.count).toBe(deleted.length);
+    expect((await db.pool.query('SELECT 1 FROM pass_ranges WHERE "passId" = $1', ['killed'])).rows).toEqual([]);
+    const reset = await loadPassRanges(db.prisma, passId);
+    expect(reset.map((range) => [range.phase, range.continuation, range.cursor])).toEqual(
+      Array.from({ length: 4 }, () => ['reading', null, null]),
+    );
+    expect((await db.pool.query<{ n: number }>('SELECT count(*)::int AS n FROM pass_seen_keys')).rows[0]?.n).toBe(0);
+
+    const resumed = await reconcile(ctx, { apply: true, passId, chunkSize: 40 });
+    expect(resumed).toMatchObject({ done: true, removed: deleted.length, keptRecreated: 0 });
+    const { rows: audited } = await db.pool.query<{ pubkey: string; id: string }>('SELECT pubkey, id FROM reconciled_deletes');
+    expect(audited.map(key).sort()).toEqual(deleted.map(key).sort());
   });
 });
