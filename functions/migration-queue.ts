@@ -97,6 +97,8 @@ function describe(outcome: MessageOutcome): string {
           : '')
       );
     }
+    case 'reconcile-hashing':
+      return `reconcile pass ${outcome.passId}${outcome.dryRun ? ' (dry run)' : ''}: hashing pubkeys, continued by the next message`;
     case 'reconcile-done':
       return `reconcile pass ${outcome.passId}: completed already, nothing to do`;
     case 'reconcile-duplicate':

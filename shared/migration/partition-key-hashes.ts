@@ -9,15 +9,22 @@ const fillPage = 5000;
  * Records the EPK of every pubkey that has rows and none yet (`partition_key_hashes`), a page of pubkeys at a
  * time: what lets a pass select the rows of one feed range. A pass runs it when it starts (or resumes), so the
  * write path never pays for it; a pubkey whose first row arrives after that is left to the next pass (its
- * documents are new, and the change feed read them anyway). Returns how many pubkeys it hashed.
+ * documents are new, and the change feed read them anyway). Each pubkey is hashed once, ever: the first pass over a
+ * large container pays for all of them (the SDK's hash, about 0.1 ms each: docs/performance.md). With
+ * `stopAfterMs` it stops after the page that passes that time (a queue message's share), `done: false`.
  */
-export async function fillPartitionKeyHashes(db: SqlClient, scheme: PartitionKeyScheme): Promise<number> {
+export async function fillPartitionKeyHashes(
+  db: SqlClient,
+  scheme: PartitionKeyScheme,
+  options: { stopAfterMs?: number } = {},
+): Promise<{ hashed: number; done: boolean }> {
+  const started = Date.now();
   let after = '';
   let hashed = 0;
   for (;;) {
     const pubkeys = await pubkeysWithoutHash(db, scheme, after, fillPage);
     const last = pubkeys.at(-1);
-    if (last === undefined) return hashed;
+    if (last === undefined) return { hashed, done: true };
     await saveHashes(
       db,
       scheme,
@@ -25,5 +32,8 @@ export async function fillPartitionKeyHashes(db: SqlClient, scheme: PartitionKey
     );
     hashed += pubkeys.length;
     after = last;
+    // A short page was the last one.
+    if (pubkeys.length < fillPage) return { hashed, done: true };
+    if (options.stopAfterMs !== undefined && Date.now() - started >= options.stopAfterMs) return { hashed, done: false };
   }
 }

@@ -9,7 +9,8 @@ import type { SqlClient } from './sql-client.js';
  * Which rows a range holds is decided by their pubkey's effective partition key (EPK), kept once per pubkey in
  * `partition_key_hashes` (as bytes, so `[min, max)` compares in EPK order whatever the collation): the walk takes
  * the range's pubkeys in (epk, pubkey) order from that table's index, then their rows from the seven tables (each
- * has an index led by `pubkey`), in (epk, pubkey, id, table) order. What the range's change feed held is in
+ * has an index led by `pubkey`, which `pubkey = ANY(...)` is served from whatever the planner thinks of the join),
+ * in (epk, pubkey, id, table) order. What the range's change feed held is in
  * `pass_seen_keys`, one UUID per document: the MD5 of its pubkey and id, prefixed by the pubkey's length in bytes
  * so that no two (pubkey, id) pairs write the same text. 128 bits: a collision among even billions of keys is
  * beyond practical odds, and would only make a row look seen (reconcile keeps it; nothing is removed by it).
@@ -125,7 +126,7 @@ const rowsStatement = `WITH k AS (SELECT u.p AS "pubkey", decode(u.e, 'hex') AS 
     SELECT r.* FROM (${tables
       .map(
         (table) => `SELECT k."epk", '${table}'::text AS "table", t."id", t."pubkey", t."cosmosTs", t."cosmosLsn", t."cosmosEtag"
-        FROM k JOIN "${table}" t ON t."pubkey" = k."pubkey"`,
+        FROM "${table}" t JOIN k ON k."pubkey" = t."pubkey" WHERE t."pubkey" = ANY($1::text[])`,
       )
       .join('\n      UNION ALL ')}) r
     WHERE (r."epk", r."pubkey", r."id", r."table") > (decode($4, 'hex'), $5, $6, $7)

@@ -77,6 +77,7 @@ function messageEvent(outcome: MessageOutcome): TelemetryEvent | undefined {
     case 'fanned-out':
     case 'duplicate':
     case 'reconcile-started':
+    case 'reconcile-hashing':
     case 'reconcile-done':
     case 'reconcile-duplicate':
       return undefined;

@@ -20,6 +20,8 @@ import {
 export type ReconcileMessageOutcome =
   /** A pass started (or its start was delivered again): one chain per feed range not done yet was queued. */
   | { kind: 'reconcile-started'; passId: string; dryRun: boolean; ranges: string[] }
+  /** A pass's start gave pubkeys their EPKs for as long as one message may, and queued itself to go on. */
+  | { kind: 'reconcile-hashing'; passId: string; dryRun: boolean }
   /**
    * A step of one range's chain ran: what it did (`counts`, `sample`), `next` the step it queued (absent when the
    * range is done), and `passCompleted` when this step completed the pass.
@@ -58,11 +60,14 @@ export interface ReconcileHandling {
   withdraw(sent: SentMessage): Promise<void>;
   /** The queue message's id, the same on every delivery: a message without `passId` names its pass by it. */
   messageId?: string;
+  /** How long a start message hashes pubkeys (default {@link hashingMsPerMessage}); tests shorten it. */
+  hashingMs?: number;
 }
 
 /**
- * A `reconcile` message: without `range`, the pass's start (its ranges recorded, pubkeys hashed, one chain per
- * range queued, as a `full` message fans out the full load); with `range`, one step of that range's chain: up to
+ * A `reconcile` message: without `range`, the pass's start (its ranges recorded, pubkeys hashed, then one chain per
+ * range queued, as a `full` message fans out the full load; a start with more pubkeys to hash than one message has
+ * time for queues itself again to go on); with `range`, one step of that range's chain: up to
  * {@link reconcilePagesPerStep} pages from where the range stands, then the next step's message, unless the range
  * is done (then, if every range is, the pass is completed). Idempotent under at-least-once delivery, as a `batch`
  * chain is:
@@ -83,9 +88,21 @@ export async function reconcileFromMessage(handling: ReconcileHandling, message:
   return rangeStep(handling, message, passId, message.range);
 }
 
+/**
+ * How long a start message gives pubkeys their EPKs before it hands the rest to its own successor: the first pass
+ * over a large container hashes every pubkey once, which must not run into host.json's 10-minute functionTimeout.
+ */
+export const hashingMsPerMessage = 4 * 60 * 1000;
+
 async function startChains(handling: ReconcileHandling, message: ReconcileMessage, passId: string): Promise<ReconcileMessageOutcome> {
-  const prepared = await prepareReconcilePass(handling.services, passId, message.apply);
+  const prepared = await prepareReconcilePass(handling.services, passId, message.apply, {
+    hashingStopsAfterMs: handling.hashingMs ?? hashingMsPerMessage,
+  });
   if (!prepared) return { kind: 'reconcile-done', passId };
+  if (!prepared.hashed) {
+    await handling.enqueue([{ kind: 'reconcile', passId, apply: message.apply, batchSize: message.batchSize }]);
+    return { kind: 'reconcile-hashing', passId, dryRun: !message.apply };
+  }
   const pending = prepared.ranges.filter((range) => range.phase !== 'done');
   // A start delivered again queues each range's step in progress again: the delivery that finds it taken does nothing.
   await handling.enqueue(

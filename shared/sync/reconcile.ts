@@ -144,14 +144,16 @@ export function assertMayReconcile(ctx: Pick<AppContext, 'config'>, apply: boole
 /**
  * Starts the pass recorded under `passId` (or finds it) and makes its ranges ready: the container's feed ranges as
  * listed now, recorded once (a resumed pass keeps its own, a range split since is read through its children),
- * ranges stale for a day set back to read again, and every pubkey with rows given its EPK. Refuses to continue a
- * dry run with apply, or the other way round. Returns the pass's ranges, or null when the pass has completed.
+ * ranges stale for a day set back to read again, and every pubkey with rows given its EPK (`hashed: false` when
+ * `hashingStopsAfterMs` stopped that first). Refuses to continue a dry run with apply, or the other way round.
+ * Returns the pass's ranges, or null when the pass has completed.
  */
 export async function prepareReconcilePass(
   ctx: Pick<AppContext, 'prisma' | 'cosmos'>,
   passId: string,
   apply: boolean,
-): Promise<{ ranges: PassRange[]; scheme: PartitionKeyScheme } | null> {
+  options: { hashingStopsAfterMs?: number } = {},
+): Promise<{ ranges: PassRange[]; scheme: PartitionKeyScheme; hashed: boolean } | null> {
   const recorded = await findPassPosition(ctx.prisma, passId);
   if (recorded && recorded.dryRun === apply) {
     const kind = recorded.dryRun ? 'a dry run' : 'a pass with apply';
@@ -165,8 +167,8 @@ export async function prepareReconcilePass(
     ranges = await recordPassRanges(ctx.prisma, passId, 'reconcile', (await listFeedRanges(ctx.cosmos)).map(rangeKey));
   }
   const scheme = await partitionKeySchemeOf(ctx.cosmos);
-  await fillPartitionKeyHashes(ctx.prisma, scheme);
-  return { ranges, scheme };
+  const fill = await fillPartitionKeyHashes(ctx.prisma, scheme, { stopAfterMs: options.hashingStopsAfterMs });
+  return { ranges, scheme, hashed: fill.done };
 }
 
 /**

@@ -270,3 +270,39 @@ test('a step delivered after its range moved past it does nothing; one step deli
   expect(await reconcileFromMessage(handling, start)).toEqual({ kind: 'reconcile-done', passId });
   expect(await reconcileFromMessage(handling, first)).toEqual({ kind: 'reconcile-done', passId });
 });
+
+test('a start with more pubkeys to hash than one message has time for queues itself, then starts the chains', async () => {
+  // 6,000 pubkeys without an EPK yet (rows the full load never saw, as a service writing PostgreSQL directly leaves them).
+  await app.db.pool.query(
+    `INSERT INTO accounts (id, pubkey, tier, subscription, created, "cosmosTs")
+     SELECT 'unhashed-' || i, 'unhashed-' || lpad(i::text, 8, '0'), 'free', '{}', 1, 1 FROM generate_series(1, 6000) AS i`,
+  );
+  const queued: MigrationMessageInput[] = [];
+  const handling = {
+    services: { prisma: app.db.prisma, cosmos: app.container, config: app.config },
+    enqueue: (messages: readonly MigrationMessageInput[]) => {
+      queued.push(...messages);
+      return Promise.resolve(messages.map((_, index) => ({ messageId: `sent-${index}`, popReceipt: 'receipt' })));
+    },
+    withdraw: () => Promise.resolve(),
+    // Each delivery hashes one page of pubkeys (5,000), then hands the rest on.
+    hashingMs: 0,
+  };
+  const start = parseMigrationMessage({ kind: 'reconcile', passId: 'hashing-test' });
+  if (start.kind !== 'reconcile') throw new Error('not a reconcile message');
+
+  expect(await reconcileFromMessage(handling, start)).toEqual({ kind: 'reconcile-hashing', passId: 'hashing-test', dryRun: true });
+  expect(queued).toEqual([{ kind: 'reconcile', passId: 'hashing-test', apply: false, batchSize: 1000 }]);
+  const hashed = async () =>
+    (await app.db.pool.query<{ n: number }>(`SELECT count(*)::int AS n FROM partition_key_hashes WHERE pubkey LIKE 'unhashed-%'`)).rows[0]
+      ?.n;
+  expect(await hashed()).toBe(5000);
+
+  expect(await reconcileFromMessage(handling, parseMigrationMessage(queued[0]) as typeof start)).toMatchObject({
+    kind: 'reconcile-started',
+    ranges: expect.arrayContaining([expect.any(String)]) as string[],
+  });
+  expect(await hashed()).toBe(6000);
+  expect(queued.slice(1).map((message) => parseMigrationMessage(message))).toHaveLength(4);
+  await app.db.pool.query(`DELETE FROM accounts WHERE id LIKE 'unhashed-%'`);
+});
