@@ -104,9 +104,10 @@ export const reconcileBesideLoad = besideLoad({
     }
   },
   run: async (ctx, { documents, batchSize, sampler }) => {
-    const deleted = deletedDocuments(documents);
     const outcome = await reconcile(ctx, { apply: true, chunkSize: batchSize, concurrency: 4, onProgress: () => sampler.sample() });
-    if (outcome.removed !== deleted.length) throw new Error(`reconcile: removed ${outcome.removed} of the ${deleted.length} deleted`);
+    // Indices 7, 107, 207, ... below `documents`: what `deletedDocuments` picked, counted without generating them again.
+    const deleted = Math.floor((documents + 92) / 100);
+    if (outcome.removed !== deleted) throw new Error(`reconcile: removed ${outcome.removed} of the ${deleted} deleted`);
     return {
       documents: outcome.documents,
       requestUnits: outcome.requestUnits,

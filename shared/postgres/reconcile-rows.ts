@@ -91,6 +91,8 @@ export async function removeReconciledRows<R extends ReconcileRow>(
       await beforeCommit?.(tx, removal);
       return removal;
     },
+    // Several feed ranges remove at once, from one pool: wait for a connection, and for the page, as deletes do.
+    { maxWait: 30_000, timeout: 120_000 },
   );
 }
 
