@@ -10,7 +10,7 @@ const fillPage = 5000;
  * time: what lets a pass select the rows of one feed range. A pass runs it when it starts (or resumes), so the
  * write path never pays for it; a pubkey whose first row arrives after that is left to the next pass (its
  * documents are new, and the change feed read them anyway). Each pubkey is hashed once, ever: the first pass over a
- * large container pays for all of them (the SDK's hash, about 0.1 ms each: docs/performance.md). With
+ * large container pays for all of them (the SDK's hash: docs/performance.md for what that costs). With
  * `stopAfterMs` it stops after the page that passes that time (a queue message's share), `done: false`.
  */
 export async function fillPartitionKeyHashes(

@@ -25,7 +25,7 @@ import type { ReadSettings } from './read-budget.js';
  * existing data", in parallel by feed range (learn.microsoft.com/azure/cosmos-db/nosql/change-feed-pull-model).
  * The Cosmos double charges a change-feed page 1 RU plus 0.01 RU per item examined and 1 RU per KB returned, a query
  * page 2.5 RU plus 0.025 RU per document examined and 1 RU per KB: reading a range costs what the full load's read
- * of it costs (docs/performance.md, "Verification and reconcile").
+ * of it costs (docs/performance.md, "Verification and reconcile by feed range").
  */
 
 /** What a range is read with. */
