@@ -14,17 +14,17 @@ import { startBenchServer } from './bench-server.js';
  * Memory of a reconcile pass as the rows grow: N documents (default 200,000) in a Cosmos double with 4 physical
  * partitions and the same N rows in PostgreSQL, 1% of the documents then deleted in Cosmos; a reconcile with
  * `apply` runs in a process of its own (the double, which holds every document, stays in this one), and prints
- * its live heap (after a forced collection) and RSS each time another 50,000 rows have been compared, then its
- * peak RSS. Flat figures mean the pass holds a page, not the id set. A measurement, not a test: nothing here
- * asserts a time or a size.
+ * its live heap (after a forced collection) and RSS each time another 50,000 documents have been read or rows
+ * compared (a pass reads each feed range's documents, then matches its rows), then its peak RSS. Flat figures mean
+ * the pass holds a page, not the id set. A measurement, not a test: nothing here asserts a time or a size.
  *
  *   TEST_DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres npx tsx bench/reconcile-memory.ts --documents 200000
  */
 
 const help = `Usage: npx tsx bench/reconcile-memory.ts [options]
   --documents <n>   documents in Cosmos and rows in PostgreSQL (default 200000)
-  --chunk <n>       rows per page / per Cosmos id query (default 1000)
-  --every <n>       print memory each time this many more rows have been compared (default 50000)
+  --chunk <n>       documents per change-feed page and rows per page (default 1000)
+  --every <n>       print memory each time this many more documents have been read or rows compared (default 50000)
   -h, --help
 PostgreSQL: BENCH_DATABASE_URL or TEST_DATABASE_URL (a fresh database is created and dropped), else embedded.`;
 
@@ -58,12 +58,15 @@ async function runPass(): Promise<void> {
   const cosmos = documentsContainer(createCosmosClient(config.cosmos, { endpointDiscovery: false }), config.cosmos);
   const every = positive('every');
   let next = every;
-  const report = (scanned: number) => {
+  const report = (read: number, scanned: number) => {
     collect();
     const { heapUsed, rss } = process.memoryUsage();
-    console.log(`  ${scanned.toLocaleString('en').padStart(9)} rows compared: live heap ${megabytes(heapUsed)}, RSS ${megabytes(rss)}`);
+    console.log(
+      `  ${read.toLocaleString('en').padStart(9)} read, ${scanned.toLocaleString('en').padStart(9)} compared: ` +
+        `live heap ${megabytes(heapUsed)}, RSS ${megabytes(rss)}`,
+    );
   };
-  report(0);
+  report(0, 0);
   const started = performance.now();
   const outcome = await reconcile(
     { config, prisma, cosmos },
@@ -71,8 +74,8 @@ async function runPass(): Promise<void> {
       apply: true,
       chunkSize: positive('chunk'),
       onProgress: ({ counts }) => {
-        while (counts.scanned >= next) {
-          report(counts.scanned);
+        while (counts.documents + counts.scanned >= next) {
+          report(counts.documents, counts.scanned);
           next += every;
         }
       },
@@ -80,7 +83,8 @@ async function runPass(): Promise<void> {
   );
   const seconds = ((performance.now() - started) / 1000).toFixed(1);
   console.log(
-    `  pass: ${outcome.scanned.toLocaleString('en')} compared, ${outcome.candidates} missing in Cosmos, ${outcome.removed} removed, ` +
+    `  pass: ${outcome.documents.toLocaleString('en')} read, ${outcome.scanned.toLocaleString('en')} compared, ` +
+      `${outcome.candidates} missing in Cosmos, ${outcome.removed} removed, ` +
       `${Math.round(outcome.requestUnits).toLocaleString('en')} RU (the double's charge model), ${seconds} s`,
   );
   console.log(`  peak RSS of the reconcile process: ${megabytes(process.resourceUsage().maxRSS * 1024)}`);

@@ -34,13 +34,18 @@ in memory before each variant's clock starts:
                  feed: the longest write, p99, writes made ("documents" here are writes)
   switch         the same writers, with migrate:switch --to postgresql after 6 s: the same figures, the
                  pause (fence to flip), and the documents found in PostgreSQL at their last acknowledged version
+  verify-all     the end-to-end full load of the same documents, timed, then migrate:verify --all (4 feed
+                 ranges at once), timed: printed side by side, docs/s and request units per document read
+  reconcile      the same full load, timed; 1% of the documents deleted in Cosmos (untimed); then
+                 migrate:reconcile --apply (4 feed ranges at once), timed, side by side the same way
 Each variant writes into a fresh database of its own.
 
 Options:
   --docs <n>            documents for pipeline, raw-copy and source-only (default 200000)
   --memory-docs <list>  comma-separated sizes of the extra pipeline runs (default 50000,100000)
   --naive-docs <n>      documents for naive-upsert (default 5000)
-  --e2e-docs <n>        documents loaded into the Cosmos double for end-to-end and scale-out (default 100000)
+  --e2e-docs <n>        documents loaded into the Cosmos double for end-to-end, scale-out, verify-all and
+                        reconcile (default 100000)
   --switch-docs <n>     documents loaded (and migrated, untimed) before the switch runs (default 20000)
   --batch-size <n>      documents per applyDocuments call / Cosmos page (default 1000)
   --connections <n>     pipeline lanes and raw-copy connections, the same for both (default 2)
@@ -113,6 +118,8 @@ async function main(argv: string[]): Promise<number> {
       variant,
       documents: count('switch-docs', values['switch-docs'], 20_000),
     })),
+    { label: 'verify-all', variant: 'verify-all' as const, documents: e2e },
+    { label: 'reconcile', variant: 'reconcile' as const, documents: e2e },
   ].filter((plan) => !only || only.includes(plan.variant));
 
   const server = await startBenchServer();
@@ -260,6 +267,7 @@ function report(plans: readonly Plan[], results: ReadonlyMap<string, VariantMeas
       })
       .join('; ')}`,
     `switch (200 writes/s):    ${describeSwitch(results)}`,
+    ...passLines(results),
     `pipeline memory:          ${pipelines
       .map((plan) => {
         const m = results.get(plan.label) as VariantMeasurement;
@@ -285,6 +293,39 @@ function describeSwitch(results: ReadonlyMap<string, VariantMeasurement>): strin
     `(target: at most 5,000); p99 ${on.p99WriteMs} vs ${off.p99WriteMs} ms; writes made ${on.writes} vs ${off.writes}; ` +
     `in the new primary at their last version: ${on.foundInNewPrimary} of ${on.documentsWritten} documents`
   );
+}
+
+/**
+ * Each pass beside the full load of the same documents, from one variant process: docs/s and request units per
+ * document read, and the ratio the targets are set on (verify-all's docs/s at least half the load's; reconcile's
+ * RU per document at most 1.1 times the load's).
+ */
+function passLines(results: ReadonlyMap<string, VariantMeasurement>): string[] {
+  const targets: Record<string, { ratio: (pass: Figures, load: Figures) => number; text: string }> = {
+    'verify-all': { ratio: (pass, load) => pass.perSecond / load.perSecond, text: 'docs/s ratio %s (target: at least 0.5)' },
+    reconcile: { ratio: (pass, load) => pass.ruPerDocument / load.ruPerDocument, text: 'RU/doc ratio %s (target: at most 1.1)' },
+  };
+  return Object.entries(targets).flatMap(([label, target]) => {
+    const m = results.get(label);
+    if (!m?.baseline || m.requestUnits === undefined) return [];
+    const pass = figures(m.documents, m.seconds, m.requestUnits);
+    const load = figures(m.baseline.documents, m.baseline.seconds, m.baseline.requestUnits);
+    const rate = (f: Figures) => Math.round(f.perSecond).toLocaleString('en-US');
+    return [
+      `${`${label} / ${m.baseline.label}:`.padEnd(26)}${rate(pass)} / ${rate(load)} docs/s, ` +
+        `${pass.ruPerDocument.toFixed(3)} / ${load.ruPerDocument.toFixed(3)} RU per document read ` +
+        `(same ${m.baseline.documents.toLocaleString('en-US')} documents); ${target.text.replace('%s', target.ratio(pass, load).toFixed(2))}`,
+    ];
+  });
+}
+
+interface Figures {
+  perSecond: number;
+  ruPerDocument: number;
+}
+
+function figures(documents: number, seconds: number, requestUnits: number): Figures {
+  return { perSecond: documents / seconds, ruPerDocument: requestUnits / documents };
 }
 
 /** The largest live heap of the run less the input's: near zero, or below, when the variant holds nothing more. */

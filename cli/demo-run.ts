@@ -62,7 +62,7 @@ async function demo(io: CommandIO, options: DemoOptions): Promise<number> {
   await demoLiveSync(io, services, environment.container, options);
   const switches = await demoSwitch(io, services);
 
-  io.result('\nVerifying everything (counts, then a content hash per document)...');
+  io.result("\nVerifying everything, feed range by feed range (a content hash per document, then each range's rows)...");
   // A few examples per finding are enough on screen; the counts are always complete.
   const verification = await verifyEverything(io, services, { repair: false, pageSize: options.batchSize, maxListed: 8 });
   io.result(formatFullVerificationReport(verification.report));

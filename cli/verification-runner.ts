@@ -1,8 +1,9 @@
 import type { AppContext } from '../shared/context/app-context.js';
-import { typeLabels } from '../shared/stats/type-labels.js';
+import { formatCount } from '../shared/stats/type-labels.js';
+import { telemetryLine } from '../shared/telemetry/telemetry.js';
 import { type FullVerificationReport, type VerifyAllOptions, verifyAll } from '../shared/verification/index.js';
+import { verificationTelemetry } from '../shared/verification/verification-telemetry.js';
 import type { CommandIO } from './core/command.js';
-import { untilInterrupted } from './core/interrupt.js';
 
 export interface VerifyEverythingResult {
   /** What the pass found (before its repair, if one was asked for). */
@@ -13,17 +14,20 @@ export interface VerifyEverythingResult {
   consistent: boolean;
 }
 
-export type VerifyEverythingOptions = Pick<VerifyAllOptions, 'pageSize' | 'maxListed'> & { repair: boolean };
+export type VerifyEverythingOptions = Pick<VerifyAllOptions, 'pageSize' | 'maxListed' | 'concurrency' | 'maxRequestUnitsPerSecond'> & {
+  repair: boolean;
+};
 
 /**
- * `verifyAll` with progress, a bar per type. With `repair`, whatever the pass found missing or different
- * is migrated again, then a second pass confirms it: the report of a repairing pass describes what it
- * found, not what it left. Ctrl-C stops it at once with `InterruptedError`: verification only reads, and a
- * repair it cut short is idempotent, so running it again is all there is to do.
+ * `verifyAll` with progress, and a telemetry line on stderr per feed range and per pass. With `repair`, whatever
+ * the pass found missing or different is migrated again, then a second pass confirms it: the report of a
+ * repairing pass describes what it found, not what it left. Ctrl-C stops every range after the page in hand
+ * with `InterruptedError`: verification only reads, and a repair it cut short is idempotent, so running it
+ * again is all there is to do.
  */
 export async function verifyEverything(
   io: CommandIO,
-  ctx: Pick<AppContext, 'prisma' | 'cosmos'>,
+  ctx: Pick<AppContext, 'prisma' | 'cosmos' | 'config'>,
   options: VerifyEverythingOptions,
 ): Promise<VerifyEverythingResult> {
   const report = await verifyWithProgress(io, ctx, { ...options, verb: 'Verifying' });
@@ -34,25 +38,41 @@ export async function verifyEverything(
 
 async function verifyWithProgress(
   io: CommandIO,
-  ctx: Pick<AppContext, 'prisma' | 'cosmos'>,
+  ctx: Pick<AppContext, 'prisma' | 'cosmos' | 'config'>,
   { verb, ...options }: VerifyEverythingOptions & { verb: string },
 ): Promise<FullVerificationReport> {
   try {
-    const verification = verifyAll(ctx, {
+    const report = await verifyAll(ctx, {
       ...options,
-      onProgress: (event) => {
-        if (event.phase === 'counting') {
-          io.progress.update({ label: `${verb}: counting`, done: event.processed, total: event.total });
-          return;
-        }
-        const subject = event.type ? typeLabels[event.type] : 'documents';
-        // Rows Cosmos may lack are looked for in a second pass over the table, with its own total.
-        const label = event.phase === 'comparing' ? `${verb} ${subject}` : `${verb} ${subject}, PostgreSQL side`;
-        io.progress.update({ label, done: event.processed, total: event.total });
-      },
+      signal: io.signal,
+      // Read and matched, each about the rows there are: the bar counts both halves of the work.
+      onProgress: (event) =>
+        io.progress.update({
+          label: verb,
+          done: Math.min(event.documents, event.total) + event.rows,
+          total: 2 * event.total,
+          detail:
+            `${formatCount(event.documents)} documents read, ${formatCount(event.rows)} rows matched, ` +
+            `${event.rangesDone} of ${event.ranges} feed ranges done`,
+        }),
+      onRangeDone: (event) => io.log(telemetryLine(verificationTelemetry('verification.range', event))),
     });
-    return await untilInterrupted(verification, io.signal);
+    io.progress.stop();
+    io.log(telemetryLine(verificationTelemetry('verification.pass', { passId: report.passId, ...totalsOf(report) })));
+    return report;
   } finally {
     io.progress.stop();
   }
+}
+
+function totalsOf(report: FullVerificationReport) {
+  const { documents, requestUnits, throttled } = report.reads;
+  const rows = Object.values(report.types).reduce((sum, tally) => sum + tally.postgres, 0);
+  const differences =
+    report.missingInPostgres.count +
+    report.missingInCosmos.count +
+    report.different.count +
+    report.competing.count +
+    report.otherTypes.missing.count;
+  return { documents, rows, differences, requestUnits, throttled, repair: report.repair };
 }

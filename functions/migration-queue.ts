@@ -38,7 +38,7 @@ export async function migrationQueue(item: unknown, context: InvocationContext):
       message,
     );
     context.log(`${attempt}: ${describe(outcome)}`);
-    emitTelemetry((line) => context.log(line), messageTelemetry(outcome));
+    for (const event of messageTelemetry(outcome)) emitTelemetry((line) => context.log(line), event);
   } catch (error) {
     // The error table says how it is logged; our own messages are safe as they are, anything else is masked.
     const text = error instanceof AppError ? error.message : safeErrorMessage(error, configuredSecrets(services));
@@ -80,19 +80,30 @@ function describe(outcome: MessageOutcome): string {
         `${outcome.remaining} waiting` +
         (outcome.next ? `, next retry in ${outcome.next.delaySeconds} s${outcome.next.sent ? '' : ' (already scheduled)'}` : '')
       );
-    case 'reconcile': {
-      const pass = outcome.outcome;
+    case 'reconcile-started':
       return (
-        `reconcile pass ${pass.passId}${pass.dryRun ? ' (dry run)' : ''} step ${outcome.step}: ${pass.scanned} row(s) compared, ` +
-        `${pass.candidates} missing in Cosmos, ${pass.confirmed} confirmed gone, ${pass.removed} removed, ` +
-        `${pass.keptRecreated + pass.keptChanged} kept` +
-        (pass.quarantine
-          ? `; quarantine: ${pass.quarantine.checked} open entr(ies) checked, ${pass.quarantine.gone} gone from Cosmos, ` +
-            `${pass.quarantine.closed} closed`
+        `reconcile pass ${outcome.passId}${outcome.dryRun ? ' (dry run)' : ''}: started ${outcome.ranges.length} chain(s): ` +
+        outcome.ranges.map(partName).join(', ')
+      );
+    case 'reconcile': {
+      const { counts } = outcome;
+      return (
+        `reconcile pass ${outcome.passId}${outcome.dryRun ? ' (dry run)' : ''} ${partName(outcome.range)} step ${outcome.step}: ` +
+        `${counts.documents} document(s) read, ${counts.scanned} row(s) compared, ${counts.candidates} missing in Cosmos, ` +
+        `${counts.confirmed} confirmed gone, ${counts.removed} removed, ${counts.keptRecreated + counts.keptChanged} kept` +
+        (outcome.next === undefined ? `; ${partName(outcome.range)} done` : `; step ${outcome.next} queued`) +
+        (outcome.totals
+          ? `; pass completed: ${outcome.totals.scanned} row(s) compared, ${outcome.totals.confirmed} confirmed gone, ` +
+            `${outcome.totals.removed} removed`
           : '') +
-        (outcome.next === undefined ? '; completed' : ` so far; step ${outcome.next} queued`)
+        (outcome.quarantine
+          ? `; quarantine: ${outcome.quarantine.checked} open entr(ies) checked, ${outcome.quarantine.gone} gone from Cosmos, ` +
+            `${outcome.quarantine.closed} closed`
+          : '')
       );
     }
+    case 'reconcile-hashing':
+      return `reconcile pass ${outcome.passId}${outcome.dryRun ? ' (dry run)' : ''}: hashing pubkeys, continued by the next message`;
     case 'switch': {
       const { result } = outcome;
       if (result.outcome === 'refused') {
@@ -106,7 +117,7 @@ function describe(outcome: MessageOutcome): string {
     case 'reconcile-done':
       return `reconcile pass ${outcome.passId}: completed already, nothing to do`;
     case 'reconcile-duplicate':
-      return `reconcile pass ${outcome.passId} step ${outcome.step}: nothing to do, ${outcome.reason}`;
+      return `reconcile pass ${outcome.passId} ${partName(outcome.range)} step ${outcome.step}: nothing to do, ${outcome.reason}`;
   }
 }
 

@@ -39,6 +39,7 @@ export const endToEnd: VariantRun = async ({ documents, databaseUrl, batchSize, 
     return {
       documents: result.processed,
       ...elapsed,
+      requestUnits: result.requestUnits,
       notes: `${result.written} written, ${result.quarantined + result.failed} quarantined; per feed range ${ranges.join(' + ')}`,
     };
   } finally {

@@ -1,6 +1,7 @@
 import type { MemoryPeak } from '../memory-sampler.js';
 import { endToEnd } from './end-to-end.js';
 import { naiveUpsert } from './naive-upsert.js';
+import { reconcileBesideLoad, verifyAllBesideLoad } from './pass-beside-load.js';
 import { pipeline } from './pipeline.js';
 import { rawCopy } from './raw-copy.js';
 import { scaleOut } from './scale-out.js';
@@ -19,6 +20,8 @@ export const variants = {
   'scale-out-4': scaleOut(4),
   'no-switch': switchUnderTraffic(false),
   switch: switchUnderTraffic(true),
+  'verify-all': verifyAllBesideLoad,
+  reconcile: reconcileBesideLoad,
 } satisfies Record<string, VariantRun>;
 
 export type VariantName = keyof typeof variants;

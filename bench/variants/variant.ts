@@ -23,6 +23,10 @@ export interface VariantOutput {
   serverCpuSeconds?: number | null;
   /** Figures of its own that the report compares (the switch's pauses, say). */
   figures?: Record<string, number>;
+  /** Request units its Cosmos reads were charged (variants that read the Cosmos double). */
+  requestUnits?: number;
+  /** What the variant ran first, on the same documents, to be printed beside it (a pass beside the full load). */
+  baseline?: { label: string; documents: number; seconds: number; requestUnits: number };
 }
 
 /** One way of getting the documents into PostgreSQL. Runs in a process of its own and times itself. */

@@ -52,7 +52,12 @@ export const fullCommand = defineCommand({
       const outcome = await migrateWithProgress(io, spec);
       if (outcome.state === 'interrupted') return reportMigration(io, spec, outcome);
       if (!io.json) io.result(describeRun(spec.title, outcome.progress));
-      const verification = await verifyEverything(io, io.services(), { repair, pageSize: flags.batchSize });
+      const verification = await verifyEverything(io, io.services(), {
+        repair,
+        pageSize: flags.batchSize,
+        concurrency: flags.concurrency,
+        maxRequestUnitsPerSecond: flags.maxRequestUnitsPerSecond,
+      });
       if (io.json) {
         io.result(JSON.stringify({ state: 'completed', run: outcome.progress, verification }, null, 2));
       } else {

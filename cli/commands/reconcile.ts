@@ -3,6 +3,7 @@ import type { ReconcileCounts } from '../../shared/migration/reconcile-passes.js
 import type { QuarantineSweep } from '../../shared/quarantine/index.js';
 import { formatCount } from '../../shared/stats/type-labels.js';
 import type { ReconcileSample } from '../../shared/sync/reconcile.js';
+import { telemetryLine } from '../../shared/telemetry/telemetry.js';
 import { defineCommand } from '../core/command.js';
 import { ExitCode } from '../core/exit-codes.js';
 import { flag, sharedOptions } from '../core/options.js';
@@ -15,18 +16,20 @@ export const reconcileCommand = defineCommand({
   summary: 'find PostgreSQL rows whose documents were deleted in Cosmos (--apply: remove them)',
   description: [
     "Deletes in LatestVersion mode: Cosmos's change feed never shows a delete in that mode, so a document deleted",
-    'in Cosmos keeps its PostgreSQL row. This compares every PostgreSQL row with Cosmos, a page of rows at a time',
-    '(one Cosmos query per page, ids and partition keys only), and confirms each row Cosmos lacks with a point read.',
-    'Without --apply (a dry run) it only reports. With --apply it removes each confirmed row if it still holds the',
-    'version the pass read (a row written meanwhile stays), copying it first to reconciled_deletes (with the pass',
-    'id) so it can be put back, and recording a tombstone so a stale copy cannot bring it back. A document created',
-    'again during the pass is found by the point read and kept. Each pass is recorded; migrate:stats shows the last.',
-    'Once every row is compared, the open quarantine entries are swept the same way: each whose document Cosmos no',
-    'longer has (a point read says) is closed with --apply (kept, recorded as closed by the pass), counted otherwise.',
-    'Reads run under the shared request-unit budget. Refused with --apply while USE_POSTGRESQL=true (a row Cosmos',
-    'lacks may then be a write the mirror has not copied yet).',
+    'in Cosmos keeps its PostgreSQL row. This works feed range by feed range (physical partition), up to',
+    "--concurrency at once, as the full load does: it reads the range's change feed from the beginning (about what",
+    "the full load's read of it costs), then compares the range's PostgreSQL rows with what it read, and confirms",
+    'each row Cosmos lacks with a point read. Without --apply (a dry run) it only reports. With --apply it removes',
+    'each confirmed row if it still holds the version the pass read (a row written meanwhile stays), copying it',
+    'first to reconciled_deletes (with the pass id) so it can be put back, and recording a tombstone so a stale copy',
+    'cannot bring it back. A document created again during the pass is found by the point read and kept. Each pass',
+    'is recorded; migrate:stats shows the last. Once every row is compared, the open quarantine entries are swept the',
+    'same way: each whose document Cosmos no longer has (a point read says) is closed with --apply (kept, recorded as',
+    'closed by the pass), counted otherwise. Reads run under the shared request-unit budget. Refused with --apply while',
+    'PostgreSQL is primary (a row Cosmos lacks may then be a write the mirror has not copied yet).',
     'With --resume it continues the most recent pass of the same kind (dry run, or --apply) that did not complete,',
-    'from the row where it stopped, adding to its counts.',
+    'each range from the page where it stopped, adding to its counts. A telemetry line (docs/telemetry.md) goes to',
+    'stderr as each range is done and when the pass completes.',
   ].join('\n'),
   options: {
     apply: flag('Remove the rows confirmed gone from Cosmos (needs MIGRATION_MODE=true). Without it nothing is changed.'),
@@ -34,8 +37,9 @@ export const reconcileCommand = defineCommand({
       'Continue the most recent pass of the same kind (dry run, or --apply) that did not complete, from where it stopped ' +
         '(exit 1 if there is none).',
     ),
-    batchSize: sharedOptions.batchSize('PostgreSQL rows per page and per Cosmos id query (1-5000; default 1000).'),
+    batchSize: sharedOptions.batchSize('Documents per change-feed page and PostgreSQL rows per page (1-5000; default 1000).'),
     maxRu: sharedOptions.maxRu,
+    concurrency: sharedOptions.concurrency,
     json: sharedOptions.json,
   },
   settings: [
@@ -54,10 +58,11 @@ export const reconcileCommand = defineCommand({
       '(and audited), continue it with --resume',
   },
   prepare: ({ values }) => {
-    const apply = values.apply;
+    const { apply, concurrency } = values;
     return async (io) => {
       const services = io.services();
       const { reconcile } = await import('../../shared/sync/reconcile.js');
+      const { reconcileTelemetry } = await import('../../shared/sync/reconcile-telemetry.js');
       const { lastUnfinishedPass } = await import('../../shared/migration/reconcile-passes.js');
       const resumed = values.resume ? await lastUnfinishedPass(services.prisma, !apply) : undefined;
       if (resumed === null) throw new NothingToResumeError('migrate:reconcile');
@@ -69,15 +74,20 @@ export const reconcileCommand = defineCommand({
           ...(resumed === undefined ? {} : { passId: resumed }),
           chunkSize: values.batchSize,
           maxRequestUnitsPerSecond: values.maxRu,
+          concurrency,
           signal: io.signal,
+          // Read and compared, each about the rows there are: the bar counts both halves of the work.
           onProgress: ({ passId, counts, total }) => {
             last = { passId, counts };
-            io.progress.update({ label: verb, done: counts.scanned, total, detail: describeProgress(counts, apply) });
+            const done = Math.min(counts.documents, total) + counts.scanned;
+            io.progress.update({ label: verb, done, total: 2 * total, detail: describeProgress(counts, apply) });
           },
+          onRangeDone: ({ passId, rangeKey, dryRun, counts }) =>
+            io.log(telemetryLine(reconcileTelemetry('reconcile.range', { passId, dryRun, rangeKey }, counts))),
         });
         io.progress.stop();
-        // The walk's position and pages are for a queue chain; a person reads the pass's counts.
-        const { passId, dryRun, sample, reconsidered, quarantine, done, cursor, pages, ...counts } = outcome;
+        const { passId, dryRun, sample, reconsidered, quarantine, done, ...counts } = outcome;
+        io.log(telemetryLine(reconcileTelemetry('reconcile.pass', { passId, dryRun }, counts)));
         io.result(
           io.json
             ? JSON.stringify({ state: 'completed', passId, dryRun, ...counts, reconsidered, sample, quarantine }, null, 2)
@@ -98,7 +108,7 @@ export const reconcileCommand = defineCommand({
 
 function describeProgress(counts: ReconcileCounts, apply: boolean): string {
   const done = apply ? `${formatCount(counts.removed)} removed` : `${formatCount(counts.confirmed)} would be removed`;
-  return `${formatCount(counts.candidates)} missing in Cosmos, ${done}`;
+  return `${formatCount(counts.documents)} read, ${formatCount(counts.scanned)} compared, ${formatCount(counts.candidates)} missing in Cosmos, ${done}`;
 }
 
 function quarantineLines(sweep: QuarantineSweep, apply: boolean): string[] {
@@ -130,6 +140,7 @@ function describePass(
   return [
     `=== Reconcile${apply ? '' : ' (dry run)'} ${state} ===`,
     `  Pass:                      ${passId}`,
+    `  Cosmos documents read:     ${formatCount(counts.documents)}`,
     `  Rows compared:             ${formatCount(counts.scanned)}`,
     `  Missing in Cosmos:         ${formatCount(counts.candidates)}`,
     `  Confirmed gone:            ${formatCount(counts.confirmed)}`,

@@ -1,10 +1,5 @@
-import { z } from 'zod';
-import type { Prisma } from '../postgres/generated/prisma/client.js';
 import type { PrismaClient } from '../postgres/prisma-client.js';
-import type { RowPosition } from '../postgres/reconcile-rows.js';
-
-/** What a page commit runs in: the transaction that removed the page's rows. */
-export type PassTransaction = Prisma.TransactionClient;
+import type { SqlClient } from '../postgres/sql-client.js';
 
 /** The recorded reconcile passes (`reconcile_passes`): one row per pass, its counts kept current as it goes. */
 
@@ -14,7 +9,7 @@ export type ReconcileState = 'running' | 'completed' | 'failed' | 'interrupted';
 export interface ReconcileCounts {
   /** PostgreSQL rows compared with Cosmos. */
   scanned: number;
-  /** Rows whose document the id query did not find in Cosmos. */
+  /** Rows whose document their feed range's change feed did not hold. */
   candidates: number;
   /** Candidates a point read, right before the removal, confirmed absent. */
   confirmed: number;
@@ -28,6 +23,8 @@ export interface ReconcileCounts {
   requestUnits: number;
   /** 429 answers those reads met. */
   throttled: number;
+  /** Cosmos documents read (every range's change feed, from the beginning). */
+  documents: number;
 }
 
 export const noCounts: ReconcileCounts = {
@@ -39,6 +36,7 @@ export const noCounts: ReconcileCounts = {
   keptChanged: 0,
   requestUnits: 0,
   throttled: 0,
+  documents: 0,
 };
 
 /** A pass as stats show it. */
@@ -64,6 +62,7 @@ function countsOf(pass: PassColumns): ReconcileCounts {
     keptChanged: Number(pass.keptChanged),
     requestUnits: pass.requestUnits,
     throttled: Number(pass.throttled),
+    documents: Number(pass.documents),
   };
 }
 
@@ -77,62 +76,27 @@ function columns(counts: ReconcileCounts) {
     keptChanged: BigInt(counts.keptChanged),
     requestUnits: counts.requestUnits,
     throttled: BigInt(counts.throttled),
+    documents: BigInt(counts.documents),
   };
 }
 
-/** Where a recorded pass stands: its walk position, the queue chain's step, and its counts so far. */
+/** Where a recorded pass stands: its state, its kind, and its counts so far. */
 export interface PassPosition {
   state: ReconcileState;
   dryRun: boolean;
-  /** After this row (the last committed page's last); null when no page has committed yet. */
-  cursor: RowPosition | null;
-  step: number;
   counts: ReconcileCounts;
 }
 
-/** A pass record that is not where a step says it starts: see `position`. Nothing was committed. */
-export class PassMovedError extends Error {
-  override readonly name = 'PassMovedError';
-  constructor(
-    readonly passId: string,
-    readonly position: 'stale' | 'behind',
-  ) {
-    super(
-      position === 'stale'
-        ? `reconcile pass ${passId} has moved past this step (another delivery of it committed first)`
-        : `reconcile pass ${passId} has not committed the step before this one yet`,
-    );
-  }
-}
-
-const cursorSchema = z.tuple([z.string(), z.string()]);
-
-/** The `cursor` column's text for a position: JSON `[id, table]`, compared as text by the compare-and-set. */
-function cursorText(position: RowPosition | null): string | null {
-  return position === null ? null : JSON.stringify([position.id, position.table]);
-}
-
-function cursorOf(text: string | null): RowPosition | null {
-  if (text === null) return null;
-  const [id, table] = cursorSchema.parse(JSON.parse(text));
-  return { id, table };
-}
-
 /**
- * Records a pass as running, or finds the recorded one under that id (a queue chain's next step, a redelivered
- * message, `--resume`) and marks it running again where it stands; a completed pass is left as it is. A record
- * with no committed page (no cursor, first step) starts with zero counts, whatever an earlier delivery left.
- * Returns where the pass stands.
+ * Records a pass as running, or finds the recorded one under that id (a queue chain's step, a redelivered
+ * message, `--resume`) and marks it running again where it stands; a completed pass is left as it is. Returns
+ * where the pass stands.
  */
 export async function startPass(prisma: PrismaClient, id: string, dryRun: boolean): Promise<PassPosition> {
   const now = new Date();
   await prisma.reconcilePass.createMany({
     data: [{ id, state: 'running', dryRun, ...columns(noCounts), startedAt: now, updatedAt: now }],
     skipDuplicates: true,
-  });
-  await prisma.reconcilePass.updateMany({
-    where: { id, cursor: null, step: 0, state: { not: 'completed' } },
-    data: { ...columns(noCounts) },
   });
   await prisma.reconcilePass.updateMany({
     where: { id, state: { not: 'completed' } },
@@ -147,70 +111,55 @@ export async function startPass(prisma: PrismaClient, id: string, dryRun: boolea
 export async function findPassPosition(prisma: PrismaClient, id: string): Promise<PassPosition | null> {
   const pass = await prisma.reconcilePass.findUnique({ where: { id } });
   if (!pass) return null;
-  return {
-    state: pass.state as ReconcileState,
-    dryRun: pass.dryRun,
-    cursor: cursorOf(pass.cursor),
-    step: pass.step,
-    counts: countsOf(pass),
-  };
+  return { state: pass.state as ReconcileState, dryRun: pass.dryRun, counts: countsOf(pass) };
 }
 
-/** A page to commit: where it started and ended, at which step, and what it found and did. */
-export interface PassPage {
-  passId: string;
-  step: number;
-  from: RowPosition | null;
-  to: RowPosition;
-  counts: ReconcileCounts;
-}
+const countColumns = [
+  'scanned',
+  'candidates',
+  'confirmed',
+  'removed',
+  'keptRecreated',
+  'keptChanged',
+  'throttled',
+  'documents',
+] as const satisfies ReadonlyArray<keyof ReconcileCounts>;
 
 /**
- * Commits a page in `tx` (the transaction that removed its rows, if any): the cursor moves from `from` to `to`
- * and the page's counts are added, compare-and-set, only if the pass still stands at `from` and `step` and is
- * not completed; otherwise `PassMovedError` (the caller's transaction rolls back, its removals with it), so a
- * page delivered twice is counted once and the cursor never moves back. The row lock the update takes makes a
- * concurrent commit of the same page wait, then find the cursor moved.
+ * Adds a page's counts to the pass's, in `tx` (the transaction that commits the page, with its removals): a page
+ * rolled back is not counted, and one committed is counted once. Returns the pass's counts after it.
  */
-export async function commitPassPage(tx: PassTransaction, page: PassPage): Promise<ReconcileCounts> {
-  const added = columns(page.counts);
-  const increments = Object.fromEntries(Object.entries(added).map(([name, value]) => [name, { increment: value }]));
-  const { count } = await tx.reconcilePass.updateMany({
-    where: { id: page.passId, step: page.step, cursor: cursorText(page.from), state: { not: 'completed' } },
-    data: { ...increments, cursor: cursorText(page.to), state: 'running', updatedAt: new Date() },
-  });
-  if (count === 0) throw new PassMovedError(page.passId, 'stale');
-  const pass = await tx.reconcilePass.findUniqueOrThrow({ where: { id: page.passId } });
+export async function addPassCounts(tx: SqlClient, passId: string, counts: ReconcileCounts): Promise<ReconcileCounts> {
+  const rows = await tx.$queryRawUnsafe<PassColumns[]>(
+    `UPDATE "reconcile_passes" SET ${countColumns.map((name, index) => `"${name}" = "${name}" + $${index + 2}::bigint`).join(', ')},
+       "requestUnits" = "requestUnits" + $${countColumns.length + 2}::double precision, "updatedAt" = now()
+     WHERE "id" = $1 RETURNING ${[...countColumns, 'requestUnits'].map((name) => `"${name}"`).join(', ')}`,
+    passId,
+    ...countColumns.map((name) => String(counts[name])),
+    counts.requestUnits,
+  );
+  const [pass] = rows;
+  if (!pass) throw new Error(`reconcile pass ${passId} is not recorded: its page cannot be counted`);
   return countsOf(pass);
 }
 
 /**
- * A queue chain's step is over at `cursor`: the pass moves to `step + 1`, compare-and-set (still at `step` and
- * `cursor`). False when another delivery moved it first (its successor is then the one that counts).
- */
-export async function advanceStep(prisma: PrismaClient, id: string, step: number, cursor: RowPosition | null): Promise<boolean> {
-  const { count } = await prisma.reconcilePass.updateMany({
-    where: { id, step, cursor: cursorText(cursor), state: { not: 'completed' } },
-    data: { step: step + 1, updatedAt: new Date() },
-  });
-  return count === 1;
-}
-
-/**
  * Records how a pass ended (its counts are committed page by page). A pass completed already stays completed:
- * a late delivery that failed or was interrupted does not undo it.
+ * a late delivery that failed or was interrupted does not undo it. True when this call recorded the end (of two
+ * processes completing one pass at once, exactly one gets true).
  */
 export async function finishPass(
   prisma: PrismaClient,
   id: string,
   state: Exclude<ReconcileState, 'running'>,
   error?: string,
-): Promise<void> {
+): Promise<boolean> {
   const now = new Date();
-  await prisma.reconcilePass.updateMany({
+  const { count } = await prisma.reconcilePass.updateMany({
     where: { id, state: { not: 'completed' } },
     data: { state, error: error ?? null, updatedAt: now, finishedAt: now },
   });
+  return count === 1;
 }
 
 /** The state of a pass that has been recorded, or null. */

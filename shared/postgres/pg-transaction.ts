@@ -2,7 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import pg from 'pg';
 import { from as copyFromStdin } from 'pg-copy-streams';
 import { destroyUnlessDoneWithin } from './silent-connection.js';
-import type { CopyClient } from './sql-client.js';
+import type { CopyClient, SqlClient } from './sql-client.js';
 
 /**
  * A transaction on one connection of the Prisma client's own `pg` pool, without Prisma in between. The write
@@ -80,4 +80,18 @@ export async function inPgTransaction<T>(pool: pg.Pool, deadlineMs: number, work
     client.removeListener('error', onError);
     client.release(broken);
   }
+}
+
+/**
+ * Statements on the Prisma client's own `pg` pool outside any transaction (each takes a connection for itself), with
+ * results shaped as Prisma's: the reads of a pass by feed range, page after page, without Prisma's conversion of
+ * every row.
+ */
+export function pooledQueries(pool: pg.Pool): SqlClient {
+  return {
+    $queryRawUnsafe: async <T = unknown>(text: string, ...values: unknown[]): Promise<T> =>
+      (await pool.query({ text, values, types })).rows as T,
+    $executeRawUnsafe: async (text: string, ...values: unknown[]): Promise<number> =>
+      (await pool.query({ text, values, types })).rowCount ?? 0,
+  };
 }

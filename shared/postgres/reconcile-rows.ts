@@ -2,12 +2,12 @@ import { documentTypeNames, documentTypes } from '../domain/document-types.js';
 import type { Prisma } from './generated/prisma/client.js';
 import type { PrismaClient } from './prisma-client.js';
 import { inRemovalTransaction } from './removal-transaction.js';
+import { awaitingCosmosSql } from './version-order.js';
 
 /**
- * The PostgreSQL side of a reconcile pass: the rows of every document table walked in one keyset order
- * (id, then table name), a page at a time, and the removal of rows whose documents are gone from Cosmos,
- * compare-and-delete on the version the pass saw, each removed row copied to `reconciled_deletes` and
- * remembered as a tombstone in the same transaction.
+ * The PostgreSQL side of a reconcile pass's removals (its walk of a feed range's rows is `range-rows.ts`): rows
+ * whose documents are gone from Cosmos are removed compare-and-delete on the version the pass saw, each removed row
+ * copied to `reconciled_deletes` and remembered as a tombstone in the same transaction.
  */
 
 /** A row as the pass sees it: where it is, whose it is, and the version it holds. */
@@ -20,37 +20,11 @@ export interface ReconcileRow {
   cosmosEtag: string | null;
 }
 
-/** Where a walk stands: after this (id, table). The start is `{ id: '', table: '' }` (no document has an empty id). */
-export interface RowPosition {
-  id: string;
-  table: string;
-}
-
-export const walkStart: RowPosition = { id: '', table: '' };
-
 const tables = documentTypeNames.map((type) => documentTypes[type].table);
 
-/**
- * Each table's next rows by its id index (`LIMIT $3`, one more than a page: the row AT the position, which the
- * outer filter drops, is at most one per table since ids are unique in every table), merged into one order.
- * Table names come from the descriptors, never from input.
- */
-const pageStatement = `SELECT * FROM (${tables
-  .map(
-    (table) => `(SELECT '${table}'::text AS "table", "id", "pubkey", "cosmosTs", "cosmosLsn", "cosmosEtag"
-       FROM "${table}" WHERE "id" >= $1 ORDER BY "id" LIMIT $3)`,
-  )
-  .join('\n  UNION ALL ')}) r
-  WHERE (r."id", r."table") > ($1, $2) ORDER BY r."id", r."table" LIMIT $4`;
-
-/** The next `limit` rows after `after`, across every document table, in (id, table) order. */
-export async function rowsAfter(prisma: PrismaClient, after: RowPosition, limit: number): Promise<ReconcileRow[]> {
-  return prisma.$queryRawUnsafe<ReconcileRow[]>(pageStatement, after.id, after.table, limit + 1, limit);
-}
-
 /** What a removal did: rows removed (each copied to `reconciled_deletes`), and those kept because their version changed. */
-export interface RemovalResult {
-  removed: ReconcileRow[];
+export interface RemovalResult<R extends ReconcileRow = ReconcileRow> {
+  removed: R[];
   changed: number;
 }
 
@@ -59,13 +33,15 @@ export interface RemovalResult {
  * `cosmosEtag`), copy each to `reconciled_deletes` as JSONB, and record a tombstone at that version (the newest
  * per document wins, as deletes record them; every statement of a WITH runs whether or not it is read), so a stale
  * page carrying it cannot write the row back; a version written since (the document created again) is newer than
- * the tombstone and is kept.
+ * the tombstone and is kept. A row PostgreSQL wrote that Cosmos has not confirmed yet is never removed (rule 7 of
+ * `version-order.ts`): Cosmos lacks it because the mirror has not copied it, not because it was deleted.
  */
 const removalStatement = (table: string) => `WITH gone AS (
     SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::text[]) AS g("id", "pubkey", "ts", "lsn", "etag")),
   removed AS (DELETE FROM "${table}" t USING gone g
     WHERE t."id" = g."id" AND t."pubkey" = g."pubkey" AND t."cosmosTs" = g."ts"
       AND t."cosmosLsn" IS NOT DISTINCT FROM g."lsn" AND t."cosmosEtag" IS NOT DISTINCT FROM g."etag"
+      AND NOT ${awaitingCosmosSql('t')}
     RETURNING t.*),
   audited AS (INSERT INTO "reconciled_deletes" ("passId", "table", "id", "pubkey", "row")
     SELECT $6, '${table}', r."id", r."pubkey", to_jsonb(r) FROM removed r),
@@ -85,20 +61,20 @@ const removalStatements = new Map(tables.map((table) => [table, removalStatement
  * transaction with what was removed (the pass commits its page there; if it throws, nothing is removed).
  * Retried on transient errors.
  */
-export async function removeReconciledRows(
+export async function removeReconciledRows<R extends ReconcileRow>(
   prisma: PrismaClient,
   passId: string,
-  rows: readonly ReconcileRow[],
-  beforeCommit?: (tx: Prisma.TransactionClient, removal: RemovalResult) => Promise<void>,
-): Promise<RemovalResult> {
+  rows: readonly R[],
+  beforeCommit?: (tx: Prisma.TransactionClient, removal: RemovalResult<R>) => Promise<void>,
+): Promise<RemovalResult<R>> {
   if (rows.length === 0 && !beforeCommit) return { removed: [], changed: 0 };
-  const byTable = new Map<string, ReconcileRow[]>();
+  const byTable = new Map<string, R[]>();
   for (const row of rows) byTable.set(row.table, [...(byTable.get(row.table) ?? []), row]);
   return inRemovalTransaction(
     prisma,
     rows.map((row) => row.id),
     async (tx) => {
-      const removed: ReconcileRow[] = [];
+      const removed: R[] = [];
       for (const [table, listed] of byTable) {
         const statement = removalStatements.get(table);
         if (!statement) throw new Error(`not a document table: ${table}`);
@@ -118,6 +94,8 @@ export async function removeReconciledRows(
       await beforeCommit?.(tx, removal);
       return removal;
     },
+    // Several feed ranges remove at once, from one pool: wait for a connection, and for the page, as deletes do.
+    { maxWait: 30_000, timeout: 120_000 },
   );
 }
 

@@ -1,4 +1,5 @@
 import { isRangeKey } from '../cosmos/feed-ranges.js';
+import { reconcileTelemetry } from '../sync/reconcile-telemetry.js';
 import { metricNames, type TelemetryEvent } from '../telemetry/telemetry.js';
 import type { MessageOutcome } from './handle-migration-message.js';
 
@@ -8,10 +9,24 @@ import type { MessageOutcome } from './handle-migration-message.js';
  *   and 429s its Cosmos reads cost, with the run and the part (feed range or document type). A dry run
  *   writes nothing, so only its read cost is reported;
  * - a user's migration and a resync: documents written and quarantined (refused rows included);
- * - a batch of pending mirror writes: how many still wait (`nostria.pending_sync.size`).
+ * - a batch of pending mirror writes: how many still wait (`nostria.pending_sync.size`);
+ * - a step of a reconcile pass's range: what it read, matched, confirmed gone and removed (`reconcile.range`), and,
+ *   from the step that completes the pass, its totals (`reconcile.pass`).
  * Nothing for a fan-out or a duplicate delivery, which move no document.
  */
-export function messageTelemetry(outcome: MessageOutcome): TelemetryEvent | undefined {
+export function messageTelemetry(outcome: MessageOutcome): TelemetryEvent[] {
+  if (outcome.kind === 'reconcile' && outcome.totals) {
+    const pass = { passId: outcome.passId, dryRun: outcome.dryRun };
+    return [
+      reconcileTelemetry('reconcile.range', { ...pass, rangeKey: outcome.range }, outcome.counts),
+      reconcileTelemetry('reconcile.pass', pass, outcome.totals),
+    ];
+  }
+  const event = messageEvent(outcome);
+  return event ? [event] : [];
+}
+
+function messageEvent(outcome: MessageOutcome): TelemetryEvent | undefined {
   switch (outcome.kind) {
     case 'page': {
       const cost = { [metricNames.cosmosRequestUnits]: outcome.requestCharge, [metricNames.cosmosThrottled]: outcome.throttled };
@@ -52,9 +67,19 @@ export function messageTelemetry(outcome: MessageOutcome): TelemetryEvent | unde
       };
     case 'pending-sync':
       return { event: 'pending-sync', metrics: { [metricNames.pendingSyncSize]: outcome.remaining } };
+    case 'reconcile':
+      return reconcileTelemetry(
+        'reconcile.range',
+        { passId: outcome.passId, dryRun: outcome.dryRun, rangeKey: outcome.range },
+        outcome.counts,
+      );
     case 'fanned-out':
     case 'duplicate':
     case 'switch':
+    case 'reconcile-started':
+    case 'reconcile-hashing':
+    case 'reconcile-done':
+    case 'reconcile-duplicate':
       return undefined;
   }
 }

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { describeIssues } from '../core/describe-issues.js';
 import { DeferralImpossibleError, InvalidMessageError } from '../core/errors.js';
 import { defaultBatchSize } from '../domain/batch-size.js';
-import { type DocumentType, documentTypeNames, documentTypes } from '../domain/document-types.js';
+import { type DocumentType, documentTypeNames } from '../domain/document-types.js';
 import { pubkey } from '../domain/fields.js';
 import { partitionKeySchema } from '../domain/partition-key.js';
 import { switchTargetSchema } from '../domain/phase.js';
@@ -118,28 +118,22 @@ export const pendingSyncMessageSchema = z.strictObject({
   kind: z.literal('pending-sync'),
 });
 
-/** Where a reconcile walk stands: after this row (its id, and its table by name). */
-const reconcileCursorSchema = z.strictObject({
-  id: z.string().min(1).max(1000),
-  table: z.enum(documentTypeNames.map((type) => documentTypes[type].table) as [string, ...string[]]),
-});
-
 /**
- * One step of a reconcile pass (LatestVersion mode's deletes): PostgreSQL rows whose documents are gone from
- * Cosmos, found and confirmed; removed only with `apply` (MIGRATION_MODE=true, Cosmos primary), each copied to
- * `reconciled_deletes`. A step does a few pages, then enqueues the next step, as a `batch` chain does. `passId`
- * names the pass (`POST /api/migration/reconcile` sets one). The first message has no `step` (step 0); each
- * successor carries its `step` and the `cursor` it starts at (for a reader of the queue: the pass record, which
- * holds the cursor, decides). A step the pass has moved past, or of a completed pass, does nothing.
+ * A reconcile pass (LatestVersion mode's deletes): PostgreSQL rows whose documents are gone from Cosmos, found feed
+ * range by feed range and confirmed; removed only with `apply` (MIGRATION_MODE=true, Cosmos primary), each copied to
+ * `reconciled_deletes`. `passId` names the pass (`POST /api/migration/reconcile` sets one). The first message has
+ * no `range`: it starts the pass and queues one chain per feed range, as a `full` message does. Each chain's
+ * messages name their `range` and `step` (0 first): a step does a few pages of its range, then queues the next
+ * step. A step the range has moved past, or of a completed pass, does nothing.
  */
 export const reconcileMessageSchema = z.strictObject({
   kind: z.literal('reconcile'),
   passId: runIdSchema.optional(),
   apply: z.boolean().default(false),
-  /** PostgreSQL rows per page and per Cosmos id query. */
+  /** Documents per change-feed page and PostgreSQL rows per page. */
   batchSize: z.number().int().min(1).max(5000).default(1000),
+  range: rangeKeySchema.optional(),
   step: z.number().int().min(0).optional(),
-  cursor: reconcileCursorSchema.nullable().optional(),
 });
 
 /**

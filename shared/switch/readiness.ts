@@ -169,13 +169,9 @@ async function quarantineCheck(ctx: AppContext): Promise<ReadinessCheck> {
 
 async function verificationCheck(ctx: AppContext): Promise<ReadinessCheck> {
   const report = await verifyAll(ctx, { maxListed: 100 });
-  const differences = report.missingInPostgres.count + report.missingInCosmos.count + report.different.count + report.competing.count;
-  const listed = [
-    ...report.missingInPostgres.listed,
-    ...report.missingInCosmos.listed,
-    ...report.different.listed,
-    ...report.competing.listed,
-  ];
+  const findings = [report.missingInPostgres, report.missingInCosmos, report.different, report.competing, report.newerThanRow];
+  const differences = findings.reduce((sum, finding) => sum + finding.count, 0);
+  const listed = findings.flatMap((finding) => finding.listed);
   // On a live system a document written between its read in Cosmos and its lookup in PostgreSQL looks different
   // once; a second look at each, while the sync catches up, tells those from real differences.
   const settled = report.consistent || (listed.length === differences && (await agreeSoon(ctx, listed, settleWaitMs)));
@@ -195,6 +191,7 @@ async function verificationCheck(ctx: AppContext): Promise<ReadinessCheck> {
       missingInCosmos: report.missingInCosmos.count,
       different: report.different.count,
       competing: report.competing.count,
+      newerThanRow: report.newerThanRow.count,
       quarantined: report.quarantined.count,
     },
   };

@@ -38,6 +38,14 @@ export const metricNames = {
   mirrorEchoes: 'nostria.sync.mirror_echoes',
   /** Versions written in Cosmos that PostgreSQL did not take while holding an unconfirmed write of its own (kept in the quarantine). */
   documentsDiverged: 'nostria.documents.diverged',
+  /** PostgreSQL rows a reconcile pass or a verification matched against their feed range's documents. */
+  rowsMatched: 'nostria.rows.matched',
+  /** Rows a reconcile pass confirmed gone from Cosmos by a point read (removed with apply, else would be). */
+  reconcileConfirmed: 'nostria.reconcile.confirmed',
+  /** Rows a reconcile pass with apply removed (each copied to reconciled_deletes). */
+  reconcileRemoved: 'nostria.reconcile.removed',
+  /** Documents a verification found missing on one side, different, or waiting in the quarantine for another's row. */
+  verificationDifferences: 'nostria.verification.differences',
 } as const;
 
 export type MetricName = (typeof metricNames)[keyof typeof metricNames];
@@ -53,14 +61,27 @@ export const telemetryPrefix = 'nostria.telemetry ';
  */
 const fieldSchemas = {
   /** What happened. */
-  event: z.enum(['sync.batch', 'migration.page', 'migration.user', 'resync', 'pending-sync', 'backlog']),
+  event: z.enum([
+    'sync.batch',
+    'migration.page',
+    'migration.user',
+    'resync',
+    'pending-sync',
+    'backlog',
+    'reconcile.range',
+    'reconcile.pass',
+    'verification.range',
+    'verification.pass',
+  ]),
   /** The migration run (as `runIdSchema` allows it). */
   runId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/),
+  /** The reconcile pass or verification (as `runIdSchema` allows a pass id). */
+  passId: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/),
   /** The document type a part of a run by type covers (`other`: the types the app does not know; `all`: a user's). */
   documentType: z.enum([...documentTypeNames, 'other', 'all']),
   /** The feed range a part of a full run covers, by its key (`"<min>-<max>"`, hex EPKs). */
   feedRange: z.string().regex(/^[0-9A-F]{0,64}-[0-9A-F]{1,64}$/),
-  /** Documents in the batch or page. */
+  /** Documents in the batch or page (of a pass or verification: Cosmos documents read). */
   documents: z.int().nonnegative(),
   /** A dry run: it wrote nothing, its reads cost what they cost. */
   dryRun: z.boolean(),

@@ -1,9 +1,9 @@
 import type { Container } from '@azure/cosmos';
-import { type DocumentType, documentTypeNames, typeValuesOf } from '../domain/document-types.js';
+import { documentTypeNames, typeValuesOf } from '../domain/document-types.js';
 
 /**
- * Cosmos lookups for verification, straight on the SDK with parameterised queries (whole types are
- * streamed with the migration's own reader, `readDocumentPages`). Queries scoped to a user also filter
+ * Cosmos lookups for verifying one user, straight on the SDK with parameterised queries (the whole container is
+ * read feed range by feed range, `migration/range-pass.ts`). Queries scoped to a user also filter
  * on `c.pubkey`, which is what the partition-key option means on Cosmos and what a server that ignores
  * that option still honours.
  */
@@ -44,19 +44,4 @@ export async function readUserOtherDocuments(container: Container, pubkey: strin
     )
     .fetchAll();
   return resources;
-}
-
-/** Which of `ids` exist in Cosmos as documents of this type, in any partition. */
-export async function existingIds(container: Container, type: DocumentType, ids: readonly string[]): Promise<Set<string>> {
-  if (ids.length === 0) return new Set();
-  const { resources } = await container.items
-    .query<string>({
-      query: 'SELECT VALUE c.id FROM c WHERE ARRAY_CONTAINS(@types, c.type) AND ARRAY_CONTAINS(@ids, c.id)',
-      parameters: [
-        { name: '@types', value: [...typeValuesOf(type)] },
-        { name: '@ids', value: [...ids] },
-      ],
-    })
-    .fetchAll();
-  return new Set(resources);
 }

@@ -90,6 +90,8 @@ export function formatFullVerificationReport(report: FullVerificationReport): st
       );
     }),
     `  Of no known type: Cosmos ${formatCount(report.otherTypes.cosmos)}, in the quarantine ${formatCount(report.otherTypes.quarantined)}`,
+    `  Cosmos reads: ${formatCount(report.reads.documents)} documents from ${formatCount(report.reads.ranges)} feed ranges, ` +
+      `${formatCount(Math.round(report.reads.requestUnits))} RU, ${formatCount(report.reads.throttled)} throttled (429)`,
     ...describeFinding('Missing in PostgreSQL', report.missingInPostgres),
     ...describeFinding('Missing in Cosmos', report.missingInCosmos),
     ...describeFinding('Different (run migrate:verify <pubkey> for the values)', report.different),

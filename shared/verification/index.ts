@@ -9,6 +9,8 @@ export {
   type OtherTypesVerification,
   type RepairSummary,
   type TypeVerification,
+  type VerificationRangeDone,
+  type VerificationReads,
   type VerifyAllOptions,
   type VerifyAllProgress,
   verifyAll,

@@ -1,6 +1,7 @@
 import { type DocumentType, documentTypes } from '../domain/document-types.js';
 import { type CosmosDocument, rowToDocument } from '../domain/mapping.js';
-import type { PrismaClient } from '../postgres/prisma-client.js';
+import { pooledQueries } from '../postgres/pg-transaction.js';
+import { type PrismaClient, poolOf } from '../postgres/prisma-client.js';
 
 /**
  * Reads of the seven data tables for verification, each returning rows mapped back to the Cosmos
@@ -26,39 +27,24 @@ export interface StoredDocument {
   lsn: number | null;
 }
 
-/** The rows of a type whose `id` is one of `ids`, by id (every table has a unique index on `id`). */
+/**
+ * The rows of a type whose `id` is one of `ids`, by id (every table has a unique index on `id`). On the client's
+ * `pg` pool directly: a verification of everything reads every row this way, and Prisma's conversion of each would
+ * cost it as much client CPU as the comparison.
+ */
 export async function readRowsByIds(
   prisma: PrismaClient,
   type: DocumentType,
   ids: readonly string[],
 ): Promise<Map<string, StoredDocument>> {
   if (ids.length === 0) return new Map();
-  const rows = await prisma.$queryRawUnsafe<RawRow[]>(`SELECT * FROM ${tableOf(type)} WHERE id = ANY($1::text[])`, [...ids]);
+  const rows = await pooledQueries(poolOf(prisma)).$queryRawUnsafe<RawRow[]>(`SELECT * FROM ${tableOf(type)} WHERE id = ANY($1::text[])`, [
+    ...ids,
+  ]);
   return new Map(
     rows.map((row) => [
       String(row.id),
       { document: rowToDocument(type, row), lsn: row.cosmosLsn === null || row.cosmosLsn === undefined ? null : Number(row.cosmosLsn) },
     ]),
   );
-}
-
-export interface RowKey {
-  id: string;
-  pubkey: string;
-}
-
-/**
- * One keyset page of a table's ids in index order: the ids after `afterId` (from the start when null).
- * Keyset rather than OFFSET so each page costs the same however deep into the table it is.
- */
-export async function readIdPage(prisma: PrismaClient, type: DocumentType, afterId: string | null, limit: number): Promise<RowKey[]> {
-  const rows =
-    afterId === null
-      ? await prisma.$queryRawUnsafe<RowKey[]>(`SELECT id, pubkey FROM ${tableOf(type)} ORDER BY id LIMIT $1`, limit)
-      : await prisma.$queryRawUnsafe<RowKey[]>(
-          `SELECT id, pubkey FROM ${tableOf(type)} WHERE id > $1 ORDER BY id LIMIT $2`,
-          afterId,
-          limit,
-        );
-  return rows.map((row) => ({ id: row.id, pubkey: row.pubkey }));
 }

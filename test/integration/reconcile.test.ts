@@ -12,6 +12,7 @@ import type { AppContext } from '../../shared/context/app-context.js';
 import { InterruptedError, MigrationModeDisabledError, ReconcileRefusedError } from '../../shared/core/errors.js';
 import { documentTypeOf, documentTypes } from '../../shared/domain/document-types.js';
 import { migrateAll } from '../../shared/migration/migrate-type.js';
+import { loadPassRanges } from '../../shared/migration/pass-ranges.js';
 import { lastReconcilePass } from '../../shared/migration/reconcile-passes.js';
 import { reconcile } from '../../shared/sync/reconcile.js';
 import { applyDocuments } from '../../shared/write-path/apply-documents.js';
@@ -151,7 +152,9 @@ describe('a reconcile pass with apply', () => {
     const outcome = await reconcile(ctx, {
       apply: true,
       chunkSize: 250,
-      // Between the id query and the point reads: created again in Cosmos, and the sync writes the new version.
+      // One range at a time: each call below reads back, from the feed, exactly what it created.
+      concurrency: 1,
+      // Between the range's read and the point reads: created again in Cosmos, and the sync writes the new version.
       beforeConfirm: async (candidates) => {
         const keys = new Set(candidates.map((row) => JSON.stringify([row.pubkey, row.id])));
         const again = recreated.filter((document) => keys.has(JSON.stringify([document.pubkey, document.id])));
@@ -163,9 +166,12 @@ describe('a reconcile pass with apply', () => {
           const fresh = Object.fromEntries(Object.entries(document).filter(([key]) => !key.startsWith('_')));
           await container.items.create<Doc>({ ...fresh, marker: newTitle });
         }
+        // The container's feed answers range by range: a 304 from one range says nothing of the others, so read
+        // until every created document came back (a bounded number of reads).
         const stored: Doc[] = [];
-        for (let page = await feed.readNext(); page.statusCode !== StatusCodes.NotModified; page = await feed.readNext()) {
-          stored.push(...page.result);
+        for (let reads = 0; stored.length < again.length && reads < 40; reads += 1) {
+          const page = await feed.readNext();
+          if (page.statusCode !== StatusCodes.NotModified) stored.push(...page.result);
         }
         expect(stored).toHaveLength(again.length);
         if (stored.length > 0) await applyDocuments(db.prisma, stored, { source: 'sync' });
@@ -247,7 +253,15 @@ describe('a dry run', () => {
       onProgress: () => controller.abort(new Error('stopped by Ctrl-C')),
     });
     await expect(pass).rejects.toBeInstanceOf(InterruptedError);
-    expect(await lastReconcilePass(db.prisma)).toMatchObject({ state: 'interrupted', dryRun: true, scanned: 200 });
+    // Each of the 4 ranges read at once stops after the page it had in hand: its first page of documents.
+    const stopped = await lastReconcilePass(db.prisma);
+    expect(stopped).toMatchObject({ state: 'interrupted', dryRun: true, scanned: 0 });
+    expect(stopped?.documents).toBeGreaterThanOrEqual(200);
+    expect(stopped?.documents).toBeLessThanOrEqual(4 * 200);
+    const ranges = await loadPassRanges(db.prisma, stopped?.id ?? '');
+    expect(ranges).toHaveLength(4);
+    expect(ranges.every((range) => range.phase === 'reading')).toBe(true);
+    expect(ranges.reduce((sum, range) => sum + range.documents, 0)).toBe(stopped?.documents);
   });
 
   test('apply needs MIGRATION_MODE, and is refused while PostgreSQL is primary', async () => {
@@ -314,6 +328,8 @@ describe('npm run migrate:reconcile', () => {
     const stopped = reconcile(ctx, {
       apply: true,
       chunkSize: 200,
+      // One range at a time, so the pass stops well before its end, whatever the timing.
+      concurrency: 1,
       signal: controller.signal,
       onProgress: ({ counts }) => {
         if (counts.scanned >= 600) controller.abort(new Error('stopped by Ctrl-C'));
@@ -321,7 +337,11 @@ describe('npm run migrate:reconcile', () => {
     });
     await expect(stopped).rejects.toBeInstanceOf(InterruptedError);
     const interrupted = await lastReconcilePass(db.prisma);
-    expect(interrupted).toMatchObject({ state: 'interrupted', dryRun: false, scanned: 600 });
+    expect(interrupted).toMatchObject({ state: 'interrupted', dryRun: false });
+    // It stopped after the page that took it to 600 rows compared.
+    expect(interrupted?.documents).toBeLessThanOrEqual(source.length - deleted.length);
+    expect(interrupted?.scanned).toBeGreaterThanOrEqual(600);
+    expect(interrupted?.scanned).toBeLessThan(source.length);
     expect(interrupted?.removed).toBeGreaterThan(0);
     expect(interrupted?.removed).toBeLessThan(50);
 
@@ -332,6 +352,7 @@ describe('npm run migrate:reconcile', () => {
     expect(JSON.parse(resumed.stdout)).toMatchObject({
       state: 'completed',
       passId: interrupted?.id,
+      documents: source.length - deleted.length,
       scanned: source.length,
       candidates: 50,
       confirmed: 50,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Container } from '@azure/cosmos';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../shared/config/env.js';
 import type { AppContext } from '../../shared/context/app-context.js';
 import { formatFullVerificationReport, formatVerificationReport, verifyAll, verifyUser } from '../../shared/verification/index.js';
 import { applyDocuments } from '../../shared/write-path/apply-documents.js';
@@ -19,7 +20,7 @@ import { createTestDatabase, type TestDatabase } from '../support/postgres.js';
 let cosmos: CosmosTestServer;
 let db: TestDatabase;
 let container: Container;
-let ctx: Pick<AppContext, 'prisma' | 'cosmos'>;
+let ctx: Pick<AppContext, 'prisma' | 'cosmos' | 'config'>;
 
 beforeAll(async () => {
   cosmos = await startCosmosServer();
@@ -27,7 +28,7 @@ beforeAll(async () => {
 afterAll(() => cosmos?.stop());
 beforeEach(async () => {
   [db, container] = await Promise.all([createTestDatabase(), createTestContainer(cosmos.client)]);
-  ctx = { prisma: db.prisma, cosmos: container };
+  ctx = { prisma: db.prisma, cosmos: container, config: loadConfig({}) };
 });
 afterEach(() => db?.drop());
 

@@ -143,6 +143,7 @@ describe('formatStatsForHumans', () => {
       keptChanged: 1,
       requestUnits: 51.6,
       throttled: 0,
+      documents: 1520,
       error: null,
     };
     expect(formatStatsForHumans({ ...stats, lastReconcile: pass })).toMatch(
