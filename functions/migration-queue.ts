@@ -92,13 +92,13 @@ function describe(outcome: MessageOutcome): string {
         `${counts.documents} document(s) read, ${counts.scanned} row(s) compared, ${counts.candidates} missing in Cosmos, ` +
         `${counts.confirmed} confirmed gone, ${counts.removed} removed, ${counts.keptRecreated + counts.keptChanged} kept` +
         (outcome.next === undefined ? `; ${partName(outcome.range)} done` : `; step ${outcome.next} queued`) +
-        (outcome.totals
-          ? `; pass completed: ${outcome.totals.scanned} row(s) compared, ${outcome.totals.confirmed} confirmed gone, ` +
-            `${outcome.totals.removed} removed`
-          : '') +
         (outcome.quarantine
           ? `; quarantine: ${outcome.quarantine.checked} open entr(ies) checked, ${outcome.quarantine.gone} gone from Cosmos, ` +
             `${outcome.quarantine.closed} closed`
+          : '') +
+        (outcome.totals
+          ? `; pass completed: ${outcome.totals.scanned} row(s) compared, ${outcome.totals.confirmed} confirmed gone, ` +
+            `${outcome.totals.removed} removed`
           : '')
       );
     }

@@ -174,7 +174,7 @@ test('a pass runs as one chain of steps per feed range, each message delivered t
   expect(lines.filter((line) => line.includes('; pass completed:'))).toHaveLength(1);
   // The step that completed the pass swept the quarantine's open entries too.
   expect(lines.filter((line) => line.includes('; pass completed:'))[0]).toMatch(
-    /; quarantine: \d+ open entr\(ies\) checked, 0 gone from Cosmos, 0 closed$/,
+    /; quarantine: \d+ open entr\(ies\) checked, 0 gone from Cosmos, 0 closed; pass completed:/,
   );
 
   // Every document read once, every row compared once, each deleted document removed once and audited once.

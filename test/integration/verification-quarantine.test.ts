@@ -211,11 +211,12 @@ describe('a quarantined version newer than the row PostgreSQL serves (strict ver
     const waiting = await stored(payment(pubkey, `payment-waiting-${pubkey.slice(0, 6)}`));
     const older = await stored(payment(pubkey, `payment-older-${pubkey.slice(0, 6)}`));
     await applyDocuments(db.prisma, [older], { source: 'migration' });
-    // Another writer's code (the switch records `diverged`), for a version of each as Cosmos holds it.
+    // A code this version does not know (a newer writer's), for a version of each as Cosmos holds it. (`diverged`, which
+    // the sync records, is a difference even with a row: see switch.test.ts.)
     for (const document of [waiting, older]) {
       await db.pool.query(
         `INSERT INTO quarantine ("key", "documentId", "pubkey", "type", "document", "reason", "reasonCode", "source", "cosmosTs")
-         VALUES ($1, $2, $3, 'payment', $4, 'written in Cosmos while PostgreSQL was primary', 'diverged', 'sync', $5)`,
+         VALUES ($1, $2, $3, 'payment', $4, 'kept by a newer writer', 'held-for-review', 'sync', $5)`,
         [`${pubkey}/${String(document.id)}`, document.id, pubkey, JSON.stringify(document), document._ts],
       );
     }
@@ -224,12 +225,12 @@ describe('a quarantined version newer than the row PostgreSQL serves (strict ver
     const user = await verifyUser(ctx, pubkey);
     expect(user.differences).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ id: waiting.id, kind: 'competing', reasonCode: 'diverged' }),
-        expect.objectContaining({ id: older.id, kind: 'quarantined', reasonCode: 'diverged' }),
+        expect.objectContaining({ id: waiting.id, kind: 'competing', reasonCode: 'held-for-review' }),
+        expect.objectContaining({ id: older.id, kind: 'quarantined', reasonCode: 'held-for-review' }),
       ]),
     );
     expect(user.differences).toHaveLength(2);
     expect(user.consistent).toBe(false);
-    expect(formatVerificationReport(user)).toContain('only in the quarantine, waiting for a row (diverged: written in Cosmos');
+    expect(formatVerificationReport(user)).toContain('only in the quarantine, waiting for a row (held-for-review: kept by a newer writer');
   });
 });
